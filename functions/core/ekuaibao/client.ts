@@ -40,6 +40,7 @@ import type {
 } from './types.js';
 import {
   badResponse,
+  deadlineError,
   describeHttpError,
   httpError,
   type ParsedErrorBody,
@@ -82,7 +83,7 @@ export interface EkuaibaoClientOptions {
   /** Tries per upstream call, including the first. Default 4. */
   maxAttempts?: number;
   connectTimeoutMs?: number;
-  /** Headers timeout and body (idle) timeout per request. */
+  /** Longest one attempt may take, headers and body together (also undici's headers and body timeouts). */
   requestTimeoutMs?: number;
   backoff?: Partial<BackoffPolicy>;
   /** Renew the token this long before expireTime. Default 5 min. */
@@ -255,12 +256,31 @@ export function createEkuaibaoClient(options: EkuaibaoClientOptions): EkuaibaoCl
     retryAfterMs?: number;
   }
 
-  /** One HTTP exchange. Returns the answer, or a Retry; throws what must not be retried. */
+  /**
+   * One HTTP exchange under its own deadline (native timer: undici's idle timeouts tick at ~0.5 s resolution
+   * and never bound a trickling body). Returns the answer, or a Retry; throws what must not be retried.
+   */
   async function attempt(
     spec: CallSpec,
     url: string,
     n: number,
     payload?: string,
+  ): Promise<CallResult | Retry> {
+    const deadline = new AbortController();
+    const timer = setTimeout(() => deadline.abort(), requestTimeoutMs);
+    try {
+      return await exchange(spec, url, n, payload, deadline.signal);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async function exchange(
+    spec: CallSpec,
+    url: string,
+    n: number,
+    payload: string | undefined,
+    deadline: AbortSignal,
   ): Promise<CallResult | Retry> {
     const { signal } = spec;
     const started = performance.now();
@@ -275,7 +295,9 @@ export function createEkuaibaoClient(options: EkuaibaoClientOptions): EkuaibaoCl
       });
     const transportFailure = (err: unknown): Retry => {
       if (signal?.aborted) throw aborted(signal);
-      const failure = transportError(spec.route, err, scrub);
+      const failure = deadline.aborted
+        ? deadlineError(spec.route, requestTimeoutMs)
+        : transportError(spec.route, err, scrub);
       line({ error: failure.details?.errorCode ?? 'unknown' });
       if (!failure.retryable) throw failure;
       return { retry: failure };
@@ -288,7 +310,7 @@ export function createEkuaibaoClient(options: EkuaibaoClientOptions): EkuaibaoCl
         headers: payload === undefined ? { accept: 'application/json' } : JSON_HEADERS,
         body: payload,
         dispatcher,
-        signal: signal ?? null,
+        signal: signal ? AbortSignal.any([signal, deadline]) : deadline,
         headersTimeout: requestTimeoutMs,
         bodyTimeout: requestTimeoutMs,
       });
@@ -567,6 +589,7 @@ export function createEkuaibaoClient(options: EkuaibaoClientOptions): EkuaibaoCl
     return form;
   }
 
+  let closed = false;
   const client: EkuaibaoClient = {
     async getAccessToken(signal?: AbortSignal): Promise<string> {
       return (await tokens.get(signal)).accessToken;
@@ -577,6 +600,8 @@ export function createEkuaibaoClient(options: EkuaibaoClientOptions): EkuaibaoCl
     listForms: (opts: ListFormsOptions) => listForms({ getApplyList }, opts, sleep),
     stats,
     async close(): Promise<void> {
+      if (closed) return;
+      closed = true;
       await ownAgent?.close();
     },
   };

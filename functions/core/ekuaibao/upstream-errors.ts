@@ -140,6 +140,15 @@ export function transportError(route: string, err: unknown, scrub: (s: string) =
   );
 }
 
+/** Our own per-attempt deadline fired before the answer was complete. */
+export function deadlineError(route: string, ms: number): EkuaibaoError {
+  return new EkuaibaoError('ekuaibao_timeout', `合思 ${route} did not answer within ${ms} ms`, {
+    status: 504,
+    retryable: true,
+    details: { route, errorCode: 'deadline', timeoutMs: ms },
+  });
+}
+
 export function badResponse(route: string, why: string): EkuaibaoError {
   return new EkuaibaoError('ekuaibao_bad_response', `合思 ${route} sent an answer we cannot read: ${why}`, {
     status: 502,
