@@ -213,17 +213,19 @@ export function createEkuaibaoClient(options: EkuaibaoClientOptions): EkuaibaoCl
   };
 
   // Known secret values, scrubbed from any upstream text we keep (a server may echo the token or the secret).
-  const secrets: string[] = [];
-  const remember = (secret: string): void => {
+  // App secrets and tokens are kept apart so that token renewals never push the app secret out.
+  const appSecrets: string[] = [];
+  const tokenSecrets: string[] = [];
+  const remember = (list: string[], secret: string, keep: number): void => {
     if (secret.length < 4) return;
     for (const s of [secret, encodeURIComponent(secret)]) {
-      if (!secrets.includes(s)) secrets.push(s);
+      if (!list.includes(s)) list.push(s);
     }
-    if (secrets.length > 16) secrets.splice(0, secrets.length - 16);
+    if (list.length > keep) list.splice(0, list.length - keep);
   };
   const scrub = (text: string): string => {
     let out = text;
-    for (const s of secrets) out = out.split(s).join('[redacted]');
+    for (const s of [...appSecrets, ...tokenSecrets]) out = out.split(s).join('[redacted]');
     return redactText(out);
   };
 
@@ -378,7 +380,7 @@ export function createEkuaibaoClient(options: EkuaibaoClientOptions): EkuaibaoCl
     ) {
       throw new ValidationError('合思 credentials must have a non-empty appKey and appSecurity');
     }
-    remember(creds.appSecurity);
+    remember(appSecrets, creds.appSecurity, 8);
     return creds;
   }
 
@@ -390,7 +392,7 @@ export function createEkuaibaoClient(options: EkuaibaoClientOptions): EkuaibaoCl
     if (typeof accessToken !== 'string' || accessToken === '') {
       throw badResponse('getAccessToken', 'no accessToken in the answer');
     }
-    remember(accessToken);
+    remember(tokenSecrets, accessToken, 16);
     let expireTime = Number(v?.expireTime);
     if (!Number.isFinite(expireTime) || expireTime <= 0) {
       log.warn('合思 token answer has no usable expireTime; assuming one hour');
