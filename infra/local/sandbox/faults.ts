@@ -71,7 +71,6 @@ export async function writeBody(
   chunks: Iterable<Buffer>,
   plan: BodyPlan = {},
 ): Promise<BodyOutcome> {
-  const closed = onceClosed(res);
   let sent = 0;
   let stallPending = plan.stallAfter !== undefined;
   const started = Date.now();
@@ -79,46 +78,58 @@ export async function writeBody(
   const slice = plan.bytesPerSecond ? Math.max(1, Math.floor(plan.bytesPerSecond / 20)) : Infinity;
   res.flushHeaders();
 
-  const cutNow = async (): Promise<BodyOutcome> => {
-    await cutConnection(res, plan.cut ?? 'truncate');
-    return 'cut';
-  };
-
-  const stall = async (): Promise<boolean> => {
-    stallPending = false;
-    return sleepUnlessClosed(plan.stallMs, closed.promise);
-  };
-
-  try {
-    for (const chunk of chunks) {
-      let offset = 0;
-      while (offset < chunk.length) {
-        if (res.destroyed) return 'aborted';
-        if (stallPending && sent >= plan.stallAfter!) {
-          if (!(await stall())) return 'aborted';
-          continue;
-        }
-        if (plan.cutAfter !== undefined && sent >= plan.cutAfter) return await cutNow();
-        let n = Math.min(chunk.length - offset, slice);
-        if (stallPending) n = Math.min(n, plan.stallAfter! - sent);
-        if (plan.cutAfter !== undefined) n = Math.min(n, plan.cutAfter - sent);
-        const piece = chunk.subarray(offset, offset + n);
-        offset += n;
-        sent += n;
-        if (!res.write(piece) && !(await drainUnlessClosed(res, closed.promise))) return 'aborted';
-        if (plan.bytesPerSecond) {
-          const due = started + (sent / plan.bytesPerSecond) * 1000;
-          if (!(await sleepUnlessClosed(Math.max(0, due - Date.now()), closed.promise))) return 'aborted';
-        }
+  for (const chunk of chunks) {
+    let offset = 0;
+    while (offset < chunk.length) {
+      if (res.destroyed) return 'aborted';
+      if (stallPending && sent >= plan.stallAfter!) {
+        stallPending = false;
+        if (!(await sleepUnlessClosed(res, plan.stallMs))) return 'aborted';
+        continue;
+      }
+      if (plan.cutAfter !== undefined && sent >= plan.cutAfter) {
+        await cutConnection(res, plan.cut ?? 'truncate');
+        return 'cut';
+      }
+      let n = Math.min(chunk.length - offset, slice);
+      if (stallPending) n = Math.min(n, plan.stallAfter! - sent);
+      if (plan.cutAfter !== undefined) n = Math.min(n, plan.cutAfter - sent);
+      const piece = chunk.subarray(offset, offset + n);
+      offset += n;
+      sent += n;
+      const last = offset >= chunk.length;
+      const accepted = res.write(piece, last ? () => release(chunk) : undefined);
+      if (!accepted && !(await waitUnlessClosed(res, 'drain'))) return 'aborted';
+      if (plan.bytesPerSecond) {
+        const due = started + (sent / plan.bytesPerSecond) * 1000;
+        if (!(await sleepUnlessClosed(res, Math.max(0, due - Date.now())))) return 'aborted';
       }
     }
-    if (stallPending && !(await stall())) return 'aborted';
-    if (plan.cutAfter !== undefined) return await cutNow();
-    if (res.destroyed) return 'aborted';
-    await Promise.race([new Promise<void>((resolve) => res.end(() => resolve())), closed.promise]);
-    return res.writableFinished ? 'complete' : 'aborted';
-  } finally {
-    closed.dispose();
+  }
+  if (stallPending && !(await sleepUnlessClosed(res, plan.stallMs))) return 'aborted';
+  if (plan.cutAfter !== undefined) {
+    await cutConnection(res, plan.cut ?? 'truncate');
+    return 'cut';
+  }
+  if (res.destroyed) return 'aborted';
+  const finished = waitUnlessClosed(res, 'finish');
+  res.end();
+  return (await finished) ? 'complete' : 'aborted';
+}
+
+/**
+ * Frees a generated chunk as soon as the socket is done with it. Without this, a fast 1 GiB stream leaves
+ * ~64 MB of dead chunk memory waiting for V8's external-memory GC trigger; with it, RSS stays flat.
+ * Only whole, unshared ArrayBuffers (what the cipher returns) are detached.
+ */
+function release(chunk: Buffer): void {
+  const ab = chunk.buffer;
+  if (ab instanceof ArrayBuffer && chunk.byteOffset === 0 && ab.byteLength === chunk.length && !ab.detached) {
+    try {
+      ab.transfer(0);
+    } catch {
+      // Not detachable (e.g. a pooled buffer): the GC frees it later.
+    }
   }
 }
 
@@ -138,46 +149,43 @@ export async function cutConnection(res: ServerResponse, how: 'truncate' | 'rese
   else socket.end(() => socket.destroy());
 }
 
-interface ClosedSignal {
-  promise: Promise<void>;
-  dispose(): void;
-}
-
-function onceClosed(res: ServerResponse): ClosedSignal {
-  let listener: () => void = () => {};
-  const promise = new Promise<void>((resolve) => {
-    listener = resolve;
-    if (res.destroyed) resolve();
-    else res.once('close', listener);
+/** Resolves true on `event`, false if the response closes first (client gone, socket cut). */
+function waitUnlessClosed(res: ServerResponse, event: 'drain' | 'finish'): Promise<boolean> {
+  return new Promise((resolve) => {
+    if (res.destroyed) {
+      resolve(false);
+      return;
+    }
+    const done = (ok: boolean) => () => {
+      res.off(event, onEvent);
+      res.off('close', onClose);
+      resolve(ok);
+    };
+    const onEvent = done(true);
+    const onClose = done(false);
+    res.once(event, onEvent);
+    res.once('close', onClose);
   });
-  return { promise, dispose: () => res.off('close', listener) };
 }
 
-async function drainUnlessClosed(res: ServerResponse, closed: Promise<void>): Promise<boolean> {
-  let onDrain: () => void = () => {};
-  const drained = new Promise<boolean>((resolve) => {
-    onDrain = () => resolve(true);
-    res.once('drain', onDrain);
+/** Sleeps `ms` (undefined = until the response closes); false when the response closed first. */
+export function sleepUnlessClosed(res: ServerResponse, ms: number | undefined): Promise<boolean> {
+  return new Promise((resolve) => {
+    if (res.destroyed) {
+      resolve(false);
+      return;
+    }
+    const onClose = () => {
+      if (timer) clearTimeout(timer);
+      resolve(false);
+    };
+    const timer =
+      ms === undefined
+        ? undefined
+        : setTimeout(() => {
+            res.off('close', onClose);
+            resolve(true);
+          }, ms);
+    res.once('close', onClose);
   });
-  try {
-    return await Promise.race([drained, closed.then(() => false)]);
-  } finally {
-    res.off('drain', onDrain);
-  }
-}
-
-/** Sleeps `ms` (undefined = until closed); false when the client went away first. */
-export async function sleepUnlessClosed(ms: number | undefined, closed: Promise<void>): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const slept =
-    ms === undefined
-      ? new Promise<boolean>(() => {})
-      : new Promise<boolean>((resolve) => {
-          timer = setTimeout(() => resolve(true), ms);
-        });
-  try {
-    return await Promise.race([slept, closed.then(() => false)]);
-  } finally {
-    if (timer) clearTimeout(timer);
-  }
 }

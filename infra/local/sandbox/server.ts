@@ -237,7 +237,7 @@ class Sandbox implements EkuaibaoSandbox {
     }
 
     const slow = this.#faults.take('slowHeaders', route);
-    if (slow && !(await sleepUnlessClosed(slow.delayMs, closedPromise(res)))) return;
+    if (slow && !(await sleepUnlessClosed(res, slow.delayMs))) return;
     const reset = this.#faults.take('reset', route);
     if (reset) {
       if (reset.afterBytes <= 0) {
@@ -714,13 +714,6 @@ async function drain(req: IncomingMessage): Promise<void> {
   for await (const _ of req) {
     // discard
   }
-}
-
-function closedPromise(res: ServerResponse): Promise<void> {
-  return new Promise((resolve) => {
-    if (res.destroyed) resolve();
-    else res.once('close', () => resolve());
-  });
 }
 
 function sendJsonPlain(res: ServerResponse, status: number, body: unknown): void {
