@@ -6,7 +6,11 @@
  * - downloadurls answers in REVERSE request order, so a client that matches by position breaks in tests;
  *   items it does not know (id+key) are absent. >100 items or an expiration outside 1..1800 → 400; a body that
  *   is not a JSON array → 500 with a message (the vendor documents "HTTP 500 with a message" for bad input).
- * - Token and auth errors are 403; data calls take `accessToken` from the query only.
+ * - Token and auth errors are 403; data calls take `accessToken` from the query only. refreshToken swaps a live
+ *   pair (the old access token stops working); location always points back here.
+ * - Download URLs: ordinary keys → `/oss/<fileId>/<name>?Expires&OSSAccessKeyId&Signature` (403 once expired or
+ *   tampered); DP: keys → `/yundisk0/<id>.file` + Authorization/x-oss-date headers, accepted for
+ *   dpSignatureTtlMs after signing. Range requests are served (206/416); thumbUrl works for images only (400).
  * - getApplyList filters `startDate`/`endDate` (China time, inclusive to the second) on `orderBy` (updateTime by
  *   default); `active=false` lists only deleted forms.
  * - Deleting a form keeps its updateTime.
@@ -47,6 +51,8 @@ const THUMB_SIZE = 2048;
 
 const PATHS = {
   token: '/api/openapi/v1/auth/getAccessToken',
+  refreshToken: '/api/openapi/v2/auth/refreshToken',
+  location: '/api/openapi/v2/location',
   downloadUrls: '/api/openapi/v2/attachment/downloadurls',
   applyList: '/api/openapi/v1.1/docs/getApplyList',
   flowDetails: '/api/openapi/v1.1/flowDetails',
@@ -71,6 +77,8 @@ const CONTENT_TYPES: Record<string, string> = {
 
 interface TokenRecord {
   expireTime: number;
+  refreshToken: string;
+  /** Whether a data call has used it yet (for the forbiddenAfterIssue quirk). */
   used: boolean;
 }
 
@@ -83,15 +91,7 @@ interface RequestContext {
   resetAfter?: number;
 }
 
-/** Extra counters beyond SandboxStats (optional fields, so SandboxStats consumers are unaffected). */
-export interface SandboxStatsExtra extends SandboxStats {
-  /** Download GETs refused (403: expired, bad signature, missing DP: headers, expiredUrl fault). */
-  downloadsRefused: number;
-  /** Data calls refused for a missing, unknown, expired or revoked token. */
-  unauthorizedCalls: number;
-}
-
-function emptyStats(): SandboxStatsExtra {
+function emptyStats(): Required<SandboxStats> {
   return {
     tokenCalls: 0,
     downloadUrlCalls: 0,
@@ -104,6 +104,7 @@ function emptyStats(): SandboxStatsExtra {
     faultsFired: {},
     downloadsRefused: 0,
     unauthorizedCalls: 0,
+    refreshTokenCalls: 0,
   };
 }
 
@@ -111,7 +112,7 @@ class Sandbox implements EkuaibaoSandbox {
   baseUrl = '';
   readonly appKey: string;
   readonly appSecurity: string;
-  readonly stats: SandboxStatsExtra = emptyStats();
+  readonly stats: Required<SandboxStats> = emptyStats();
 
   readonly #server: Server;
   readonly #now: () => number;
@@ -221,6 +222,12 @@ class Sandbox implements EkuaibaoSandbox {
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://sandbox.invalid');
+    if (url.pathname === PATHS.location) {
+      // Where the tenant lives: always here (the real one can move hosts with vendor upgrades).
+      await drain(req);
+      sendJsonPlain(res, 200, { value: `${this.baseUrl}/` });
+      return;
+    }
     const route = routeOf(url.pathname);
     if (!route) {
       await drain(req);
@@ -264,7 +271,8 @@ class Sandbox implements EkuaibaoSandbox {
       return;
     }
 
-    if (route === 'token') this.#token(ctx, body);
+    if (url.pathname === PATHS.refreshToken) this.#refreshToken(ctx);
+    else if (route === 'token') this.#token(ctx, body);
     else if (route === 'downloadurls') this.#downloadUrls(ctx, body);
     else if (route === 'applyList') this.#applyList(ctx);
     else if (route === 'flowDetails') this.#flowDetails(ctx);
@@ -297,17 +305,34 @@ class Sandbox implements EkuaibaoSandbox {
       this.#json(ctx, 403, { value: { errorCode: 403, errorMessage: '密钥无效' } });
       return;
     }
+    this.#json(ctx, 200, { value: this.#issueToken() });
+  }
+
+  /** Swaps a live token and its refresh token for a new pair; an expired or unknown token cannot be refreshed. */
+  #refreshToken(ctx: RequestContext): void {
+    this.stats.refreshTokenCalls += 1;
+    if (ctx.req.method !== 'POST') {
+      this.#methodNotAllowed(ctx);
+      return;
+    }
+    const q = ctx.url.searchParams;
+    const token = q.get('accessToken') ?? '';
+    const record = this.#tokens.get(token);
+    if (!record || record.expireTime <= this.#now() || record.refreshToken !== q.get('refreshToken')) {
+      this.stats.unauthorizedCalls += 1;
+      this.#json(ctx, 403, { errorCode: 403, errorMessage: '未授权', errorDetails: null });
+      return;
+    }
+    this.#tokens.delete(token);
+    this.#json(ctx, 200, { value: this.#issueToken() });
+  }
+
+  #issueToken(): { accessToken: string; refreshToken: string; expireTime: number; corporationId: string } {
     const accessToken = `ID01${randomToken(10)}:${randomToken(6)}`;
+    const refreshToken = `ID01${randomToken(10)}:${randomToken(6)}`;
     const expireTime = this.#now() + this.#tokenTtlMs;
-    this.#tokens.set(accessToken, { expireTime, used: false });
-    this.#json(ctx, 200, {
-      value: {
-        accessToken,
-        refreshToken: `ID01${randomToken(10)}:${randomToken(6)}`,
-        expireTime,
-        corporationId: DEMO_CORPORATION_ID,
-      },
-    });
+    this.#tokens.set(accessToken, { expireTime, refreshToken, used: false });
+    return { accessToken, refreshToken, expireTime, corporationId: DEMO_CORPORATION_ID };
   }
 
   /** True when the call may go on; otherwise the 403 has been sent. */
@@ -663,6 +688,7 @@ export async function startEkuaibaoSandbox(options: SandboxOptions = {}): Promis
 function routeOf(pathname: string): ConcreteRoute | undefined {
   switch (pathname) {
     case PATHS.token:
+    case PATHS.refreshToken:
       return 'token';
     case PATHS.downloadUrls:
       return 'downloadurls';

@@ -39,7 +39,10 @@ export type SandboxFault =
   | { kind: 'stallBody'; route: 'download'; afterBytes: number; stallMs?: number; times?: number }
   /** Throttle the body to this many bytes per second. */
   | { kind: 'slowBody'; route: 'download'; bytesPerSecond: number; times?: number }
-  /** Announce the full Content-Length, send `afterBytes`, then end the response cleanly (a short body). */
+  /**
+   * Announce the full Content-Length, send `afterBytes`, then close the connection (FIN, no RST): the client
+   * sees a body shorter than Content-Length, i.e. a premature close, never a clean shorter response.
+   */
   | { kind: 'truncate'; route: 'download'; afterBytes: number; times?: number }
   /** Send `afterBytes` (0 = before any byte of the answer), then destroy the socket (ECONNRESET for the client). */
   | { kind: 'reset'; route: SandboxRoute; afterBytes: number; times?: number }
@@ -62,6 +65,12 @@ export interface SandboxStats {
   downloadsCompleted: number;
   /** Faults that fired, by kind. */
   faultsFired: Record<string, number>;
+  /** Download GETs refused with 403 (expired, bad signature, missing or stale DP: headers, expiredUrl fault). */
+  downloadsRefused?: number;
+  /** Data calls refused 403 未授权 (missing, unknown, expired or revoked token; forbiddenAfterIssue). */
+  unauthorizedCalls?: number;
+  /** POST /api/openapi/v2/auth/refreshToken calls. */
+  refreshTokenCalls?: number;
 }
 
 export interface SandboxOptions {

@@ -103,6 +103,44 @@ describe('sandbox auth', () => {
     expect((await call(withToken(sandbox, LIST_PATH, first))).status).toBe(200);
   });
 
+  it('swaps a live token for a new pair on refreshToken, and refuses an expired or mismatched one', async () => {
+    const issue = async () =>
+      JSON.parse(
+        (
+          await call(`${sandbox.baseUrl}${TOKEN_PATH}`, {
+            method: 'POST',
+            body: JSON.stringify({ appKey: sandbox.appKey, appSecurity: sandbox.appSecurity }),
+          })
+        ).text,
+      ).value as { accessToken: string; refreshToken: string };
+    const refresh = (t: { accessToken: string; refreshToken: string }) =>
+      call(
+        `${sandbox.baseUrl}/api/openapi/v2/auth/refreshToken?accessToken=${encodeURIComponent(t.accessToken)}` +
+          `&refreshToken=${encodeURIComponent(t.refreshToken)}&powerCode=219904`,
+        { method: 'POST' },
+      );
+    const first = await issue();
+
+    const swapped = await refresh(first);
+    const next = JSON.parse(swapped.text).value;
+
+    expect(swapped.status).toBe(200);
+    expect(next.accessToken).not.toBe(first.accessToken);
+    expect((await call(withToken(sandbox, LIST_PATH, first.accessToken))).status).toBe(403);
+    expect((await call(withToken(sandbox, LIST_PATH, next.accessToken))).status).toBe(200);
+    expect((await refresh({ accessToken: next.accessToken, refreshToken: first.refreshToken })).status).toBe(
+      403,
+    );
+    clock += 3 * 60 * 60 * 1000;
+    expect((await refresh(next)).status).toBe(403);
+    expect(sandbox.stats.refreshTokenCalls).toBe(3);
+  });
+
+  it('answers the tenant location with its own base URL', async () => {
+    const answer = await call(`${sandbox.baseUrl}/api/openapi/v2/location?corpId=sandboxCorp0001`);
+    expect(JSON.parse(answer.text)).toEqual({ value: `${sandbox.baseUrl}/` });
+  });
+
   it('answers 404 for an unknown path and 405 for a wrong method', async () => {
     const token = await getToken(sandbox);
     expect((await call(`${sandbox.baseUrl}/api/openapi/v9/nothing`)).status).toBe(404);
