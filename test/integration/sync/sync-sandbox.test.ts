@@ -1,0 +1,253 @@
+/**
+ * The scheduled sync against the 合思 sandbox's demo tenant, through the real client over 127.0.0.1: backfill,
+ * incremental runs, overlap, a failing listing, a backfill spread over invocations, and the lock.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createEkuaibaoClient, type EkuaibaoClient } from '../../../functions/core/ekuaibao/client.js';
+import type { ApplyListQuery, EkuaibaoForm, FormsSource } from '../../../functions/core/ekuaibao/types.js';
+import { parseChinaTime } from '../../../functions/core/sync/china-time.js';
+import {
+  runSync,
+  type SyncDeps,
+  type SyncJobInput,
+  type SyncOptions,
+} from '../../../functions/core/sync/run-sync.js';
+import type { SyncState } from '../../../functions/core/sync/state.js';
+import { createMemoryVersionedStore } from '../../../functions/core/sync/versioned-store.js';
+import { demoForms } from '../../../infra/local/sandbox/demo-data.js';
+import { findAttachmentObjects } from '../../../infra/local/sandbox/forms.js';
+import { startEkuaibaoSandbox } from '../../../infra/local/sandbox/server.js';
+import type { EkuaibaoSandbox } from '../../../infra/local/sandbox/types.js';
+
+const china = (text: string): number => {
+  const ms = parseChinaTime(text);
+  if (ms === undefined) throw new Error(`bad time ${text}`);
+  return ms;
+};
+const STATE_KEY = 'sync/state.json';
+
+let sandbox: EkuaibaoSandbox;
+let client: EkuaibaoClient;
+
+beforeEach(async () => {
+  sandbox = await startEkuaibaoSandbox();
+  client = createEkuaibaoClient({
+    baseUrl: sandbox.baseUrl,
+    credentials: () => ({ appKey: sandbox.appKey, appSecurity: sandbox.appSecurity }),
+    // Backoff without waiting: the retries still go over the wire.
+    sleep: async () => {},
+  });
+});
+
+afterEach(async () => {
+  await client.close();
+  await sandbox.close();
+});
+
+function harness(startNow: string, forms: Pick<FormsSource, 'getApplyList'> = client) {
+  const store = createMemoryVersionedStore();
+  const jobs: SyncJobInput[] = [];
+  let now = china(startNow);
+  let n = 0;
+  const deps: SyncDeps = {
+    forms,
+    state: store,
+    startJob: async (input) => {
+      jobs.push(structuredClone(input));
+      return { jobId: input.jobId };
+    },
+    now: () => now,
+    sleep: async () => {},
+    newJobId: () => `job-${++n}`,
+  };
+  return {
+    deps,
+    jobs,
+    refs: () => jobs.flatMap((j) => j.items),
+    state: () => store.peek(STATE_KEY) as SyncState,
+    setNow: (text: string) => {
+      now = china(text);
+    },
+  };
+}
+
+/** What the demo tenant should yield, computed with the sandbox's own walker: (flowId, fileId, key) of live forms. */
+function expectedRefs(forms: EkuaibaoForm[]): string[] {
+  const out = new Set<string>();
+  for (const form of forms) {
+    if (form.active === false) continue;
+    for (const o of findAttachmentObjects(form)) out.add(`${form.id}|${String(o.fileId)}|${String(o.key)}`);
+  }
+  return [...out].sort();
+}
+const identities = (refs: SyncJobInput['items']) =>
+  refs.map((r) => `${r.vars?.flowId}|${r.id}|${r.key}`).sort();
+
+const options: SyncOptions = { startDate: '2026-03-01', overlapMinutes: 10 };
+
+describe('scheduled sync against the sandbox', () => {
+  it('backfills the demo tenant: every attachment of every live form, custom fields and logs included', async () => {
+    const h = harness('2026-03-06 12:00:00');
+    const summary = await runSync(options, h.deps);
+
+    const demo = demoForms();
+    expect(summary).toMatchObject({
+      status: 'done',
+      windows: 6,
+      forms: demo.length,
+      formsDeleted: 1,
+      formsWithoutAttachments: 1,
+      invalidAttachments: 0,
+    });
+    expect(identities(h.refs())).toEqual(expectedRefs(demo));
+    expect(summary.refs).toBe(expectedRefs(demo).length);
+
+    const byId = new Map(h.refs().map((r) => [`${r.vars?.flowId}|${r.id}`, r]));
+    // A tenant's own field on the form (u_附件), inside a detail line (u_合同), and an approval log's attachment.
+    expect(byId.get('ID_3kPq8Xz1a02|BbU6qDgZ4wCo00')).toMatchObject({
+      fileName: `预算表 v2 (final) #3 & 50%+折扣=?'x'.xlsx`,
+      vars: { flowId: 'ID_3kPq8Xz1a02', flowCode: 'B26000002', formType: 'expense' },
+    });
+    expect(byId.get('ID_3kPq8Xz1c02|HhA2wJmF0cIu00')?.fileName).toBe('合同扫描件.pdf');
+    expect(byId.get('ID_3kPq8Xz1a01|AaT5pCfY3vBn00')?.fileName).toBe('审批意见.png');
+    // A DP: key travels byte for byte.
+    const dp = byId.get('ID_3kPq8Xz1b01|136634573450');
+    expect(dp?.key.startsWith('DP:{')).toBe(true);
+    expect(dp?.fileName).toBe('会议纪要.docx');
+    // The deleted form's file is counted, not queued.
+    expect(h.refs().some((r) => r.id === 'EeX9tGjC7zFr00')).toBe(false);
+
+    expect(h.state().watermark?.epochMs).toBe(china('2026-03-06 12:00:00'));
+    expect(h.state().backfill?.finishedAt).toBeDefined();
+    expect(h.jobs.every((j) => j.keyTemplate === 'forms/{formType}/{flowCode}/{fileId}-{fileName}')).toBe(
+      true,
+    );
+  });
+
+  it('incremental runs see only the changes, and skip forms already handled in the overlap', async () => {
+    // A form updated 2 minutes before the first run's end: handled by the first run, listed again by the second.
+    const edgeForm = structuredClone(demoForms()[8]!);
+    edgeForm.updateTime = china('2026-03-06 11:58:00');
+    sandbox.putForm(edgeForm);
+    const h = harness('2026-03-06 12:00:00');
+    await runSync(options, h.deps);
+    const firstJobs = h.jobs.length;
+
+    h.setNow('2026-03-06 13:00:00');
+    const changed = structuredClone(demoForms()[1]!);
+    changed.updateTime = china('2026-03-06 12:30:00');
+    (changed.form as Record<string, unknown>).u_附件 = [
+      { fileId: 'NEWFILE0001', key: 'openapi-new-追加材料.pdf', fileName: '追加材料.pdf' },
+    ];
+    sandbox.putForm(changed);
+    const second = await runSync(options, h.deps);
+
+    expect(second).toMatchObject({ status: 'done', windows: 1, forms: 1, formsAlreadySeen: 1 });
+    const newJob = h.jobs[firstJobs];
+    expect(h.jobs).toHaveLength(firstJobs + 1);
+    expect(newJob?.source).toEqual({
+      kind: 'schedule',
+      windowStart: new Date(china('2026-03-06 11:50:00')).toISOString(),
+      windowEnd: new Date(china('2026-03-06 13:00:00')).toISOString(),
+    });
+    expect(identities(newJob!.items)).toEqual(expectedRefs([changed]));
+    expect(newJob!.items.map((r) => r.id)).toContain('NEWFILE0001');
+
+    h.setNow('2026-03-06 14:00:00');
+    const third = await runSync(options, h.deps);
+    expect(third).toMatchObject({ status: 'nothing_to_do', refs: 0 });
+  });
+
+  it('a listing that fails mid-window leaves the watermark, and the next run re-covers the window', async () => {
+    const h = harness('2026-03-06 12:00:00');
+    await runSync(options, h.deps);
+    const watermark = h.state().watermark;
+
+    h.setNow('2026-03-06 18:00:00');
+    const changedA = structuredClone(demoForms()[0]!);
+    changedA.updateTime = china('2026-03-06 13:00:00');
+    const changedB = structuredClone(demoForms()[6]!);
+    changedB.updateTime = china('2026-03-06 14:00:00');
+    sandbox.putForm(changedA);
+    sandbox.putForm(changedB);
+
+    // The expense pages succeed; from the requisition listing on, 合思 answers 500 more often than the client retries.
+    const firedBefore = sandbox.stats.faultsFired.status ?? 0;
+    const failing: Pick<FormsSource, 'getApplyList'> = {
+      getApplyList: (q: ApplyListQuery) => {
+        if (q.type === 'requisition' && q.start === 0) {
+          sandbox.inject({ kind: 'status', route: 'applyList', status: 500, times: 10 });
+        }
+        return client.getApplyList(q);
+      },
+    };
+    await expect(runSync(options, { ...h.deps, forms: failing })).rejects.toMatchObject({ retryable: true });
+    // Every one of the client's tries met the 500 (4 tries by default): the failure is real, not a shortcut.
+    expect((sandbox.stats.faultsFired.status ?? 0) - firedBefore).toBeGreaterThanOrEqual(4);
+    expect(h.state().watermark).toEqual(watermark);
+    expect(h.state().lock).toBeUndefined();
+    expect(h.state().lastError?.code).toBeTypeOf('string');
+    const jobsAfterFailure = h.jobs.length;
+
+    sandbox.clearFaults();
+    const retry = await runSync(options, h.deps);
+    expect(retry).toMatchObject({ status: 'done', windows: 1, forms: 2 });
+    expect(h.jobs).toHaveLength(jobsAfterFailure + 1);
+    expect(identities(h.jobs.at(-1)!.items)).toEqual(expectedRefs([changedA, changedB]));
+    expect(h.state().watermark?.epochMs).toBe(china('2026-03-06 18:00:00'));
+  });
+
+  it('a long backfill continues across invocations from where the last one stopped', async () => {
+    // Each getApplyList call "costs" 10 s of the invocation; 7 types a window = 70 s.
+    let budgetLeft = 0;
+    const metered: Pick<FormsSource, 'getApplyList'> = {
+      getApplyList: (q) => {
+        budgetLeft -= 10_000;
+        return client.getApplyList(q);
+      },
+    };
+    const h = harness('2026-03-06 12:00:00', metered);
+    const invoke = () => {
+      // Room for two windows (2 × 70 s) before the 60 s reserve is reached.
+      budgetLeft = 190_000;
+      return runSync({ ...options, windowReserveMs: 60_000, remainingMs: () => budgetLeft }, h.deps);
+    };
+
+    const statuses: string[] = [];
+    const watermarks: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      const s = await invoke();
+      statuses.push(s.status);
+      watermarks.push(h.state().watermark!.iso);
+      if (s.status === 'done') break;
+    }
+    expect(statuses).toEqual(['partial', 'partial', 'done']);
+    expect(watermarks).toEqual([
+      new Date(china('2026-03-03 00:00:00')).toISOString(),
+      new Date(china('2026-03-05 00:00:00')).toISOString(),
+      new Date(china('2026-03-06 12:00:00')).toISOString(),
+    ]);
+    expect(identities(h.refs())).toEqual(expectedRefs(demoForms()));
+  });
+
+  it('two runs at once: one works, the other exits cleanly; a stale lock expires', async () => {
+    const h = harness('2026-03-06 12:00:00');
+    const [a, b] = await Promise.all([runSync(options, h.deps), runSync(options, h.deps)]);
+    expect([a.status, b.status].sort()).toEqual(['done', 'skipped_locked']);
+    expect(identities(h.refs())).toEqual(expectedRefs(demoForms()));
+
+    // A run that crashed left its lock: blocked until the lock's TTL has passed, then the schedule resumes.
+    await h.deps.state.putIfMatch(
+      STATE_KEY,
+      {
+        ...h.state(),
+        lock: { runId: 'crashed', acquiredAt: '', expiresAt: '', expiresAtMs: china('2026-03-06 12:16:00') },
+      },
+      (await h.deps.state.get(STATE_KEY))!.etag,
+    );
+    h.setNow('2026-03-06 12:10:00');
+    expect((await runSync(options, h.deps)).status).toBe('skipped_locked');
+    h.setNow('2026-03-06 12:16:00');
+    expect((await runSync(options, h.deps)).status).toBe('nothing_to_do');
+  });
+});
