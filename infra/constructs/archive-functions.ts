@@ -1,0 +1,153 @@
+import { Duration } from 'aws-cdk-lib';
+import type { Grant } from 'aws-cdk-lib/aws-iam';
+import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { IBucket } from 'aws-cdk-lib/aws-s3';
+import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { type DeployedEnvKey, functionEnvironment } from '../env-keys.js';
+import { ArchiveFunction } from './archive-function.js';
+import { acknowledgeGrantWildcards } from './nag.js';
+import { JOBS_PREFIX, MANIFESTS_PREFIX } from './storage.js';
+
+/** Settings every function shares; the stack fills them from CDK context. */
+export interface AppSettings {
+  ekbBaseUrl: string;
+  resolveConcurrency: number;
+  copyConcurrency: number;
+  objectKeyTemplate: string;
+  syncObjectKeyTemplate: string;
+  allowedDownloadHosts: string[];
+  syncFormTypes: string[];
+  syncOverlapMinutes: number;
+  syncStartDate: string;
+  deadlineMarginMs: number;
+  logLevel: string;
+}
+
+export interface ArchiveFunctionsProps {
+  settings: AppSettings;
+  bucket: IBucket;
+  queue: IQueue;
+  secret: ISecret;
+  logRetention: RetentionDays;
+  tracing: boolean;
+  copyMemoryMb: number;
+  copyTimeout: Duration;
+  /** Same timeout for fan-out: a large manifest or a long sync window gets the full Lambda limit. */
+  fanOutTimeout: Duration;
+}
+
+/**
+ * API Gateway HTTP APIs give up after 30 s, so the API functions stop just short of that; their work per call is
+ * bounded (≤ EKB_RESOLVE_MAX_REFS refs, one job record).
+ */
+const API_TIMEOUT = Duration.seconds(29);
+
+/**
+ * The four functions, each with the environment and grants of its role and nothing more. Environment mirrors the
+ * grants: a function that may not read the secret is not told its name.
+ */
+export class ArchiveFunctions extends Construct {
+  readonly resolve: ArchiveFunction;
+  readonly jobsApi: ArchiveFunction;
+  readonly fanOut: ArchiveFunction;
+  readonly copy: ArchiveFunction;
+
+  constructor(scope: Construct, id: string, props: ArchiveFunctionsProps) {
+    super(scope, id);
+    const { settings: s, bucket, queue, secret } = props;
+    const common = { logRetention: props.logRetention, tracing: props.tracing };
+    const shared: Partial<Record<DeployedEnvKey, string | number>> = {
+      EKB_BASE_URL: s.ekbBaseUrl,
+      EKB_ALLOWED_DOWNLOAD_HOSTS: s.allowedDownloadHosts.join(','),
+      EKB_RESOLVE_CONCURRENCY: s.resolveConcurrency,
+      EKB_OBJECT_KEY_TEMPLATE: s.objectKeyTemplate,
+      EKB_SYNC_OBJECT_KEY_TEMPLATE: s.syncObjectKeyTemplate,
+      EKB_REPORT_PREFIX: JOBS_PREFIX,
+      LOG_LEVEL: s.logLevel,
+    };
+
+    this.resolve = new ArchiveFunction(this, 'Resolve', {
+      ...common,
+      name: 'resolve',
+      description: 'POST /attachments/download-urls: 合思 attachment refs in, download URLs out',
+      memorySize: 256,
+      timeout: API_TIMEOUT,
+      environment: functionEnvironment({ ...shared, EKB_CREDENTIALS_SECRET: secret.secretArn }),
+    });
+    secret.grantRead(this.resolve.role);
+
+    this.jobsApi = new ArchiveFunction(this, 'JobsApi', {
+      ...common,
+      name: 'jobs-api',
+      description: 'POST /copy-jobs, GET /copy-jobs/{jobId}: start a copy job, read its report',
+      memorySize: 512,
+      timeout: API_TIMEOUT,
+      environment: functionEnvironment({
+        ...shared,
+        EKB_BUCKET: bucket.bucketName,
+        EKB_QUEUE_URL: queue.queueUrl,
+      }),
+    });
+    const jobsApiS3 =
+      "S3 access is limited to this bucket's manifests/ (read) and jobs/ (job records); object keys are known only at run time.";
+    ack(this.jobsApi, bucket.grantRead(this.jobsApi.role, `${MANIFESTS_PREFIX}*`), jobsApiS3);
+    ack(this.jobsApi, bucket.grantRead(this.jobsApi.role, `${JOBS_PREFIX}*`), jobsApiS3);
+    ack(this.jobsApi, bucket.grantPut(this.jobsApi.role, `${JOBS_PREFIX}*`), jobsApiS3);
+    queue.grantSendMessages(this.jobsApi.role);
+
+    this.fanOut = new ArchiveFunction(this, 'FanOut', {
+      ...common,
+      name: 'fan-out',
+      description: 'manifests/ uploads and the sync schedule: split jobs into copy batches on the queue',
+      memorySize: 1024,
+      timeout: props.fanOutTimeout,
+      environment: functionEnvironment({
+        ...shared,
+        EKB_CREDENTIALS_SECRET: secret.secretArn,
+        EKB_BUCKET: bucket.bucketName,
+        EKB_QUEUE_URL: queue.queueUrl,
+        EKB_SYNC_FORM_TYPES: s.syncFormTypes.join(','),
+        EKB_SYNC_OVERLAP_MINUTES: s.syncOverlapMinutes,
+        EKB_SYNC_START_DATE: s.syncStartDate,
+        EKB_DEADLINE_MARGIN_MS: s.deadlineMarginMs,
+      }),
+    });
+    secret.grantRead(this.fanOut.role);
+    const fanOutS3 =
+      "S3 access is limited to this bucket's manifests/ (read) and jobs/ (job records, sync state); object keys are known only at run time.";
+    ack(this.fanOut, bucket.grantRead(this.fanOut.role, `${MANIFESTS_PREFIX}*`), fanOutS3);
+    ack(this.fanOut, bucket.grantRead(this.fanOut.role, `${JOBS_PREFIX}*`), fanOutS3);
+    ack(this.fanOut, bucket.grantPut(this.fanOut.role, `${JOBS_PREFIX}*`), fanOutS3);
+    queue.grantSendMessages(this.fanOut.role);
+
+    this.copy = new ArchiveFunction(this, 'Copy', {
+      ...common,
+      name: 'copy',
+      description: 'SQS copy batches: resolve just in time, stream each file from 合思 into the bucket',
+      memorySize: props.copyMemoryMb,
+      timeout: props.copyTimeout,
+      environment: functionEnvironment({
+        ...shared,
+        EKB_CREDENTIALS_SECRET: secret.secretArn,
+        EKB_BUCKET: bucket.bucketName,
+        EKB_COPY_CONCURRENCY: s.copyConcurrency,
+        // Stop this long before the Lambda deadline, hand unfinished refs back and still write the batch report.
+        EKB_DEADLINE_MARGIN_MS: s.deadlineMarginMs,
+      }),
+    });
+    secret.grantRead(this.copy.role);
+    // Archived files land wherever the object-key template (per job) puts them, so reads (skip-if-exists) and
+    // writes (multipart uploads, reports) cover the bucket's objects; deletes are not granted.
+    const copyS3 =
+      "S3 access is limited to this bucket's objects, without delete; each job's key template picks the prefix at run time.";
+    ack(this.copy, bucket.grantRead(this.copy.role), copyS3);
+    ack(this.copy, bucket.grantPut(this.copy.role), copyS3);
+  }
+}
+
+/** Acknowledges the wildcard findings of one grant on the function's role, where the grant is made. */
+function ack(fn: ArchiveFunction, grant: Grant, reason: string): void {
+  acknowledgeGrantWildcards(fn.role, grant, reason);
+}

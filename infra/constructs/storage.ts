@@ -1,0 +1,73 @@
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import {
+  BlockPublicAccess,
+  Bucket,
+  BucketEncryption,
+  type IBucket,
+  ObjectOwnership,
+} from 'aws-cdk-lib/aws-s3';
+import { Construct } from 'constructs';
+
+export interface ArchiveStorageProps {
+  /** Bucket name; blank lets CloudFormation pick one (only when creating). */
+  bucketName?: string;
+  /** Use an existing bucket (bucketName) instead of creating one. Its settings are left as they are. */
+  importExisting: boolean;
+}
+
+/** Prefixes the functions use; IAM grants and the manifest notification are scoped to them. */
+export const MANIFESTS_PREFIX = 'manifests/';
+export const JOBS_PREFIX = 'jobs/';
+
+/** The archive bucket (archived files, manifests/, jobs/ reports) and, when created here, its access-log bucket. */
+export class ArchiveStorage extends Construct {
+  readonly bucket: IBucket;
+  readonly accessLogsBucket: Bucket | undefined;
+  readonly created: boolean;
+
+  constructor(scope: Construct, id: string, props: ArchiveStorageProps) {
+    super(scope, id);
+    const name = props.bucketName?.trim() || undefined;
+
+    if (props.importExisting) {
+      if (!name) throw new Error('bucketName is required when importExistingBucket is true');
+      this.bucket = Bucket.fromBucketName(this, 'Bucket', name);
+      this.accessLogsBucket = undefined;
+      this.created = false;
+      return;
+    }
+
+    const accessLogs = new Bucket(this, 'AccessLogs', {
+      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
+      encryption: BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      removalPolicy: RemovalPolicy.RETAIN,
+      lifecycleRules: [{ id: 'expire-access-logs', expiration: Duration.days(365) }],
+    });
+    Validations.of(accessLogs).acknowledge({
+      id: 'AwsSolutions-S1',
+      reason: 'This bucket is the access-log target itself; logging it into itself would loop.',
+    });
+
+    this.bucket = new Bucket(this, 'Bucket', {
+      bucketName: name,
+      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
+      encryption: BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      // Versioning keeps what an overwrite or a delete replaced: this is an archive.
+      versioned: true,
+      objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      // The archive outlives the stack: deleting the stack leaves the bucket and every file in it.
+      removalPolicy: RemovalPolicy.RETAIN,
+      serverAccessLogsBucket: accessLogs,
+      serverAccessLogsPrefix: 'archive/',
+      lifecycleRules: [
+        // A copy that dies mid-stream leaves parts behind; they are billed until aborted.
+        { id: 'abort-incomplete-multipart-uploads', abortIncompleteMultipartUploadAfter: Duration.days(1) },
+      ],
+    });
+    this.accessLogsBucket = accessLogs;
+    this.created = true;
+  }
+}
