@@ -8,7 +8,7 @@ import { Construct } from 'constructs';
 import { type DeployedEnvKey, functionEnvironment } from '../env-keys.js';
 import { ArchiveFunction } from './archive-function.js';
 import { acknowledgeGrantWildcards } from './nag.js';
-import { JOBS_PREFIX, MANIFESTS_PREFIX } from './storage.js';
+import { JOBS_PREFIX, MANIFESTS_PREFIX, SYNC_PREFIX } from './storage.js';
 
 /** Settings every function shares; the stack fills them from CDK context. */
 export interface AppSettings {
@@ -116,10 +116,12 @@ export class ArchiveFunctions extends Construct {
     });
     secret.grantRead(this.fanOut.role);
     const fanOutS3 =
-      "S3 access is limited to this bucket's manifests/ (read) and jobs/ (job records, sync state); object keys are known only at run time.";
+      "S3 access is limited to this bucket's manifests/ (read), jobs/ (job records) and sync/ (sync state); object keys are known only at run time.";
     ack(this.fanOut, bucket.grantRead(this.fanOut.role, `${MANIFESTS_PREFIX}*`), fanOutS3);
-    ack(this.fanOut, bucket.grantRead(this.fanOut.role, `${JOBS_PREFIX}*`), fanOutS3);
-    ack(this.fanOut, bucket.grantPut(this.fanOut.role, `${JOBS_PREFIX}*`), fanOutS3);
+    for (const prefix of [JOBS_PREFIX, SYNC_PREFIX]) {
+      ack(this.fanOut, bucket.grantRead(this.fanOut.role, `${prefix}*`), fanOutS3);
+      ack(this.fanOut, bucket.grantPut(this.fanOut.role, `${prefix}*`), fanOutS3);
+    }
     queue.grantSendMessages(this.fanOut.role);
 
     this.copy = new ArchiveFunction(this, 'Copy', {

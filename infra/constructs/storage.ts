@@ -7,6 +7,7 @@ import {
   ObjectOwnership,
 } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import { DEFAULT_SYNC_STATE_KEY } from '../../functions/core/sync/state.js';
 
 export interface ArchiveStorageProps {
   /** Bucket name; blank lets CloudFormation pick one (only when creating). */
@@ -18,6 +19,8 @@ export interface ArchiveStorageProps {
 /** Prefixes the functions use; IAM grants and the manifest notification are scoped to them. */
 export const MANIFESTS_PREFIX = 'manifests/';
 export const JOBS_PREFIX = 'jobs/';
+/** The scheduled sync's state (watermark) lives under this prefix; derived from the sync's own default key. */
+export const SYNC_PREFIX = DEFAULT_SYNC_STATE_KEY.slice(0, DEFAULT_SYNC_STATE_KEY.lastIndexOf('/') + 1);
 
 /** The archive bucket (archived files, manifests/, jobs/ reports) and, when created here, its access-log bucket. */
 export class ArchiveStorage extends Construct {

@@ -314,6 +314,26 @@ describe('EkbArchiveStack secret and IAM', () => {
     }
   });
 
+  it("scopes each role's object writes and reads to the prefixes it works in", () => {
+    /** Object ARNs as "<bucket>/suffix" for the statements carrying `action`, per function. */
+    const objectScopes = (prefix: string, action: string): string[] => {
+      const role = roleOf(functionByDescription(prefix)[1]);
+      return statements()
+        .filter((s) => s.roles.includes(role) && s.Action.includes(action))
+        .flatMap((s) => s.Resource)
+        .map((r) => (r as CfnJson)?.['Fn::Join']?.[1]?.[1] as string | undefined)
+        .filter((suffix): suffix is string => suffix !== undefined)
+        .sort();
+    };
+    expect(objectScopes('POST /attachments', 's3:PutObject')).toEqual([]);
+    expect(objectScopes('POST /attachments', 's3:GetObject*')).toEqual([]);
+    expect(objectScopes('POST /copy-jobs', 's3:PutObject')).toEqual(['/jobs/*']);
+    expect(objectScopes('POST /copy-jobs', 's3:GetObject*')).toEqual(['/jobs/*', '/manifests/*']);
+    expect(objectScopes('manifests/', 's3:PutObject')).toEqual(['/jobs/*', '/sync/*']);
+    expect(objectScopes('manifests/', 's3:GetObject*')).toEqual(['/jobs/*', '/manifests/*', '/sync/*']);
+    expect(objectScopes('SQS copy batches', 's3:PutObject')).toEqual(['/*']);
+  });
+
   it('never grants object deletes and attaches no managed policies to app roles', () => {
     for (const s of statements()) {
       for (const a of s.Action) expect(a).not.toMatch(/^s3:(Delete|\*)/);
