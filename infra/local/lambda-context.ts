@@ -1,0 +1,40 @@
+/**
+ * A Lambda `Context` for handlers run on this machine: the same fields the runtime gives, with a real deadline so
+ * `getRemainingTimeInMillis()` counts down and the handlers' deadline logic behaves as it does in AWS.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Context } from 'aws-lambda';
+
+export const LOCAL_REGION = 'us-east-1';
+export const LOCAL_ACCOUNT_ID = '000000000000';
+
+export interface LocalContextOptions {
+  functionName: string;
+  /** The function's configured timeout (API: 29 s, fan-out and copy: up to 900 s). */
+  timeoutMs: number;
+  memoryLimitInMB?: number;
+  region?: string;
+  requestId?: string;
+  now?: () => number;
+}
+
+export function createLambdaContext(options: LocalContextOptions): Context {
+  const now = options.now ?? Date.now;
+  const deadline = now() + options.timeoutMs;
+  const region = options.region ?? LOCAL_REGION;
+  const name = options.functionName;
+  return {
+    callbackWaitsForEmptyEventLoop: false,
+    functionName: name,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: `arn:aws:lambda:${region}:${LOCAL_ACCOUNT_ID}:function:${name}`,
+    memoryLimitInMB: String(options.memoryLimitInMB ?? 1024),
+    awsRequestId: options.requestId ?? randomUUID(),
+    logGroupName: `/aws/lambda/${name}`,
+    logStreamName: `local/${name}`,
+    getRemainingTimeInMillis: () => Math.max(0, deadline - now()),
+    done: () => {},
+    fail: () => {},
+    succeed: () => {},
+  };
+}

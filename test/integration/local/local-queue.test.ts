@@ -1,0 +1,211 @@
+import { createHash } from 'node:crypto';
+import type { SQSEvent, SQSRecord } from 'aws-lambda';
+import { afterEach, describe, expect, it } from 'vitest';
+import { LocalQueue, md5OfMessageAttributes, type QueueEvent } from '../../../infra/local/local-queue.js';
+
+describe('LocalQueue (SQS + Lambda event source mapping)', () => {
+  const queues: LocalQueue[] = [];
+  afterEach(async () => {
+    await Promise.all(queues.splice(0).map((q) => q.close()));
+  });
+
+  function queue(
+    options: Partial<ConstructorParameters<typeof LocalQueue>[0]> & { handler?: (e: SQSEvent) => unknown },
+  ) {
+    const { handler, ...rest } = options;
+    const q = new LocalQueue({
+      name: 'ekb-archive-copy',
+      visibilityTimeoutMs: 40,
+      ...(handler ? { consumer: { functionName: 'copy', timeoutMs: 5_000, handler } } : {}),
+      ...rest,
+    });
+    queues.push(q);
+    return q;
+  }
+
+  it('delivers real SQS records and deletes messages the function did not report', async () => {
+    const records: SQSRecord[] = [];
+    const q = queue({
+      handler: async (event) => {
+        records.push(...event.Records);
+      },
+    });
+    const sent = q.send({
+      body: '{"v":1}',
+      messageAttributes: { jobId: { dataType: 'String', stringValue: 'job-1' } },
+    });
+    await q.idle();
+    expect(records).toHaveLength(1);
+    const r = records[0] as SQSRecord;
+    expect(r.messageId).toBe(sent.messageId);
+    expect(r.body).toBe('{"v":1}');
+    expect(r.md5OfBody).toBe(createHash('md5').update('{"v":1}').digest('hex'));
+    expect(r.eventSource).toBe('aws:sqs');
+    expect(r.eventSourceARN).toBe(q.arn);
+    expect(r.awsRegion).toBe('us-east-1');
+    expect(r.receiptHandle.length).toBeGreaterThan(20);
+    expect(r.attributes.ApproximateReceiveCount).toBe('1');
+    expect(Number(r.attributes.SentTimestamp)).toBeGreaterThan(0);
+    expect(Number(r.attributes.ApproximateFirstReceiveTimestamp)).toBeGreaterThanOrEqual(
+      Number(r.attributes.SentTimestamp),
+    );
+    expect(r.messageAttributes.jobId?.stringValue).toBe('job-1');
+    expect(r.md5OfMessageAttributes).toBe(md5OfMessageAttributes(r.messageAttributes));
+    expect(q.stats).toMatchObject({ sent: 1, received: 1, deleted: 1, waiting: 0, inFlight: 0 });
+  });
+
+  it('computes MD5OfMessageAttributes the way SQS does', () => {
+    // Reference value from the SQS algorithm (names sorted, 4-byte big-endian length prefixes, transport byte 1).
+    const attrs = {
+      b: { dataType: 'String', stringValue: 'x' },
+      a: { dataType: 'Number', stringValue: '1' },
+    };
+    const enc = (s: string) => {
+      const b = Buffer.from(s);
+      const len = Buffer.alloc(4);
+      len.writeUInt32BE(b.length);
+      return Buffer.concat([len, b]);
+    };
+    const expected = createHash('md5')
+      .update(
+        Buffer.concat([
+          enc('a'),
+          enc('Number'),
+          Buffer.from([1]),
+          enc('1'),
+          enc('b'),
+          enc('String'),
+          Buffer.from([1]),
+          enc('x'),
+        ]),
+      )
+      .digest('hex');
+    expect(md5OfMessageAttributes(attrs)).toBe(expected);
+  });
+
+  it('redelivers reported failures after the visibility timeout, then moves them to the DLQ after 5 receives', async () => {
+    const counts: string[] = [];
+    const events: QueueEvent[] = [];
+    const q = queue({
+      onEvent: (e) => events.push(e),
+      handler: async (event) => {
+        counts.push(...event.Records.map((r) => r.attributes.ApproximateReceiveCount));
+        return { batchItemFailures: event.Records.map((r) => ({ itemIdentifier: r.messageId })) };
+      },
+    });
+    const { messageId } = q.send({ body: 'always fails' });
+    await q.idle();
+    expect(counts).toEqual(['1', '2', '3', '4', '5']);
+    const dead = q.deadLetters();
+    expect(dead).toHaveLength(1);
+    expect(dead[0]).toMatchObject({ messageId, body: 'always fails', receiveCount: 5 });
+    expect(events.filter((e) => e.kind === 'retry_scheduled')).toHaveLength(5);
+    expect(events.at(-1)).toEqual({ kind: 'dead_lettered', messageId, receiveCount: 5 });
+    expect(q.stats).toMatchObject({ deadLettered: 1, deleted: 0, waiting: 0 });
+  });
+
+  it('retries the whole batch when the function throws, and only the named messages otherwise', async () => {
+    let calls = 0;
+    const delivered: string[][] = [];
+    const q = queue({
+      batchSize: 3,
+      handler: async (event) => {
+        calls += 1;
+        delivered.push(event.Records.map((r) => r.body));
+        if (calls === 1) throw new Error('crash');
+        if (calls === 2) {
+          const b = event.Records.find((r) => r.body === 'b') as SQSRecord;
+          return { batchItemFailures: [{ itemIdentifier: b.messageId }] };
+        }
+        return { batchItemFailures: [] };
+      },
+    });
+    q.sendBatch([
+      { id: '1', body: 'a' },
+      { id: '2', body: 'b' },
+      { id: '3', body: 'c' },
+    ]);
+    await q.idle();
+    expect(delivered).toEqual([['a', 'b', 'c'], ['a', 'b', 'c'], ['b']]);
+    expect(q.stats).toMatchObject({ failedInvocations: 1, deleted: 3, deadLettered: 0 });
+  });
+
+  it('treats an unknown itemIdentifier as a failure of the whole batch', async () => {
+    let calls = 0;
+    const q = queue({
+      handler: async () => {
+        calls += 1;
+        return calls === 1 ? { batchItemFailures: [{ itemIdentifier: 'not-in-batch' }] } : undefined;
+      },
+    });
+    q.send({ body: 'x' });
+    await q.idle();
+    expect(calls).toBe(2);
+    expect(q.stats.deleted).toBe(1);
+  });
+
+  it('keeps at most maxConcurrency invocations running', async () => {
+    let running = 0;
+    let peak = 0;
+    const q = queue({
+      maxConcurrency: 2,
+      handler: async () => {
+        running += 1;
+        peak = Math.max(peak, running);
+        await new Promise((r) => setTimeout(r, 20));
+        running -= 1;
+      },
+    });
+    for (let i = 0; i < 6; i += 1) q.send({ body: `m${i}` });
+    await q.idle();
+    expect(peak).toBe(2);
+    expect(q.stats.deleted).toBe(6);
+  });
+
+  it('rejects what SQS rejects: empty bodies, oversize messages, bad batches', () => {
+    const q = queue({});
+    expect(() => q.send({ body: '' })).toThrow(/must not be empty/);
+    expect(() => q.send({ body: 'x'.repeat(1024 * 1024 + 1) })).toThrow(/at most/);
+    expect(() => q.sendBatch([])).toThrow(/1 to 10/);
+    expect(() => q.sendBatch(Array.from({ length: 11 }, (_, i) => ({ id: String(i), body: 'x' })))).toThrow(
+      /1 to 10/,
+    );
+    expect(() =>
+      q.sendBatch([
+        { id: 'a', body: 'x' },
+        { id: 'a', body: 'y' },
+      ]),
+    ).toThrow(/unique/);
+    const result = q.sendBatch([
+      { id: 'ok', body: 'fine' },
+      { id: 'bad', body: '' },
+    ]);
+    expect(result.successful.map((s) => s.id)).toEqual(['ok']);
+    expect(result.failed).toEqual([
+      expect.objectContaining({ id: 'bad', code: 'InvalidParameterValue', senderFault: true }),
+    ]);
+  });
+
+  it('treats a function that runs past its timeout as a failed batch', async () => {
+    let calls = 0;
+    const q = new LocalQueue({
+      name: 'slow',
+      visibilityTimeoutMs: 30,
+      maxReceiveCount: 2,
+      consumer: {
+        functionName: 'copy',
+        timeoutMs: 20,
+        handler: () => {
+          calls += 1;
+          return new Promise((r) => setTimeout(r, 60));
+        },
+      },
+    });
+    queues.push(q);
+    q.send({ body: 'x' });
+    await q.idle();
+    expect(calls).toBe(2);
+    expect(q.deadLetters()).toHaveLength(1);
+    expect(q.stats.failedInvocations).toBe(2);
+  });
+});
