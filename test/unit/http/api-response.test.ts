@@ -163,7 +163,7 @@ describe('toApiResponse', () => {
     });
     const [entry] = entries();
     expect(entry).toMatchObject({ level: 'error', status: 502, code: 'upstream_error', requestId: 'req-1' });
-    expect((entry?.error as Record<string, unknown>).code).toBe('ekuaibao_http_500');
+    expect(entry?.error).toMatchObject({ code: 'ekuaibao_http_500' });
     const all = lines.join('\n');
     expect(all).not.toContain(TOKEN);
     expect(all).not.toContain('wTRfcimdrHhXbL3e');

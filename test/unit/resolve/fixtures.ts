@@ -11,6 +11,7 @@ import type {
   ResolvedAttachment,
   ResolveOptions,
 } from '../../../functions/core/ekuaibao/types.js';
+import { AbortedError } from '../../../functions/core/errors.js';
 import type { Logger } from '../../../functions/core/logger.js';
 import { createLogger } from '../../../functions/logger.js';
 import type { ResolveEvent } from '../../../functions/resolve/handler.js';
@@ -118,7 +119,12 @@ export function fakeResolver(
       if (behaviour.fail !== undefined) throw behaviour.fail;
       if (behaviour.hang) {
         await new Promise<never>((_, reject) => {
-          options.signal?.addEventListener('abort', () => reject(options.signal?.reason), { once: true });
+          // The real client turns its caller's abort into AbortedError; so does this fake.
+          options.signal?.addEventListener(
+            'abort',
+            () => reject(new AbortedError('aborted', options.signal?.reason)),
+            { once: true },
+          );
         });
       }
       return refs.map((ref): Resolution => {
