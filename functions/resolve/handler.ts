@@ -10,6 +10,8 @@
  * (duplicates answered at each position), plus fileName/fileType/fileSize/expiresAt; refs not found are left out
  * as the vendor does, and counted in the `x-ekb-not-found-count` header. `?report=full` answers
  * `{"items": [...], "notFound": [{index, id, key}]}` instead (see resolve-response.ts).
+ * A Lambda answer may not exceed 6 MB and vendor URLs are ~1.1 KB each: when the caller sends
+ * `Accept-Encoding: gzip`, large answers are gzipped (5,000 refs fit); an answer too big even so → 413.
  * Errors: `{"error": {code, message, requestId}}`; 400 names the item (from 0) and the field; 502 upstream or
  * credentials failure, 503 throttled, 504 timeout; anything else a generic 500. Every answer is `no-store`.
  */
