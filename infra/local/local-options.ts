@@ -1,0 +1,121 @@
+/**
+ * Settings of the local stack itself (EKB_LOCAL_*), next to the functions' own keys (functions/config.ts). Every
+ * bad key is reported at once, like the functions' config.
+ */
+import { fileURLToPath } from 'node:url';
+import { ValidationError } from '../../functions/core/errors.js';
+import { parseRateExpression } from './scheduler.js';
+
+export type Env = Record<string, string | undefined>;
+
+export const PROJECT_ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+export interface LocalOptions {
+  host: string;
+  apiPort: number;
+  s3Port: number;
+  /** 0: any free port (the sandbox's URLs are only ever used by the stack itself). */
+  sandboxPort: number;
+  /** Where the embedded S3 keeps its buckets. */
+  dataDir: string;
+  /** Bucket of the embedded S3 (a real bucket comes from EKB_BUCKET instead). */
+  embeddedBucket: string;
+  /** Interval of the scheduled sync, or undefined when off. */
+  scheduleMs: number | undefined;
+  scheduleExpression: string | undefined;
+  /** Archive the demo files at start (default: on when the sandbox is the upstream). */
+  demo: boolean | undefined;
+  /** Exit after the demo job (tests, CI). */
+  exitAfterDemo: boolean;
+  copyTimeoutMs: number;
+  fanOutTimeoutMs: number;
+  visibilityTimeoutMs: number;
+  copyWorkers: number;
+  maxReceiveCount: number;
+  /** With a real bucket, how often manifests/ is listed for new uploads (S3 cannot notify this machine). */
+  manifestPollMs: number;
+}
+
+export const LOCAL_DEFAULTS = {
+  host: '127.0.0.1',
+  apiPort: 4580,
+  s3Port: 4569,
+  sandboxPort: 0,
+  dataDir: '.local/s3',
+  embeddedBucket: 'ekb-archive-local',
+  copyTimeoutSeconds: 120,
+  fanOutTimeoutSeconds: 300,
+  copyWorkers: 2,
+  maxReceiveCount: 5,
+  manifestPollSeconds: 10,
+} as const;
+
+export function loadLocalOptions(env: Env, argv: readonly string[] = []): LocalOptions {
+  const problems: string[] = [];
+  const str = (name: string): string | undefined => {
+    const v = env[name]?.trim();
+    return v === undefined || v === '' ? undefined : v;
+  };
+  const int = (name: string, fallback: number, min: number, max: number): number => {
+    const raw = str(name);
+    if (raw === undefined) return fallback;
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < min || n > max) {
+      problems.push(`${name} must be an integer from ${min} to ${max} (got "${raw}")`);
+      return fallback;
+    }
+    return n;
+  };
+  const bool = (name: string): boolean | undefined => {
+    const raw = str(name);
+    if (raw === undefined) return undefined;
+    if (/^(1|true|yes|on)$/i.test(raw)) return true;
+    if (/^(0|false|no|off)$/i.test(raw)) return false;
+    problems.push(`${name} must be true or false (got "${raw}")`);
+    return undefined;
+  };
+
+  let scheduleMs: number | undefined;
+  const scheduleExpression = str('EKB_LOCAL_SCHEDULE');
+  try {
+    scheduleMs = parseRateExpression(scheduleExpression);
+  } catch (err) {
+    problems.push((err as Error).message);
+  }
+  const host = str('EKB_LOCAL_HOST') ?? LOCAL_DEFAULTS.host;
+  if (!/^(127\.\d+\.\d+\.\d+|localhost|::1)$/.test(host)) {
+    problems.push(
+      `EKB_LOCAL_HOST must be a loopback address (got "${host}"): the local stack has no authentication`,
+    );
+  }
+  const copyTimeoutSeconds = int('EKB_LOCAL_COPY_TIMEOUT_SECONDS', LOCAL_DEFAULTS.copyTimeoutSeconds, 5, 900);
+  const unknownFlags = argv.filter((a) => !['--once', '--no-demo', '--demo'].includes(a));
+  if (unknownFlags.length > 0)
+    problems.push(`unknown argument(s): ${unknownFlags.join(' ')} (known: --once, --demo, --no-demo)`);
+
+  const demoFlag = argv.includes('--no-demo') ? false : argv.includes('--demo') ? true : undefined;
+  const options: LocalOptions = {
+    host,
+    apiPort: int('EKB_LOCAL_API_PORT', LOCAL_DEFAULTS.apiPort, 0, 65535),
+    s3Port: int('EKB_LOCAL_S3_PORT', LOCAL_DEFAULTS.s3Port, 0, 65535),
+    sandboxPort: int('EKB_LOCAL_SANDBOX_PORT', LOCAL_DEFAULTS.sandboxPort, 0, 65535),
+    dataDir: str('EKB_LOCAL_DATA_DIR') ?? LOCAL_DEFAULTS.dataDir,
+    embeddedBucket: str('EKB_LOCAL_BUCKET') ?? LOCAL_DEFAULTS.embeddedBucket,
+    scheduleMs,
+    scheduleExpression: scheduleMs === undefined ? undefined : scheduleExpression,
+    demo: demoFlag ?? bool('EKB_LOCAL_DEMO'),
+    exitAfterDemo: argv.includes('--once') || bool('EKB_LOCAL_EXIT_AFTER_DEMO') === true,
+    copyTimeoutMs: copyTimeoutSeconds * 1000,
+    fanOutTimeoutMs:
+      int('EKB_LOCAL_FAN_OUT_TIMEOUT_SECONDS', LOCAL_DEFAULTS.fanOutTimeoutSeconds, 5, 900) * 1000,
+    // The stack uses 6× the function timeout to absorb throttled retries; locally nothing throttles, and a
+    // failed batch should come back within a minute or two, not after an hour.
+    visibilityTimeoutMs: int('EKB_LOCAL_VISIBILITY_TIMEOUT_SECONDS', copyTimeoutSeconds, 1, 43_200) * 1000,
+    copyWorkers: int('EKB_LOCAL_COPY_WORKERS', LOCAL_DEFAULTS.copyWorkers, 1, 64),
+    maxReceiveCount: int('EKB_LOCAL_MAX_RECEIVE_COUNT', LOCAL_DEFAULTS.maxReceiveCount, 1, 1000),
+    manifestPollMs:
+      int('EKB_LOCAL_MANIFEST_POLL_SECONDS', LOCAL_DEFAULTS.manifestPollSeconds, 1, 3600) * 1000,
+  };
+  if (problems.length > 0) throw new ValidationError(`Invalid local stack settings: ${problems.join('; ')}`);
+  return options;
+}
