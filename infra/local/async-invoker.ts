@@ -32,6 +32,8 @@ export interface AsyncInvoker<E> {
   /** Accepts the event (like Invoke with InvocationType=Event) and resolves when it finished or finally failed. */
   invoke(event: E): Promise<'ok' | 'failed'>;
   readonly failures: readonly FailedInvocation[];
+  /** Invocations running or waiting to retry. */
+  readonly running: number;
   /** Resolves when nothing is running or waiting to retry. */
   idle(): Promise<void>;
   /** Cancels pending retries and waits (up to graceMs) for running invocations. */
@@ -117,6 +119,9 @@ export function createAsyncInvoker<E>(
       return p;
     },
     failures,
+    get running() {
+      return running.size;
+    },
     async idle() {
       while (running.size > 0) await Promise.allSettled([...running]);
     },

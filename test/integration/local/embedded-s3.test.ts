@@ -1,0 +1,81 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import type { S3Event } from 'aws-lambda';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type EmbeddedS3, encodeEventKey, startEmbeddedS3 } from '../../../infra/local/embedded-s3.js';
+
+describe('embedded S3 (s3rver) with S3 event notifications', () => {
+  let dir: string;
+  let s3e: EmbeddedS3;
+  let s3: S3Client;
+  const events: S3Event[] = [];
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'ekb-embedded-s3-'));
+    s3e = await startEmbeddedS3({
+      directory: dir,
+      bucket: 'archive',
+      onObjectCreated: (e) => events.push(e),
+    });
+    s3 = new S3Client({
+      endpoint: s3e.endpoint,
+      region: 'us-east-1',
+      forcePathStyle: true,
+      credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+      responseChecksumValidation: 'WHEN_REQUIRED',
+    });
+  });
+  afterAll(async () => {
+    s3.destroy();
+    await s3e.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('creates the bucket and keeps objects as files in the data folder', async () => {
+    await s3.send(new PutObjectCommand({ Bucket: 'archive', Key: 'a/简 1.txt', Body: 'hello' }));
+    const got = await s3.send(new GetObjectCommand({ Bucket: 'archive', Key: 'a/简 1.txt' }));
+    expect(await got.Body?.transformToString()).toBe('hello');
+    expect(s3e.objectPath('a/简 1.txt').startsWith(dir)).toBe(true);
+    expect(await readFile(s3e.objectPath('a/简 1.txt'), 'utf8')).toBe('hello');
+  });
+
+  it('emits the S3 event record AWS delivers, key URL-encoded as in real notifications', async () => {
+    events.length = 0;
+    await s3.send(new PutObjectCommand({ Bucket: 'archive', Key: 'manifests/a b+c 简.jsonl', Body: 'x\n' }));
+    expect(events).toHaveLength(1);
+    const r = events[0]?.Records[0];
+    expect(r).toMatchObject({
+      eventVersion: '2.1',
+      eventSource: 'aws:s3',
+      awsRegion: 'us-east-1',
+      eventName: 'ObjectCreated:Put',
+      s3: {
+        s3SchemaVersion: '1.0',
+        bucket: { name: 'archive', arn: 'arn:aws:s3:::archive' },
+        object: { key: 'manifests/a+b%2Bc+%E7%AE%80.jsonl', size: 2 },
+      },
+    });
+    expect(r?.s3.object.eTag).toMatch(/^[0-9a-f]{32}$/);
+    expect(decodeURIComponent((r?.s3.object.key ?? '').replace(/\+/g, ' '))).toBe('manifests/a b+c 简.jsonl');
+  });
+
+  it('reports a completed multipart upload as ObjectCreated:CompleteMultipartUpload', async () => {
+    events.length = 0;
+    const body = Buffer.alloc(6 * 1024 * 1024, 7);
+    await new Upload({
+      client: s3,
+      params: { Bucket: 'archive', Key: 'manifests/big.jsonl', Body: body },
+      partSize: 5 * 1024 * 1024,
+    }).done();
+    const names = events.map((e) => e.Records[0]?.eventName);
+    expect(names).toContain('ObjectCreated:CompleteMultipartUpload');
+  });
+
+  it('encodes keys like S3 notifications do', () => {
+    expect(encodeEventKey('manifests/red flower+x.jsonl')).toBe('manifests/red+flower%2Bx.jsonl');
+  });
+});
