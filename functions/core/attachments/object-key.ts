@@ -5,6 +5,7 @@
  */
 
 import type { CopyRef } from '../copy/types.js';
+import { fileNameFromKey } from '../ekuaibao/resolution.js';
 import type { Resolution } from '../ekuaibao/types.js';
 import { AppError } from '../errors.js';
 import { isDpKey, parseDpKey } from './ref.js';
@@ -126,7 +127,8 @@ function dpFileName(key: string): string | undefined {
 
 /**
  * The name a file is archived under, in order of trust: the ref's own fileName (form attachment, manifest column),
- * the resolver's (DP: JSON or the `openapi<uuid>-<name>` key), the DP: JSON, the key's last segment, the fileId.
+ * the resolver's (DP: JSON or the `openapi<uuid>-<name>` key), the DP: JSON, the name inside an
+ * `openapi<uuid>-<name>` key, the key's last segment, the fileId.
  * Unsanitised: Content-Disposition carries it as is; the key uses the sanitised form.
  */
 export function originalFileName(ref: CopyRef, resolution?: Resolution): string {
@@ -134,6 +136,7 @@ export function originalFileName(ref: CopyRef, resolution?: Resolution): string 
     ref.fileName,
     resolution?.status === 'resolved' ? resolution.fileName : undefined,
     dpFileName(ref.key),
+    isDpKey(ref.key) ? undefined : fileNameFromKey(ref.key),
     lastSegment(ref.key),
   ];
   for (const c of candidates) {

@@ -138,6 +138,12 @@ describe('originalFileName', () => {
     expect(originalFileName({ id: 'i', key: 'a/b.txt' }, resolved('res.pdf'))).toBe('res.pdf');
     expect(originalFileName({ id: 'i', key: dp }, resolved())).toBe('dp.jpg');
     expect(originalFileName({ id: 'i', key: 'a/b.txt' }, resolved())).toBe('b.txt');
+    expect(
+      originalFileName(
+        { id: 'i', key: 'openapi0306c2d1-7a5b-4e96-8172-60c5ee0f971e-kotlin简介.docx' },
+        undefined,
+      ),
+    ).toBe('kotlin简介.docx');
     expect(originalFileName({ id: 'i', key: 'DP:{broken' }, undefined)).toBe('i');
     expect(originalFileName({ id: 'i', key: 'a/' }, undefined)).toBe('i');
   });
