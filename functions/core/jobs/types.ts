@@ -3,7 +3,7 @@ import type { CopyRef, CopyResult } from '../copy/types.js';
 /** Where a job came from. */
 export type JobSource =
   | { kind: 'manifest'; bucket: string; key: string }
-  | { kind: 'api' }
+  | { kind: 'api' /** s3://bucket/key when the API job was started from a manifest. */; manifest?: string }
   | { kind: 'schedule'; windowStart: string; windowEnd: string }
   | { kind: 'cli'; manifest?: string };
 
@@ -22,6 +22,35 @@ export interface BadInput {
   /** 1-based line number in the manifest (for a JSON array: the item's 1-based index). */
   line: number;
   message: string;
+}
+
+/**
+ * One input item on its way into a job: a usable ref with the (1-based) line it came from, or a bad line.
+ * Manifest parsers yield these; API and sync refs are wrapped the same way.
+ */
+export type JobItem = { ok: CopyRef; line: number } | { bad: BadInput };
+
+/** The queue port: SQS SendMessageBatch in AWS, the local queue on one machine, a recorder in tests. */
+export interface BatchQueue {
+  /**
+   * Queues every message or throws (after bounded retries of partial failures). Resolving means all are queued.
+   * Callers pass at most 10 messages per call (one SendMessageBatch).
+   */
+  sendBatches(messages: BatchMessage[]): Promise<void>;
+}
+
+/** A manifest object opened for streaming (S3 GetObject body; never read whole). */
+export interface ManifestObject {
+  body: AsyncIterable<Uint8Array | string>;
+  eTag?: string;
+  versionId?: string;
+  contentLength?: number;
+}
+
+/** Where manifests are read from (S3 in AWS and locally). */
+export interface ManifestSource {
+  /** Throws AppError `manifest_not_found` (status 400) when there is no such object. */
+  open(bucket: string, key: string, signal?: AbortSignal): Promise<ManifestObject>;
 }
 
 /** jobs/<jobId>/job.json: written once by fan-out when every batch is queued. */
@@ -62,6 +91,8 @@ export interface JobStatus {
   createdAt: string;
   source: JobSource;
   state: 'running' | 'done' | 'done_with_failures';
+  /** Batches queued, batches with a report, batches whose report is final. */
+  batches?: { total: number; reported: number; final: number };
   totals: { refs: number; copied: number; skipped: number; failed: number; pending: number; bytes: number };
   badLines: BadInput[];
   failures: Array<{
