@@ -124,22 +124,32 @@ function metadataValue(value: string): string {
   return /^[\x20-\x7e]*$/.test(value) ? value : encodeURIComponent(value);
 }
 
-function truncateEncoded(value: string, max: number): string {
-  if (value.length <= max) return value;
-  // Never end inside a %XX escape.
-  return value.slice(0, max).replace(/%[0-9A-Fa-f]?$/, '');
+/** Percent-encodes `value` whole code point by whole code point until `max` characters are used. */
+function encodeWithin(value: string, max: number): string {
+  let out = '';
+  for (const cp of value.toWellFormed()) {
+    const enc = encodeURIComponent(cp);
+    if (out.length + enc.length > max) break;
+    out += enc;
+  }
+  return out;
+}
+
+function fileIdMetadata(id: string): string {
+  const v = metadataValue(id);
+  return v.length <= 512 ? v : encodeWithin(id, 512);
 }
 
 export function objectMetadata(ref: CopyRef): Record<string, string> {
-  const fileid = truncateEncoded(metadataValue(ref.id), 512);
+  const fileid = fileIdMetadata(ref.id);
   const budget = METADATA_BUDGET_BYTES - 'fileid'.length - fileid.length - 'ekb-key'.length;
-  return { fileid, 'ekb-key': truncateEncoded(encodeURIComponent(ref.key), Math.max(0, budget)) };
+  return { fileid, 'ekb-key': encodeWithin(ref.key, Math.max(0, budget)) };
 }
 
 function sameObject(head: ObjectHead | undefined, size: number | undefined, ref: CopyRef): boolean {
   if (!head || size === undefined || head.size !== size) return false;
   const fileid = head.metadata.fileid;
-  return fileid === undefined || fileid === truncateEncoded(metadataValue(ref.id), 512);
+  return fileid === undefined || fileid === fileIdMetadata(ref.id);
 }
 
 /** Counts bytes on their way to the sink and errors at the end when they differ from Content-Length. */

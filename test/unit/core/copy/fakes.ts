@@ -1,0 +1,191 @@
+/** Plain fakes of the copy engine's ports: an in-memory sink, a scripted downloader and a recording resolver. */
+import { Readable } from 'node:stream';
+import type { AttachmentRef } from '../../../../functions/core/attachments/ref.js';
+import type {
+  Downloader,
+  DownloadResponse,
+  ObjectHead,
+  ObjectSink,
+  PutObjectOptions,
+} from '../../../../functions/core/copy/ports.js';
+import type {
+  DownloadUrlResolver,
+  Resolution,
+  ResolveOptions,
+} from '../../../../functions/core/ekuaibao/types.js';
+
+export interface StoredObject {
+  body: Buffer;
+  options: Omit<PutObjectOptions, 'signal'>;
+}
+
+export class MemorySink implements ObjectSink {
+  readonly objects = new Map<string, StoredObject>();
+  heads = 0;
+  puts = 0;
+  async head(key: string): Promise<ObjectHead | undefined> {
+    this.heads += 1;
+    const o = this.objects.get(key);
+    return o ? { size: o.body.length, metadata: { ...o.options.metadata } } : undefined;
+  }
+  async put(key: string, body: Readable, options: PutObjectOptions): Promise<{ bytes: number }> {
+    this.puts += 1;
+    const { signal, ...rest } = options;
+    const chunks: Buffer[] = [];
+    await new Promise<void>((resolve, reject) => {
+      const onAbort = (): void => {
+        body.destroy();
+        reject(new Error('upload aborted'));
+      };
+      if (signal.aborted) return onAbort();
+      signal.addEventListener('abort', onAbort, { once: true });
+      body.on('data', (c: Buffer) => chunks.push(c));
+      body.on('error', (err) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(err);
+      });
+      body.on('end', () => {
+        signal.removeEventListener('abort', onAbort);
+        resolve();
+      });
+    });
+    const buf = Buffer.concat(chunks);
+    this.objects.set(key, { body: buf, options: rest });
+    return { bytes: buf.length };
+  }
+}
+
+export function content(id: string, size = 1000): Buffer {
+  const b = Buffer.alloc(size);
+  for (let i = 0; i < size; i++) b[i] = (i * 31 + id.charCodeAt(0)) & 0xff;
+  return b;
+}
+
+export type Script = (call: { url: string; headers?: Record<string, string>; n: number }) => DownloadResponse;
+
+/** A 200 answer in two chunks; `contentLength` null = no Content-Length (chunked). */
+export function ok(body: Buffer, contentLength: number | null = body.length): DownloadResponse {
+  return {
+    status: 200,
+    headers: {},
+    body: Readable.from([
+      body.subarray(0, Math.ceil(body.length / 2)),
+      body.subarray(Math.ceil(body.length / 2)),
+    ]),
+    ...(contentLength === null ? {} : { contentLength }),
+  };
+}
+
+export function status(code: number): DownloadResponse {
+  return { status: code, headers: {}, body: Readable.from([Buffer.from('error body')]) };
+}
+
+/** A body that sends `first` then errors (a connection reset mid-body). */
+export function broken(first: Buffer, contentLength: number): DownloadResponse {
+  const body = new Readable({
+    read() {
+      this.push(first);
+      setImmediate(() => this.destroy(Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' })));
+    },
+  });
+  return { status: 200, headers: {}, body, contentLength };
+}
+
+/** A body that sends `first` then never ends until the signal aborts. */
+export function stalled(first: Buffer, contentLength: number, signal: AbortSignal): DownloadResponse {
+  let sent = false;
+  const body = new Readable({
+    read() {
+      if (!sent) {
+        sent = true;
+        this.push(first);
+      }
+    },
+  });
+  signal.addEventListener('abort', () => body.destroy(new Error('This operation was aborted')), {
+    once: true,
+  });
+  return { status: 200, headers: {}, body, contentLength };
+}
+
+export class ScriptedDownloader implements Downloader {
+  readonly calls: Array<{ url: string; headers?: Record<string, string> }> = [];
+  inFlight = 0;
+  maxInFlight = 0;
+  constructor(
+    private readonly script: (call: {
+      url: string;
+      headers?: Record<string, string>;
+      n: number;
+      signal: AbortSignal;
+    }) => DownloadResponse | Promise<DownloadResponse>,
+  ) {}
+  async get(
+    url: string,
+    options: { headers?: Record<string, string>; signal: AbortSignal },
+  ): Promise<DownloadResponse> {
+    this.calls.push({ url, ...(options.headers ? { headers: options.headers } : {}) });
+    const n = this.calls.filter((c) => c.url.split('?')[0] === url.split('?')[0]).length;
+    this.inFlight += 1;
+    this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
+    try {
+      const res = await this.script({
+        url,
+        n,
+        signal: options.signal,
+        ...(options.headers ? { headers: options.headers } : {}),
+      });
+      let done = false;
+      const finish = (): void => {
+        if (!done) this.inFlight -= 1;
+        done = true;
+      };
+      res.body.once('end', finish);
+      res.body.once('close', finish);
+      return res;
+    } catch (err) {
+      this.inFlight -= 1;
+      throw err;
+    }
+  }
+}
+
+export interface FakeFile {
+  id: string;
+  key: string;
+  fileName?: string;
+  fileSize?: number;
+  headers?: Record<string, string>;
+  missing?: boolean;
+}
+
+export class FakeResolver implements DownloadUrlResolver {
+  readonly calls: AttachmentRef[][] = [];
+  error: Error | undefined;
+  expiresAt = Date.now() + 3_600_000;
+  constructor(private readonly files: FakeFile[]) {}
+  async resolveDownloadUrls(refs: readonly AttachmentRef[], options?: ResolveOptions): Promise<Resolution[]> {
+    this.calls.push(refs.map((r) => ({ ...r })));
+    if (options?.signal?.aborted) throw new Error('aborted');
+    if (this.error) throw this.error;
+    const n = this.calls.length;
+    return refs.map((ref) => {
+      const f = this.files.find((x) => x.id === ref.id && x.key === ref.key);
+      if (!f || f.missing) return { status: 'not_found', id: ref.id, key: ref.key };
+      return {
+        status: 'resolved',
+        id: ref.id,
+        key: ref.key,
+        url: `https://oss.test/files/${encodeURIComponent(ref.id)}?Expires=9&Signature=SECRETSIG${n}`,
+        expiresAt: this.expiresAt,
+        ...(f.fileName ? { fileName: f.fileName } : {}),
+        ...(f.fileSize !== undefined ? { fileSize: f.fileSize } : {}),
+        ...(f.headers ? { headers: f.headers } : {}),
+      };
+    });
+  }
+}
+
+export function idOfUrl(url: string): string {
+  return decodeURIComponent(new URL(url).pathname.split('/').pop() ?? '');
+}
