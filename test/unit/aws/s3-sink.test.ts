@@ -1,0 +1,167 @@
+import { Readable } from 'node:stream';
+import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  HeadObjectCommand,
+  PutObjectCommand,
+  S3Client,
+  S3ServiceException,
+  UploadPartCommand,
+} from '@aws-sdk/client-s3';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createS3Sink } from '../../../functions/aws/s3-sink.js';
+
+const MIB = 1024 * 1024;
+const s3 = mockClient(S3Client);
+const client = new S3Client({ region: 'us-east-1', credentials: { accessKeyId: 'a', secretAccessKey: 'b' } });
+const sink = () => createS3Sink({ client, bucket: 'b', partSizeBytes: 5 * MIB, queueSize: 2 });
+
+function s3Error(name: string, status: number): S3ServiceException {
+  return new S3ServiceException({
+    name,
+    $fault: 'client',
+    $metadata: { httpStatusCode: status },
+    message: name,
+  });
+}
+
+/** `mib` MiB in 1 MiB chunks; optionally errors (like a reset download) after `failAfterMib`. */
+function body(mib: number, failAfterMib?: number): Readable {
+  let sent = 0;
+  return new Readable({
+    read() {
+      if (failAfterMib !== undefined && sent === failAfterMib) {
+        this.destroy(new Error('read ECONNRESET'));
+        return;
+      }
+      if (sent === mib) {
+        this.push(null);
+        return;
+      }
+      sent += 1;
+      this.push(Buffer.alloc(MIB, sent));
+    },
+  });
+}
+
+const putOptions = (signal = new AbortController().signal, contentLength?: number) => ({
+  contentType: 'application/pdf',
+  contentDisposition: `attachment; filename="a.pdf"; filename*=UTF-8''a.pdf`,
+  metadata: { fileid: 'F1', 'ekb-key': 'k' },
+  signal,
+  ...(contentLength === undefined ? {} : { contentLength }),
+});
+
+describe('createS3Sink', () => {
+  beforeEach(() => {
+    s3.on(CreateMultipartUploadCommand).resolves({ UploadId: 'u1' });
+    s3.on(UploadPartCommand).callsFake(async (input: { PartNumber?: number }) => ({
+      ETag: `"e${input.PartNumber}"`,
+    }));
+    s3.on(CompleteMultipartUploadCommand).resolves({});
+    s3.on(AbortMultipartUploadCommand).resolves({});
+    s3.on(PutObjectCommand).resolves({ ETag: '"p"' });
+  });
+  afterEach(() => s3.reset());
+
+  it('answers HEAD with the size and metadata', async () => {
+    s3.on(HeadObjectCommand).resolves({ ContentLength: 42, Metadata: { fileid: 'F1' } });
+    expect(await sink().head('k')).toEqual({ size: 42, metadata: { fileid: 'F1' } });
+    expect(s3.commandCalls(HeadObjectCommand)[0]?.args[0].input).toEqual({ Bucket: 'b', Key: 'k' });
+  });
+
+  it('answers undefined for a missing object', async () => {
+    s3.on(HeadObjectCommand).rejects(s3Error('NotFound', 404));
+    expect(await sink().head('k')).toBeUndefined();
+  });
+
+  it('passes other HEAD errors on', async () => {
+    s3.on(HeadObjectCommand).rejects(s3Error('Forbidden', 403));
+    await expect(sink().head('k')).rejects.toThrow('Forbidden');
+  });
+
+  it('sends a small body as one PutObject with type, disposition, metadata and length', async () => {
+    const small = Readable.from([Buffer.from('hello')]);
+    const out = await sink().put('a/b.pdf', small, putOptions(undefined, 5));
+    expect(out.bytes).toBe(5);
+    const input = s3.commandCalls(PutObjectCommand)[0]?.args[0].input;
+    expect(input).toMatchObject({
+      Bucket: 'b',
+      Key: 'a/b.pdf',
+      ContentType: 'application/pdf',
+      ContentDisposition: `attachment; filename="a.pdf"; filename*=UTF-8''a.pdf`,
+      Metadata: { fileid: 'F1', 'ekb-key': 'k' },
+      ContentLength: 5,
+    });
+    expect(s3.commandCalls(CreateMultipartUploadCommand)).toHaveLength(0);
+  });
+
+  it('streams a large body in parts of the chosen size and completes the upload', async () => {
+    const out = await sink().put('big', body(12), putOptions(undefined, 12 * MIB));
+    expect(out.bytes).toBe(12 * MIB);
+    const parts = s3.commandCalls(UploadPartCommand).map((c) => (c.args[0].input.Body as Uint8Array).length);
+    expect(parts.sort((a, b) => b - a)).toEqual([5 * MIB, 5 * MIB, 2 * MIB]);
+    expect(s3.commandCalls(CreateMultipartUploadCommand)[0]?.args[0].input).toMatchObject({
+      ContentType: 'application/pdf',
+      Metadata: { fileid: 'F1', 'ekb-key': 'k' },
+    });
+    expect(s3.commandCalls(CompleteMultipartUploadCommand)).toHaveLength(1);
+    expect(s3.commandCalls(AbortMultipartUploadCommand)).toHaveLength(0);
+  });
+
+  it('aborts the multipart upload and never completes it when a part upload fails', async () => {
+    s3.on(UploadPartCommand, { PartNumber: 2 }).rejects(s3Error('InternalError', 500));
+    await expect(sink().put('big', body(12), putOptions(undefined, 12 * MIB))).rejects.toThrow(
+      'InternalError',
+    );
+    expect(s3.commandCalls(AbortMultipartUploadCommand)[0]?.args[0].input).toEqual({
+      Bucket: 'b',
+      Key: 'big',
+      UploadId: 'u1',
+    });
+    expect(s3.commandCalls(CompleteMultipartUploadCommand)).toHaveLength(0);
+  });
+
+  it('aborts the multipart upload when the body breaks off mid-stream', async () => {
+    await expect(sink().put('big', body(12, 7), putOptions(undefined, 12 * MIB))).rejects.toThrow(
+      'ECONNRESET',
+    );
+    expect(s3.commandCalls(AbortMultipartUploadCommand)).toHaveLength(1);
+    expect(s3.commandCalls(CompleteMultipartUploadCommand)).toHaveLength(0);
+  });
+
+  it('sends nothing when a body under one part breaks off', async () => {
+    await expect(sink().put('small', body(3, 2), putOptions(undefined, 3 * MIB))).rejects.toThrow(
+      'ECONNRESET',
+    );
+    expect(s3.commandCalls(PutObjectCommand)).toHaveLength(0);
+    expect(s3.commandCalls(CreateMultipartUploadCommand)).toHaveLength(0);
+  });
+
+  it('aborts the upload when the signal fires and rejects as aborted', async () => {
+    const ac = new AbortController();
+    let sent = 0;
+    const endless = new Readable({
+      read() {
+        sent += 1;
+        if (sent === 8) ac.abort();
+        setImmediate(() => this.push(Buffer.alloc(MIB)));
+      },
+    });
+    await expect(sink().put('big', endless, putOptions(ac.signal))).rejects.toMatchObject({
+      code: 'aborted',
+    });
+    expect(s3.commandCalls(AbortMultipartUploadCommand)).toHaveLength(1);
+    expect(s3.commandCalls(CompleteMultipartUploadCommand)).toHaveLength(0);
+    expect(endless.destroyed).toBe(true);
+  });
+
+  it('refuses at once when the signal has already fired', async () => {
+    const ac = new AbortController();
+    ac.abort();
+    await expect(sink().put('k', body(1), putOptions(ac.signal))).rejects.toMatchObject({ code: 'aborted' });
+    expect(s3.calls()).toHaveLength(0);
+  });
+});
