@@ -34,9 +34,9 @@ export type JobItem = { ok: CopyRef; line: number } | { bad: BadInput };
 export interface BatchQueue {
   /**
    * Queues every message or throws (after bounded retries of partial failures). Resolving means all are queued.
-   * Callers pass at most 10 messages per call (one SendMessageBatch).
+   * Any number of messages per call: the SQS adapter groups them into SendMessageBatch calls (10 entries, 256 KiB).
    */
-  sendBatches(messages: BatchMessage[]): Promise<void>;
+  sendBatches(messages: BatchMessage[], signal?: AbortSignal): Promise<void>;
 }
 
 /** A manifest object opened for streaming (S3 GetObject body; never read whole). */
@@ -70,6 +70,13 @@ export interface JobRecord {
   /** The first bad lines (capped); counts.badLines has the full number. */
   badLines: BadInput[];
   batchIds: string[];
+  /** Refs in each batch, parallel to batchIds (job status counts a batch without a report as that many pending). */
+  batchSizes?: number[];
+  /**
+   * Set when the input as a whole could not be used (manifest unreadable, CSV header without "id"): what was queued
+   * before it (if anything) still runs, and the user sees why the rest did not.
+   */
+  error?: { code: string; message: string; line?: number };
 }
 
 /** jobs/<jobId>/batches/<batchId>.json: written by the copy worker after each attempt. */
