@@ -46,6 +46,8 @@ export interface Config {
   syncStartDate: string | undefined;
   /** Milliseconds before the Lambda deadline at which work stops and unfinished refs are handed back. */
   deadlineMarginMs: number;
+  /** The copy queue's maxReceiveCount: the attempt that reaches it writes a final batch report (then the DLQ). */
+  maxReceiveCount: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
 }
 
@@ -148,6 +150,7 @@ export function loadConfig(env: Env = process.env): Config {
     syncOverlapMinutes: int('EKB_SYNC_OVERLAP_MINUTES', 10, 0, 24 * 60),
     syncStartDate,
     deadlineMarginMs: int('EKB_DEADLINE_MARGIN_MS', 20_000, 1_000, 300_000),
+    maxReceiveCount: int('EKB_MAX_RECEIVE_COUNT', 5, 1, 1000),
     logLevel: logLevel as Config['logLevel'],
   };
 
