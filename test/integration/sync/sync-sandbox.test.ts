@@ -1,10 +1,14 @@
 /**
- * The scheduled sync against the 合思 sandbox's demo tenant, through the real client over 127.0.0.1: backfill,
- * incremental runs, overlap, a failing listing, a backfill spread over invocations, and the lock.
+ * The scheduled sync against the 合思 sandbox's demo tenant, through the real client over 127.0.0.1, real job
+ * creation (createJob) with a recording queue, and job records and sync state in s3rver: backfill, incremental
+ * runs, overlap, a failing listing, a backfill spread over invocations, and the lock.
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createS3ReportStore } from '../../../functions/aws/s3-report-store.js';
 import { createEkuaibaoClient, type EkuaibaoClient } from '../../../functions/core/ekuaibao/client.js';
 import type { ApplyListQuery, EkuaibaoForm, FormsSource } from '../../../functions/core/ekuaibao/types.js';
+import { refsJobStarter } from '../../../functions/core/jobs/create-job.js';
+import type { BatchMessage, JobRecord, ReportStore } from '../../../functions/core/jobs/types.js';
 import { parseChinaTime } from '../../../functions/core/sync/china-time.js';
 import {
   runSync,
@@ -13,21 +17,32 @@ import {
   type SyncOptions,
 } from '../../../functions/core/sync/run-sync.js';
 import type { SyncState } from '../../../functions/core/sync/state.js';
-import { createMemoryVersionedStore } from '../../../functions/core/sync/versioned-store.js';
+import { createReportStoreVersionedStore } from '../../../functions/core/sync/versioned-store.js';
 import { demoForms } from '../../../infra/local/sandbox/demo-data.js';
 import { findAttachmentObjects } from '../../../infra/local/sandbox/forms.js';
 import { startEkuaibaoSandbox } from '../../../infra/local/sandbox/server.js';
 import type { EkuaibaoSandbox } from '../../../infra/local/sandbox/types.js';
+import { startS3rver, type TestS3 } from '../../helpers/s3rver.js';
 
 const china = (text: string): number => {
   const ms = parseChinaTime(text);
   if (ms === undefined) throw new Error(`bad time ${text}`);
   return ms;
 };
-const STATE_KEY = 'sync/state.json';
-
 let sandbox: EkuaibaoSandbox;
 let client: EkuaibaoClient;
+let s3: TestS3;
+let reports: ReportStore;
+let testNo = 0;
+
+beforeAll(async () => {
+  s3 = await startS3rver();
+  reports = createS3ReportStore(s3.client, s3.bucket);
+});
+
+afterAll(async () => {
+  await s3.close();
+});
 
 beforeEach(async () => {
   sandbox = await startEkuaibaoSandbox();
@@ -44,27 +59,47 @@ afterEach(async () => {
   await sandbox.close();
 });
 
+/**
+ * One sync installation: its own state key and job prefix in the shared bucket, the real job creation with a
+ * queue that records every message, and a clock the test moves.
+ */
 function harness(startNow: string, forms: Pick<FormsSource, 'getApplyList'> = client) {
-  const store = createMemoryVersionedStore();
+  testNo += 1;
+  const stateKey = `sync-${testNo}/state.json`;
+  const reportPrefix = `jobs-${testNo}/`;
+  const messages: BatchMessage[] = [];
+  const startJob = refsJobStarter({
+    queue: {
+      sendBatches: async (batch) => {
+        messages.push(...structuredClone(batch));
+      },
+    },
+    store: reports,
+    reportPrefix,
+  });
   const jobs: SyncJobInput[] = [];
   let now = china(startNow);
   let n = 0;
   const deps: SyncDeps = {
     forms,
-    state: store,
+    state: createReportStoreVersionedStore(reports),
     startJob: async (input) => {
       jobs.push(structuredClone(input));
-      return { jobId: input.jobId };
+      return startJob(input);
     },
     now: () => now,
     sleep: async () => {},
-    newJobId: () => `job-${++n}`,
+    newJobId: () => `sync-job-${++n}`,
   };
   return {
     deps,
+    stateKey,
+    options: (extra: Partial<SyncOptions> = {}): SyncOptions => ({ ...options, stateKey, ...extra }),
     jobs,
+    messages,
     refs: () => jobs.flatMap((j) => j.items),
-    state: () => store.peek(STATE_KEY) as SyncState,
+    state: async () => (await reports.getJson<SyncState>(stateKey)) as SyncState,
+    jobRecord: (jobId: string) => reports.getJson<JobRecord>(`${reportPrefix}${jobId}/job.json`),
     setNow: (text: string) => {
       now = china(text);
     },
@@ -88,7 +123,7 @@ const options: SyncOptions = { startDate: '2026-03-01', overlapMinutes: 10 };
 describe('scheduled sync against the sandbox', () => {
   it('backfills the demo tenant: every attachment of every live form, custom fields and logs included', async () => {
     const h = harness('2026-03-06 12:00:00');
-    const summary = await runSync(options, h.deps);
+    const summary = await runSync(h.options(), h.deps);
 
     const demo = demoForms();
     expect(summary).toMatchObject({
@@ -117,11 +152,25 @@ describe('scheduled sync against the sandbox', () => {
     // The deleted form's file is counted, not queued.
     expect(h.refs().some((r) => r.id === 'EeX9tGjC7zFr00')).toBe(false);
 
-    expect(h.state().watermark?.epochMs).toBe(china('2026-03-06 12:00:00'));
-    expect(h.state().backfill?.finishedAt).toBeDefined();
-    expect(h.jobs.every((j) => j.keyTemplate === 'forms/{formType}/{flowCode}/{fileId}-{fileName}')).toBe(
-      true,
+    expect((await h.state()).watermark?.epochMs).toBe(china('2026-03-06 12:00:00'));
+    expect((await h.state()).backfill?.finishedAt).toBeDefined();
+    expect(new Set(h.jobs.map((j) => j.keyTemplate))).toEqual(
+      new Set(['forms/{formType}/{flowCode}/{fileId}-{fileName}']),
     );
+
+    // Every ref reached the queue as a batch of its window's job, and each job's record is in the bucket.
+    expect(identities(h.messages.flatMap((m) => m.refs))).toEqual(expectedRefs(demo));
+    expect(new Set(h.messages.map((m) => m.jobId))).toEqual(new Set(summary.jobIds));
+    for (const jobId of summary.jobIds) {
+      const record = await h.jobRecord(jobId);
+      const queued = h.messages.filter((m) => m.jobId === jobId).flatMap((m) => m.refs).length;
+      expect(record).toMatchObject({
+        jobId,
+        source: { kind: 'schedule' },
+        counts: { refs: queued, duplicates: 0 },
+      });
+    }
+    expect((await h.state()).lastJobId).toBe(summary.jobIds.at(-1));
   });
 
   it('incremental runs see only the changes, and skip forms already handled in the overlap', async () => {
@@ -130,7 +179,7 @@ describe('scheduled sync against the sandbox', () => {
     edgeForm.updateTime = china('2026-03-06 11:58:00');
     sandbox.putForm(edgeForm);
     const h = harness('2026-03-06 12:00:00');
-    await runSync(options, h.deps);
+    await runSync(h.options(), h.deps);
     const firstJobs = h.jobs.length;
 
     h.setNow('2026-03-06 13:00:00');
@@ -140,7 +189,7 @@ describe('scheduled sync against the sandbox', () => {
       { fileId: 'NEWFILE0001', key: 'openapi-new-追加材料.pdf', fileName: '追加材料.pdf' },
     ];
     sandbox.putForm(changed);
-    const second = await runSync(options, h.deps);
+    const second = await runSync(h.options(), h.deps);
 
     expect(second).toMatchObject({ status: 'done', windows: 1, forms: 1, formsAlreadySeen: 1 });
     const newJob = h.jobs[firstJobs];
@@ -154,14 +203,14 @@ describe('scheduled sync against the sandbox', () => {
     expect(newJob!.items.map((r) => r.id)).toContain('NEWFILE0001');
 
     h.setNow('2026-03-06 14:00:00');
-    const third = await runSync(options, h.deps);
+    const third = await runSync(h.options(), h.deps);
     expect(third).toMatchObject({ status: 'nothing_to_do', refs: 0 });
   });
 
   it('a listing that fails mid-window leaves the watermark, and the next run re-covers the window', async () => {
     const h = harness('2026-03-06 12:00:00');
-    await runSync(options, h.deps);
-    const watermark = h.state().watermark;
+    await runSync(h.options(), h.deps);
+    const watermark = (await h.state()).watermark;
 
     h.setNow('2026-03-06 18:00:00');
     const changedA = structuredClone(demoForms()[0]!);
@@ -181,20 +230,22 @@ describe('scheduled sync against the sandbox', () => {
         return client.getApplyList(q);
       },
     };
-    await expect(runSync(options, { ...h.deps, forms: failing })).rejects.toMatchObject({ retryable: true });
+    await expect(runSync(h.options(), { ...h.deps, forms: failing })).rejects.toMatchObject({
+      retryable: true,
+    });
     // Every one of the client's tries met the 500 (4 tries by default): the failure is real, not a shortcut.
     expect((sandbox.stats.faultsFired.status ?? 0) - firedBefore).toBeGreaterThanOrEqual(4);
-    expect(h.state().watermark).toEqual(watermark);
-    expect(h.state().lock).toBeUndefined();
-    expect(h.state().lastError?.code).toBeTypeOf('string');
+    expect((await h.state()).watermark).toEqual(watermark);
+    expect((await h.state()).lock).toBeUndefined();
+    expect((await h.state()).lastError?.code).toBeTypeOf('string');
     const jobsAfterFailure = h.jobs.length;
 
     sandbox.clearFaults();
-    const retry = await runSync(options, h.deps);
+    const retry = await runSync(h.options(), h.deps);
     expect(retry).toMatchObject({ status: 'done', windows: 1, forms: 2 });
     expect(h.jobs).toHaveLength(jobsAfterFailure + 1);
     expect(identities(h.jobs.at(-1)!.items)).toEqual(expectedRefs([changedA, changedB]));
-    expect(h.state().watermark?.epochMs).toBe(china('2026-03-06 18:00:00'));
+    expect((await h.state()).watermark?.epochMs).toBe(china('2026-03-06 18:00:00'));
   });
 
   it('a long backfill continues across invocations from where the last one stopped', async () => {
@@ -210,7 +261,7 @@ describe('scheduled sync against the sandbox', () => {
     const invoke = () => {
       // Room for two windows (2 × 70 s) before the 60 s reserve is reached.
       budgetLeft = 190_000;
-      return runSync({ ...options, windowReserveMs: 60_000, remainingMs: () => budgetLeft }, h.deps);
+      return runSync(h.options({ windowReserveMs: 60_000, remainingMs: () => budgetLeft }), h.deps);
     };
 
     const statuses: string[] = [];
@@ -218,7 +269,7 @@ describe('scheduled sync against the sandbox', () => {
     for (let i = 0; i < 5; i++) {
       const s = await invoke();
       statuses.push(s.status);
-      watermarks.push(h.state().watermark!.iso);
+      watermarks.push((await h.state()).watermark!.iso);
       if (s.status === 'done') break;
     }
     expect(statuses).toEqual(['partial', 'partial', 'done']);
@@ -232,22 +283,22 @@ describe('scheduled sync against the sandbox', () => {
 
   it('two runs at once: one works, the other exits cleanly; a stale lock expires', async () => {
     const h = harness('2026-03-06 12:00:00');
-    const [a, b] = await Promise.all([runSync(options, h.deps), runSync(options, h.deps)]);
+    const [a, b] = await Promise.all([runSync(h.options(), h.deps), runSync(h.options(), h.deps)]);
     expect([a.status, b.status].sort()).toEqual(['done', 'skipped_locked']);
     expect(identities(h.refs())).toEqual(expectedRefs(demoForms()));
 
     // A run that crashed left its lock: blocked until the lock's TTL has passed, then the schedule resumes.
     await h.deps.state.putIfMatch(
-      STATE_KEY,
+      h.stateKey,
       {
-        ...h.state(),
+        ...(await h.state()),
         lock: { runId: 'crashed', acquiredAt: '', expiresAt: '', expiresAtMs: china('2026-03-06 12:16:00') },
       },
-      (await h.deps.state.get(STATE_KEY))!.etag,
+      (await h.deps.state.get(h.stateKey))!.etag,
     );
     h.setNow('2026-03-06 12:10:00');
-    expect((await runSync(options, h.deps)).status).toBe('skipped_locked');
+    expect((await runSync(h.options(), h.deps)).status).toBe('skipped_locked');
     h.setNow('2026-03-06 12:16:00');
-    expect((await runSync(options, h.deps)).status).toBe('nothing_to_do');
+    expect((await runSync(h.options(), h.deps)).status).toBe('nothing_to_do');
   });
 });
