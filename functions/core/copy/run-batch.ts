@@ -1,0 +1,114 @@
+/**
+ * One copy-queue message, start to finish: copy the batch, decide whether this attempt is final, and write the
+ * batch report. The handler only maps SQS records in and partial-batch failures out.
+ */
+import { batchReportKey } from '../jobs/keys.js';
+import type { BatchMessage, BatchReport, ReportStore } from '../jobs/types.js';
+import { type CopyDeps, type CopyStats, copyBatch, newCopyStats } from './copy-batch.js';
+import type { CopyResult } from './types.js';
+
+export interface RunBatchDeps extends CopyDeps {
+  reports: ReportStore;
+  reportPrefix: string;
+  /** Used when the message names no template. */
+  defaultKeyTemplate: string;
+  concurrency: number;
+}
+
+export interface RunBatchInput {
+  message: BatchMessage;
+  /** SQS ApproximateReceiveCount (1 on the first delivery). */
+  attempt: number;
+  /** The queue's receive limit: the attempt that reaches it is the last one before the DLQ. */
+  maxReceiveCount: number;
+  signal?: AbortSignal;
+}
+
+export interface BatchSummary {
+  jobId: string;
+  batchId: string;
+  attempt: number;
+  final: boolean;
+  copied: number;
+  skipped: number;
+  failed: number;
+  retryableFailed: number;
+  bytes: number;
+  ms: number;
+}
+
+export interface RunBatchOutcome {
+  report: BatchReport;
+  reportKey: string;
+  summary: BatchSummary;
+  stats: CopyStats;
+  /** true → hand the message back to the queue (retryable failures left and attempts left). */
+  retry: boolean;
+}
+
+export function summarize(
+  results: readonly CopyResult[],
+): Omit<BatchSummary, 'jobId' | 'batchId' | 'attempt' | 'final' | 'ms'> {
+  const s = { copied: 0, skipped: 0, failed: 0, retryableFailed: 0, bytes: 0 };
+  for (const r of results) {
+    if (r.status === 'copied') {
+      s.copied += 1;
+      s.bytes += r.bytes;
+    } else if (r.status === 'skipped') s.skipped += 1;
+    else {
+      s.failed += 1;
+      if (r.retryable) s.retryableFailed += 1;
+    }
+  }
+  return s;
+}
+
+/**
+ * Copies the batch and writes `jobs/<jobId>/batches/<batchId>.json` after every attempt (a later attempt
+ * overwrites it; already-copied files come back `skipped`). Rejects only when the report cannot be written, so the
+ * message is retried rather than its outcome lost.
+ */
+export async function runBatchMessage(input: RunBatchInput, deps: RunBatchDeps): Promise<RunBatchOutcome> {
+  const now = deps.now ?? Date.now;
+  const started = now();
+  const { message } = input;
+  const stats = newCopyStats();
+  const results = await copyBatch(
+    message.refs,
+    {
+      jobId: message.jobId,
+      keyTemplate: message.keyTemplate ?? deps.defaultKeyTemplate,
+      concurrency: deps.concurrency,
+      ...(input.signal ? { signal: input.signal } : {}),
+      stats,
+    },
+    deps,
+  );
+  const counts = summarize(results);
+  const final = counts.retryableFailed === 0 || input.attempt >= input.maxReceiveCount;
+  const report: BatchReport = {
+    v: 1,
+    jobId: message.jobId,
+    batchId: message.batchId,
+    attempt: input.attempt,
+    final,
+    finishedAt: new Date(now()).toISOString(),
+    results,
+  };
+  const reportKey = batchReportKey(message.jobId, message.batchId, deps.reportPrefix);
+  await deps.reports.putJson(reportKey, report);
+  return {
+    report,
+    reportKey,
+    stats,
+    retry: !final,
+    summary: {
+      jobId: message.jobId,
+      batchId: message.batchId,
+      attempt: input.attempt,
+      final,
+      ...counts,
+      ms: Math.max(0, Math.round(now() - started)),
+    },
+  };
+}
