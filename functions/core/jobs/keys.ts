@@ -3,6 +3,7 @@
  * and the jobs API agree on `jobs/<jobId>/job.json` and `jobs/<jobId>/batches/<batchId>.json`.
  */
 import { createHash, randomBytes } from 'node:crypto';
+import { ValidationError } from '../errors.js';
 
 export const DEFAULT_REPORT_PREFIX = 'jobs/';
 
@@ -87,4 +88,13 @@ export function manifestJobId(identity: ManifestObjectIdentity): string {
     .digest('hex')
     .slice(0, 16);
   return `${compactTimestamp(identity.eventTime)}-m${digest}`;
+}
+
+/** Throws ValidationError (400) naming the rule when `value` cannot be a job id. */
+export function assertValidJobId(value: string): void {
+  if (!isValidJobId(value)) {
+    throw new ValidationError(
+      'job id must be 1 to 128 letters, digits, "-" or "_", starting with a letter or digit',
+    );
+  }
 }

@@ -1,0 +1,146 @@
+/**
+ * Job creation, for every source (manifest upload, API, sync, CLI): stream the items, de-duplicate, cut batches of
+ * ≤100 refs, queue one message per batch, and only then write `jobs/<jobId>/job.json`.
+ *
+ * - Idempotent per job id: when job.json exists the job was queued before (a redelivered S3 event, a retried
+ *   invocation) and nothing is sent again.
+ * - job.json is the proof that every batch was queued: when queuing or reading fails part way, nothing is written
+ *   and the error is thrown, so the caller's retry (same id for a manifest) queues the job again. Messages the
+ *   failed attempt queued are then repeated, which is safe: the copy worker skips files already archived.
+ * - Input that is unusable as a whole (ValidationError from a parser: CSV header without "id", not a JSON array)
+ *   is not worth retrying: job.json is written with `error`, and the batches queued before the error still run.
+ */
+import {
+  type BatchOptions,
+  batchItems,
+  MAX_REPORTED_BAD_LINES,
+  newBatchTally,
+} from '../attachments/batching.js';
+import { AppError, ValidationError } from '../errors.js';
+import { type Logger, silentLogger } from '../logger.js';
+import { assertValidJobId, batchIdFor, jobRecordKey } from './keys.js';
+import type { BatchMessage, BatchQueue, JobItem, JobRecord, JobSource, ReportStore } from './types.js';
+
+/** Messages handed to the queue at once: one SendMessageBatch's worth, so memory stays at ~1,000 refs. */
+export const MESSAGES_PER_SEND = 10;
+
+export interface CreateJobInput {
+  jobId: string;
+  source: JobSource;
+  items: AsyncIterable<JobItem> | Iterable<JobItem>;
+  keyTemplate: string;
+}
+
+export interface CreateJobDeps {
+  queue: BatchQueue;
+  store: ReportStore;
+  now?: () => Date;
+  logger?: Logger;
+  /** Default `jobs/`. */
+  reportPrefix?: string;
+  signal?: AbortSignal;
+  batch?: BatchOptions;
+}
+
+export interface CreateJobResult {
+  record: JobRecord;
+  /** false when job.json already existed and nothing was queued. */
+  created: boolean;
+}
+
+export async function createJob(input: CreateJobInput, deps: CreateJobDeps): Promise<JobRecord> {
+  return (await createJobOnce(input, deps)).record;
+}
+
+/** createJob, also telling whether this call created the job or found it done already. */
+export async function createJobOnce(input: CreateJobInput, deps: CreateJobDeps): Promise<CreateJobResult> {
+  assertValidJobId(input.jobId);
+  const log = (deps.logger ?? silentLogger).child({ jobId: input.jobId });
+  const recordKey = jobRecordKey(input.jobId, deps.reportPrefix);
+  const existing = await deps.store.getJson<JobRecord>(recordKey);
+  if (existing !== undefined) {
+    log.info('job already queued; nothing sent again', { batches: existing.counts.batches });
+    return { record: existing, created: false };
+  }
+
+  const tally = newBatchTally();
+  const batchIds: string[] = [];
+  const batchSizes: number[] = [];
+  let pending: BatchMessage[] = [];
+  const flush = async (): Promise<void> => {
+    if (pending.length === 0) return;
+    const messages = pending;
+    pending = [];
+    await deps.queue.sendBatches(messages, deps.signal);
+  };
+
+  let error: JobRecord['error'];
+  try {
+    for await (const refs of batchItems(input.items, tally, deps.batch)) {
+      const batchId = batchIdFor(batchIds.length);
+      batchIds.push(batchId);
+      batchSizes.push(refs.length);
+      pending.push({ v: 1, jobId: input.jobId, batchId, refs, keyTemplate: input.keyTemplate });
+      if (pending.length >= MESSAGES_PER_SEND) await flush();
+    }
+  } catch (err) {
+    if (!(err instanceof ValidationError)) throw err;
+    error = { code: err.code, message: err.message };
+    log.warn('job input unusable past this point; queuing what came before', { error: err.message });
+  }
+  await flush();
+
+  const record: JobRecord = {
+    v: 1,
+    jobId: input.jobId,
+    source: input.source,
+    createdAt: (deps.now?.() ?? new Date()).toISOString(),
+    keyTemplate: input.keyTemplate,
+    counts: {
+      refs: tally.refs,
+      batches: batchIds.length,
+      duplicates: tally.duplicates,
+      badLines: tally.badLines,
+    },
+    badLines: tally.bad.slice(0, MAX_REPORTED_BAD_LINES),
+    batchIds,
+    batchSizes,
+    ...(error === undefined ? {} : { error }),
+  };
+  await deps.store.putJson(recordKey, record);
+  log.info('job queued', { ...record.counts, ...(error ? { error: error.message } : {}) });
+  return { record, created: true };
+}
+
+/**
+ * A job record for a job whose input could not be opened at all (manifest missing or unreadable as a whole): the
+ * user finds the reason where the job would be. Does nothing when the job exists already.
+ */
+export async function recordFailedJob(
+  input: Omit<CreateJobInput, 'items'>,
+  error: unknown,
+  deps: Pick<CreateJobDeps, 'store' | 'now' | 'reportPrefix' | 'logger'>,
+): Promise<JobRecord> {
+  assertValidJobId(input.jobId);
+  const recordKey = jobRecordKey(input.jobId, deps.reportPrefix);
+  const existing = await deps.store.getJson<JobRecord>(recordKey);
+  if (existing !== undefined) return existing;
+  const record: JobRecord = {
+    v: 1,
+    jobId: input.jobId,
+    source: input.source,
+    createdAt: (deps.now?.() ?? new Date()).toISOString(),
+    keyTemplate: input.keyTemplate,
+    counts: { refs: 0, batches: 0, duplicates: 0, badLines: 0 },
+    badLines: [],
+    batchIds: [],
+    batchSizes: [],
+    error:
+      error instanceof AppError
+        ? { code: error.code, message: error.message }
+        : { code: 'input_unreadable', message: 'the job input could not be read' },
+  };
+  await deps.store.putJson(recordKey, record);
+  (deps.logger ?? silentLogger).warn('job recorded as failed', { jobId: input.jobId, error: record.error });
+  return record;
+}
