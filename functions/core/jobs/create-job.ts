@@ -15,7 +15,9 @@ import {
   batchItems,
   MAX_REPORTED_BAD_LINES,
   newBatchTally,
+  refsAsItems,
 } from '../attachments/batching.js';
+import type { CopyRef } from '../copy/types.js';
 import { AppError, ValidationError } from '../errors.js';
 import { type Logger, silentLogger } from '../logger.js';
 import { assertValidJobId, batchIdFor, jobRecordKey } from './keys.js';
@@ -143,4 +145,14 @@ export async function recordFailedJob(
   await deps.store.putJson(recordKey, record);
   (deps.logger ?? silentLogger).warn('job recorded as failed', { jobId: input.jobId, error: record.error });
   return record;
+}
+
+/**
+ * A job starter for sources that already hold validated refs (scheduled sync, API): `startJob({jobId, source,
+ * items: CopyRef[], keyTemplate})` → the job record (which carries jobId).
+ */
+export function refsJobStarter(
+  deps: CreateJobDeps,
+): (input: Omit<CreateJobInput, 'items'> & { items: Iterable<CopyRef> }) => Promise<JobRecord> {
+  return (input) => createJob({ ...input, items: refsAsItems(input.items) }, deps);
 }
