@@ -14,9 +14,13 @@ export function deadlineSignal(remainingMs: number | undefined, marginMs: number
   if (typeof remainingMs !== 'number' || !Number.isFinite(remainingMs)) return { options: {}, dispose() {} };
   const controller = new AbortController();
   const budget = Math.max(0, remainingMs - marginMs);
-  const timer = setTimeout(
-    () => controller.abort(new AppError('deadline', `stopping ${marginMs} ms before the function deadline`)),
-    budget,
-  );
+  const reason = (): AppError =>
+    new AppError('deadline', `stopping ${marginMs} ms before the function deadline`);
+  // Already inside the margin: stop before starting anything, not after the next timer tick.
+  if (budget === 0) {
+    controller.abort(reason());
+    return { options: { signal: controller.signal }, dispose() {} };
+  }
+  const timer = setTimeout(() => controller.abort(reason()), budget);
   return { options: { signal: controller.signal }, dispose: () => clearTimeout(timer) };
 }
