@@ -3,7 +3,11 @@ import type { CopyRef, CopyResult } from '../copy/types.js';
 /** Where a job came from. */
 export type JobSource =
   | { kind: 'manifest'; bucket: string; key: string }
-  | { kind: 'api' /** s3://bucket/key when the API job was started from a manifest. */; manifest?: string }
+  | {
+      kind: 'api';
+      /** s3://bucket/key when the API job was started from a manifest. */
+      manifest?: string;
+    }
   | { kind: 'schedule'; windowStart: string; windowEnd: string }
   | { kind: 'cli'; manifest?: string };
 
@@ -102,6 +106,8 @@ export interface JobStatus {
   batches?: { total: number; reported: number; final: number };
   totals: { refs: number; copied: number; skipped: number; failed: number; pending: number; bytes: number };
   badLines: BadInput[];
+  /** Why the input stopped being read, when it did (see JobRecord.error). */
+  error?: { code: string; message: string; line?: number };
   failures: Array<{
     id: string;
     key: string;
