@@ -1,59 +1,67 @@
 /**
- * A job's progress from its records: job.json (what was queued) and the batch reports the copy worker writes after
- * each attempt. A ref counts as failed only when no retry is coming for it (its report is final, or the failure is
- * not retryable); until then it is pending, like every ref of a batch without a report.
+ * A job's progress from what is in the bucket: job.json (what was queued) and the batch reports the copy worker
+ * writes after each attempt. Every queued ref is exactly one of copied, skipped, failed or pending:
+ * - a failed ref counts as failed when its failure is permanent, or when its batch report is final (no tries left);
+ *   a retryable failure in a batch that will be tried again is still pending;
+ * - refs of batches without a report yet are pending.
  */
-import type { CopyResult } from '../copy/types.js';
-import { assertValidJobId, batchReportsPrefix, jobRecordKey } from './keys.js';
+import { assertValidJobId, batchReportKey, batchReportsPrefix, jobRecordKey } from './keys.js';
 import type { BatchReport, JobRecord, JobStatus, ReportStore } from './types.js';
 
-/** The status lists this many failures; totals.failed has the full number. */
+/** A status answer lists this many failures; totals.failed always has the full count. */
 export const MAX_LISTED_FAILURES = 1000;
-/** Batch reports read at once: a 10,000-batch job reads in seconds without a flood of requests. */
-export const REPORT_READ_CONCURRENCY = 16;
+/** Batch reports read in parallel: a 100,000-ref job has 1,000 of them. */
+export const DEFAULT_REPORT_READ_CONCURRENCY = 16;
 
-/** The report that says most about a batch: the latest attempt; at equal attempts a final one, then the newest. */
-function newer(a: BatchReport, b: BatchReport): BatchReport {
-  if (a.attempt !== b.attempt) return a.attempt > b.attempt ? a : b;
-  if (a.final !== b.final) return a.final ? a : b;
-  return a.finishedAt >= b.finishedAt ? a : b;
+export interface JobStatusOptions {
+  maxFailures?: number;
 }
 
-/** Pure: the status from a job record and any of its batch reports (unrelated or stale ones are ignored). */
-export function summarizeJob(record: JobRecord, reports: Iterable<BatchReport>): JobStatus {
+export interface JobStatusDeps extends JobStatusOptions {
+  store: ReportStore;
+  reportPrefix?: string;
+  readConcurrency?: number;
+}
+
+/** Pure aggregation of a record and its batch reports (reports of batches the record does not list are ignored). */
+export function summarizeJob(
+  record: JobRecord,
+  reports: Iterable<BatchReport>,
+  options: JobStatusOptions = {},
+): JobStatus {
+  const maxFailures = options.maxFailures ?? MAX_LISTED_FAILURES;
   const known = new Set(record.batchIds);
-  const latest = new Map<string, BatchReport>();
-  for (const r of reports) {
-    if (r.jobId !== record.jobId || !known.has(r.batchId)) continue;
-    const prev = latest.get(r.batchId);
-    latest.set(r.batchId, prev === undefined ? r : newer(prev, r));
-  }
   const totals = { refs: record.counts.refs, copied: 0, skipped: 0, failed: 0, pending: 0, bytes: 0 };
   const failures: JobStatus['failures'] = [];
-  let final = 0;
-  record.batchIds.forEach((batchId, i) => {
-    const size = record.batchSizes?.[i];
-    const report = latest.get(batchId);
-    if (report === undefined) {
-      if (size !== undefined) totals.pending += size;
-      return;
-    }
-    if (report.final) final++;
-    let settled = 0;
-    const counted = new Set<string>();
+  const batches = { total: record.batchIds.length, reported: 0, final: 0 };
+  const seen = new Set<string>();
+  for (const report of reports) {
+    if (!known.has(report.batchId) || seen.has(report.batchId)) continue;
+    seen.add(report.batchId);
+    batches.reported += 1;
+    if (report.final) batches.final += 1;
     for (const result of report.results) {
-      // A worker that reports one ref twice (retry within an attempt) must not count it twice.
-      const id = `${result.id}\u0000${result.key}\u0000${'objectKey' in result ? (result.objectKey ?? '') : ''}`;
-      if (counted.has(id)) continue;
-      counted.add(id);
-      settled += count(result, report, batchId, totals, failures);
+      if (result.status === 'copied') {
+        totals.copied += 1;
+        totals.bytes += result.bytes;
+      } else if (result.status === 'skipped') {
+        totals.skipped += 1;
+      } else if (report.final || !result.retryable) {
+        totals.failed += 1;
+        if (failures.length < maxFailures) {
+          failures.push({
+            id: result.id,
+            key: result.key,
+            code: result.code,
+            message: result.message,
+            retryable: result.retryable,
+            batchId: report.batchId,
+          });
+        }
+      }
     }
-    if (size !== undefined) totals.pending += Math.max(0, size - settled);
-  });
-  if (record.batchSizes === undefined) {
-    // Records without batch sizes: whatever is not settled is pending.
-    totals.pending = Math.max(0, totals.refs - totals.copied - totals.skipped - totals.failed);
   }
+  totals.pending = Math.max(0, totals.refs - totals.copied - totals.skipped - totals.failed);
   const state: JobStatus['state'] =
     totals.pending > 0
       ? 'running'
@@ -65,66 +73,45 @@ export function summarizeJob(record: JobRecord, reports: Iterable<BatchReport>):
     createdAt: record.createdAt,
     source: record.source,
     state,
-    batches: { total: record.batchIds.length, reported: latest.size, final },
+    batches,
     totals,
     badLines: record.badLines,
-    ...(record.error === undefined ? {} : { error: record.error }),
+    ...(record.error ? { error: record.error } : {}),
     failures,
   };
 }
 
-/** Adds one result to the totals; returns 1 when the ref is settled (copied, skipped or finally failed), else 0. */
-function count(
-  result: CopyResult,
-  report: BatchReport,
-  batchId: string,
-  totals: JobStatus['totals'],
-  failures: JobStatus['failures'],
-): number {
-  switch (result.status) {
-    case 'copied':
-      totals.copied++;
-      totals.bytes += result.bytes;
-      return 1;
-    case 'skipped':
-      totals.skipped++;
-      return 1;
-    case 'failed':
-      if (result.retryable && !report.final) return 0;
-      totals.failed++;
-      if (failures.length < MAX_LISTED_FAILURES) {
-        failures.push({
-          id: result.id,
-          key: result.key,
-          code: result.code,
-          message: result.message,
-          retryable: result.retryable,
-          batchId,
-        });
-      }
-      return 1;
-  }
-}
-
-/** undefined when there is no such job. Throws ValidationError for an id that cannot be one. */
-export async function getJobStatus(
-  jobId: string,
-  store: ReportStore,
-  reportPrefix?: string,
-): Promise<JobStatus | undefined> {
-  assertValidJobId(jobId);
-  const record = await store.getJson<JobRecord>(jobRecordKey(jobId, reportPrefix));
-  if (record === undefined) return undefined;
-  const keys = (await store.list(batchReportsPrefix(jobId, reportPrefix))).filter((k) => k.endsWith('.json'));
-  const reports: BatchReport[] = [];
+/** Runs `fn` over `items` with at most `limit` calls in flight; results keep the input order. */
+async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
   let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < keys.length) {
-      const key = keys[next++] as string;
-      const report = await store.getJson<BatchReport>(key);
-      if (report !== undefined) reports.push(report);
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i] as T);
     }
   };
-  await Promise.all(Array.from({ length: Math.min(REPORT_READ_CONCURRENCY, keys.length) }, worker));
-  return summarizeJob(record, reports);
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}
+
+/** The job's status, or undefined when there is no such job. A path-like id is a ValidationError. */
+export async function getJobStatus(jobId: string, deps: JobStatusDeps): Promise<JobStatus | undefined> {
+  assertValidJobId(jobId);
+  const record = await deps.store.getJson<JobRecord>(jobRecordKey(jobId, deps.reportPrefix));
+  if (record === undefined) return undefined;
+  // One listing finds the reports written so far, so a job whose batches have not run yet costs no reads.
+  const prefix = batchReportsPrefix(jobId, deps.reportPrefix);
+  const listed = new Set(await deps.store.list(prefix));
+  const keys = record.batchIds
+    .map((batchId) => batchReportKey(jobId, batchId, deps.reportPrefix))
+    .filter((key) => listed.has(key));
+  const reports = await mapLimit(keys, deps.readConcurrency ?? DEFAULT_REPORT_READ_CONCURRENCY, (key) =>
+    deps.store.getJson<BatchReport>(key),
+  );
+  return summarizeJob(
+    record,
+    reports.filter((r): r is BatchReport => r !== undefined),
+    deps.maxFailures === undefined ? {} : { maxFailures: deps.maxFailures },
+  );
 }
