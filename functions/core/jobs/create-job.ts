@@ -77,18 +77,23 @@ export async function createJobOnce(input: CreateJobInput, deps: CreateJobDeps):
   };
 
   let error: JobRecord['error'];
-  try {
-    for await (const refs of batchItems(input.items, tally, deps.batch)) {
-      const batchId = batchIdFor(batchIds.length);
-      batchIds.push(batchId);
-      batchSizes.push(refs.length);
-      pending.push({ v: 1, jobId: input.jobId, batchId, refs, keyTemplate: input.keyTemplate });
-      if (pending.length >= MESSAGES_PER_SEND) await flush();
+  // A ValidationError from the input ends the input, not the job: the items before it (including the last,
+  // partial batch) are still batched and queued.
+  async function* untilUnusable(): AsyncGenerator<JobItem> {
+    try {
+      yield* input.items;
+    } catch (err) {
+      if (!(err instanceof ValidationError)) throw err;
+      error = { code: err.code, message: err.message };
+      log.warn('job input unusable past this point; queuing what came before', { error: err.message });
     }
-  } catch (err) {
-    if (!(err instanceof ValidationError)) throw err;
-    error = { code: err.code, message: err.message };
-    log.warn('job input unusable past this point; queuing what came before', { error: err.message });
+  }
+  for await (const refs of batchItems(untilUnusable(), tally, deps.batch)) {
+    const batchId = batchIdFor(batchIds.length);
+    batchIds.push(batchId);
+    batchSizes.push(refs.length);
+    pending.push({ v: 1, jobId: input.jobId, batchId, refs, keyTemplate: input.keyTemplate });
+    if (pending.length >= MESSAGES_PER_SEND) await flush();
   }
   await flush();
 
