@@ -1,6 +1,7 @@
 /**
  * One entry point for manifests. The format comes from the name (`.jsonl`/`.ndjson`, `.csv`, `.json`) or, for any
- * other name, from the first non-blank character (`[` → JSON array, `{` → JSON Lines, anything else → CSV).
+ * other name, from the first non-blank character (`[` → JSON array, `{` → JSON Lines, anything else → CSV); a
+ * `.json`/`.jsonl` name whose content starts with the other JSON flavour's character is read as that flavour.
  * Every format yields the same items, `{ok: CopyRef, line}` or `{bad: {line, message}}`, as the stream is read:
  * a manifest is never held whole. A manifest that cannot be used at all (CSV header without "id", a file that is
  * not a JSON array) throws ValidationError; items already yielded stay valid.
@@ -40,13 +41,15 @@ export async function* parseManifest(
   source: ManifestSource,
   options: ParseManifestOptions = {},
 ): AsyncGenerator<JobItem> {
-  let format =
-    options.format ?? (options.name === undefined ? undefined : manifestFormatFromName(options.name));
+  const named = options.name === undefined ? undefined : manifestFormatFromName(options.name);
+  let format = options.format ?? named;
   let input = source;
-  if (format === undefined) {
+  // `.json` files often hold JSON Lines (and vice versa): for a name-derived JSON flavour, the first character
+  // decides between the two. An explicit `format` is taken as is.
+  if (format === undefined || (options.format === undefined && format !== 'csv')) {
     const peeked = await sniffManifest(source);
-    format = peeked.format;
     input = peeked.source;
+    if (format === undefined || peeked.format !== 'csv') format = peeked.format;
   }
   const maxLineBytes = options.maxLineBytes ?? MAX_LINE_BYTES;
   switch (format) {

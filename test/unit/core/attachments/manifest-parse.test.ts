@@ -239,7 +239,7 @@ describe('parseManifest: JSON array', () => {
 
   it('throws when the file is not an array, is not closed, or has text after it', async () => {
     for (const [text, words] of [
-      ['{"id":"f1","key":"k1"}', 'must be an array'],
+      ['"refs": []', 'must be an array'],
       ['[{"id":"f1","key":"k1"}', 'before the closing "]"'],
       ['[{"id":"f1","key":"k1"', 'ends inside item 1'],
       ['[{"id":"f1","key":"k1"} {"id":"f2","key":"k2"}]', 'expected "," or "]" after item 1'],
@@ -290,5 +290,35 @@ describe('sniffManifest', () => {
   it('parses a manifest without a known extension by sniffing', async () => {
     const out = await parse('id,key\nf1,k1\n', 'manifests/upload.txt');
     expect(goods(out)).toEqual([{ id: 'f1', key: 'k1', line: 2 }]);
+  });
+});
+
+describe('parseManifest: JSON flavours by content', () => {
+  it('reads JSON Lines saved as .json, and a JSON array saved as .jsonl', async () => {
+    const lines = '{"id":"f1","key":"k1"}\n{"id":"f2","key":"k2"}\n';
+    expect(goods(await parse(lines, 'manifests/m.json')).map((g) => [g.id, g.line])).toEqual([
+      ['f1', 1],
+      ['f2', 2],
+    ]);
+    const array = '[{"id":"f1","key":"k1"},{"id":"f2","key":"k2"}]';
+    expect(goods(await parse(array, 'manifests/m.jsonl')).map((g) => [g.id, g.line])).toEqual([
+      ['f1', 1],
+      ['f2', 2],
+    ]);
+  });
+
+  it('takes an explicit format as is', async () => {
+    const err = await collect(
+      parseManifest(chunked('{"id":"f1","key":"k1"}', 3), { name: 'm.jsonl', format: 'json' }),
+    ).catch((e: unknown) => e);
+    expect((err as Error).message).toContain('must be an array');
+  });
+
+  it('reads a Node Readable stream', async () => {
+    const { Readable } = await import('node:stream');
+    const stream = Readable.from([Buffer.from('id,key\nf1,'), Buffer.from('k1\n')]);
+    expect(goods(await collect(parseManifest(stream, { name: 'm.csv' })))).toEqual([
+      { id: 'f1', key: 'k1', line: 2 },
+    ]);
   });
 });
