@@ -31,6 +31,11 @@ export interface CreateJobInput {
   source: JobSource;
   items: AsyncIterable<JobItem> | Iterable<JobItem>;
   keyTemplate: string;
+  /**
+   * Throw a ValidationError from the input instead of recording it in job.json (the CLI reports it and exits).
+   * Batches queued before it are not recalled.
+   */
+  rejectInvalidManifest?: boolean;
 }
 
 export interface CreateJobDeps {
@@ -83,7 +88,7 @@ export async function createJobOnce(input: CreateJobInput, deps: CreateJobDeps):
     try {
       yield* input.items;
     } catch (err) {
-      if (!(err instanceof ValidationError)) throw err;
+      if (!(err instanceof ValidationError) || input.rejectInvalidManifest === true) throw err;
       error = { code: err.code, message: err.message };
       log.warn('job input unusable past this point; queuing what came before', { error: err.message });
     }

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { parseManifest } from '../../../../functions/core/attachments/manifest-parse.js';
+import { parseManifest } from '../../../../functions/core/attachments/manifest.js';
 import type { CopyRef } from '../../../../functions/core/copy/types.js';
 import type { JobItem } from '../../../../functions/core/jobs/types.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseManifest } from '../../../../functions/core/attachments/manifest-parse.js';
+import { parseManifest } from '../../../../functions/core/attachments/manifest.js';
 import type { CopyRef } from '../../../../functions/core/copy/types.js';
 import { AppError, ValidationError } from '../../../../functions/core/errors.js';
 import {
@@ -245,5 +245,28 @@ describe('refsJobStarter', () => {
     expect(record.jobId).toBe('sync-1');
     expect(record.counts.refs).toBe(3);
     expect(queue.messages[0]?.refs).toEqual(refs(3));
+  });
+});
+
+describe('createJob with rejectInvalidManifest', () => {
+  it('throws the ValidationError and writes no job.json', async () => {
+    async function* broken(): AsyncGenerator<JobItem> {
+      yield { ok: { id: 'f1', key: 'k1' }, line: 1 };
+      throw new ValidationError('CSV manifest: the header row lacks the column "id"');
+    }
+    const store = memoryStore();
+    await expect(
+      createJob(
+        {
+          jobId: 'jr',
+          source: { kind: 'cli' },
+          items: broken(),
+          keyTemplate: 't',
+          rejectInvalidManifest: true,
+        },
+        { queue: recordingQueue(), store },
+      ),
+    ).rejects.toThrow('lacks the column "id"');
+    expect(store.data.size).toBe(0);
   });
 });

@@ -3,7 +3,7 @@ import {
   manifestFormatFromName,
   parseManifest,
   sniffManifest,
-} from '../../../../functions/core/attachments/manifest-parse.js';
+} from '../../../../functions/core/attachments/manifest.js';
 import { ValidationError } from '../../../../functions/core/errors.js';
 import type { JobItem } from '../../../../functions/core/jobs/types.js';
 
