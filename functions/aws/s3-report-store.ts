@@ -24,7 +24,20 @@ function storeError(code: string, message: string, cause: unknown): AppError {
   return new AppError(code, message, { retryable: true, status: 503, cause });
 }
 
-export function createS3ReportStore(client: Pick<S3Client, 'send'>, bucket: string): ReportStore {
+export interface S3ReportStoreOptions {
+  client: Pick<S3Client, 'send'>;
+  bucket: string;
+}
+
+/** `createS3ReportStore(client, bucket)` or `createS3ReportStore({client, bucket})`. */
+export function createS3ReportStore(options: S3ReportStoreOptions): ReportStore;
+export function createS3ReportStore(client: Pick<S3Client, 'send'>, bucket: string): ReportStore;
+export function createS3ReportStore(
+  clientOrOptions: Pick<S3Client, 'send'> | S3ReportStoreOptions,
+  bucketArg?: string,
+): ReportStore {
+  const { client, bucket } =
+    'client' in clientOrOptions ? clientOrOptions : { client: clientOrOptions, bucket: bucketArg as string };
   return {
     async putJson(key, value) {
       try {

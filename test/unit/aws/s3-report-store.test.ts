@@ -70,3 +70,11 @@ describe('createS3ReportStore', () => {
     expect(calls[0]?.args[0].input.Prefix).toBe('p/');
   });
 });
+
+describe('createS3ReportStore({client, bucket})', () => {
+  it('takes its settings as one object too', async () => {
+    s3.on(PutObjectCommand).resolves({});
+    await createS3ReportStore({ client, bucket: 'other' }).putJson('k', 1);
+    expect(s3.commandCalls(PutObjectCommand)[0]?.args[0].input.Bucket).toBe('other');
+  });
+});
