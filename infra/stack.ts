@@ -7,7 +7,7 @@ import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct, Node } from 'constructs';
 import { ArchiveApi } from './constructs/archive-api.js';
 import { ArchiveFunctions } from './constructs/archive-functions.js';
-import { CopyQueue } from './constructs/copy-queue.js';
+import { CopyQueue, MAX_RECEIVE_COUNT } from './constructs/copy-queue.js';
 import { EkbCredentials } from './constructs/credentials.js';
 import { Observability } from './constructs/observability.js';
 import { ArchiveStorage } from './constructs/storage.js';
@@ -273,6 +273,7 @@ export class EkbArchiveStack extends Stack {
       copyMemoryMb: s.copyMemoryMb,
       copyTimeout,
       fanOutTimeout: copyTimeout,
+      maxReceiveCount: MAX_RECEIVE_COUNT,
     });
 
     this.api = new ArchiveApi(this, 'Api', {

@@ -34,6 +34,8 @@ export interface ArchiveFunctionsProps {
   tracing: boolean;
   copyMemoryMb: number;
   copyTimeout: Duration;
+  /** The copy queue's redrive limit, told to the copy function. */
+  maxReceiveCount: number;
   /** Same timeout for fan-out: a large manifest or a long sync window gets the full Lambda limit. */
   fanOutTimeout: Duration;
 }
@@ -137,6 +139,8 @@ export class ArchiveFunctions extends Construct {
         EKB_COPY_CONCURRENCY: s.copyConcurrency,
         // Stop this long before the Lambda deadline, hand unfinished refs back and still write the batch report.
         EKB_DEADLINE_MARGIN_MS: s.deadlineMarginMs,
+        // The attempt that reaches the redrive limit writes the final batch report.
+        EKB_MAX_RECEIVE_COUNT: props.maxReceiveCount,
       }),
     });
     secret.grantRead(this.copy.role);

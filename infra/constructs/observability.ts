@@ -29,6 +29,7 @@ export const APP_METRICS = [
   'UpstreamLatency',
   'TokenFetches',
   'ReResolves',
+  'MalformedMessages',
 ] as const;
 export type AppMetric = (typeof APP_METRICS)[number];
 
@@ -147,7 +148,7 @@ export class Observability extends Construct {
     this.dashboard.addWidgets(
       new GraphWidget({
         title: 'Files',
-        left: [app('FilesCopied'), app('FilesSkipped'), app('FilesFailed')],
+        left: [app('FilesCopied'), app('FilesSkipped'), app('FilesFailed'), app('MalformedMessages')],
         width: 8,
       }),
       new GraphWidget({ title: 'Bytes copied', left: [app('BytesCopied')], width: 8 }),

@@ -9,12 +9,14 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { GetObjectCommand } from '@aws-sdk/client-s3';
 import type { Context } from 'aws-lambda';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BUNDLE, entryPath, esbuildOptions, type FunctionName } from '../../infra/bundling.js';
 import { startEkuaibaoSandbox } from '../../infra/local/sandbox/server.js';
 import type { EkuaibaoSandbox } from '../../infra/local/sandbox/types.js';
+import { startS3rver, type TestS3 } from '../helpers/s3rver.js';
 
 type Handler = (event: unknown, context: Context) => Promise<unknown>;
 
@@ -45,6 +47,19 @@ function fileNameOf(key: string): string {
   return key.replace(/^openapi[0-9a-f-]{36}-/, '');
 }
 
+/** Puts refs into the sandbox as files (DP: keys with the size their JSON announces). */
+function registerFiles(refs: Array<{ id: string; key: string }>): void {
+  refs.forEach((ref, i) => {
+    const dp = ref.key.startsWith('DP:') ? (JSON.parse(ref.key.slice(3)) as { fileSize: number }) : undefined;
+    sandbox.addFile({
+      id: ref.id,
+      key: ref.key,
+      fileName: fileNameOf(ref.key),
+      size: dp?.fileSize ?? 10_000 + i * 4_321,
+    });
+  });
+}
+
 const outDir = mkdtempSync(join(tmpdir(), 'ekb-bundles-'));
 const savedEnv = { ...process.env };
 
@@ -67,9 +82,11 @@ function buildAndImport(name: FunctionName): Promise<{ handler: Handler; file: s
 }
 
 let sandbox: EkuaibaoSandbox;
+let s3: TestS3;
 
 beforeAll(async () => {
   sandbox = await startEkuaibaoSandbox({ files: [], forms: [] });
+  s3 = await startS3rver();
   // Config is read from process.env (functions/config.ts), as in Lambda; set it before any bundle is imported.
   Object.assign(process.env, {
     EKB_BASE_URL: sandbox.baseUrl,
@@ -79,11 +96,15 @@ beforeAll(async () => {
     EKB_ALLOW_INSECURE_DOWNLOADS: 'true',
     EKB_ALLOWED_DOWNLOAD_HOSTS: '127.0.0.1',
     LOG_LEVEL: 'warn',
+    // AWS_ENDPOINT_URL_S3, region and the s3rver credentials for the functions' own S3 client.
+    ...s3.env,
+    EKB_BUCKET: s3.bucket,
   });
 });
 
 afterAll(async () => {
   await sandbox?.close();
+  await s3?.close();
   for (const key of Object.keys(process.env)) if (!(key in savedEnv)) delete process.env[key];
   Object.assign(process.env, savedEnv);
   rmSync(outDir, { recursive: true, force: true });
@@ -102,9 +123,7 @@ describe('resolve bundle', () => {
     const { handler } = await buildAndImport('resolve');
     const event = fixture<{ body: string }>('api-gateway-v2-download-urls.json');
     const refs = JSON.parse(event.body) as Array<{ id: string; key: string }>;
-    refs.forEach((ref, i) => {
-      sandbox.addFile({ id: ref.id, key: ref.key, fileName: fileNameOf(ref.key), size: 10_000 + i * 4_321 });
-    });
+    registerFiles(refs);
 
     const res = (await handler(event, lambdaContext('resolve', 29_000))) as {
       statusCode: number;
@@ -125,6 +144,42 @@ describe('resolve bundle', () => {
         .update(Buffer.from(await download.arrayBuffer()))
         .digest('hex');
       expect(digest).toBe(await sandbox.sha256(item.id));
+    }
+  });
+});
+
+describe('copy bundle', () => {
+  it('copies the SQS fixture batch into the bucket and reports every ref as copied', async () => {
+    const { handler } = await buildAndImport('copy');
+    const event = fixture<{ Records: Array<{ messageId: string; body: string }> }>('sqs-copy-batch.json');
+    const messages = event.Records.map(
+      (r) =>
+        JSON.parse(r.body) as { jobId: string; batchId: string; refs: Array<{ id: string; key: string }> },
+    );
+    registerFiles(messages.flatMap((m) => m.refs));
+
+    const res = (await handler(event, lambdaContext('copy', 120_000))) as {
+      batchItemFailures: Array<{ itemIdentifier: string }>;
+    };
+
+    expect(res.batchItemFailures).toEqual([]);
+    for (const m of messages) {
+      const report = JSON.parse(
+        await (
+          await s3.client.send(
+            new GetObjectCommand({ Bucket: s3.bucket, Key: `jobs/${m.jobId}/batches/${m.batchId}.json` }),
+          )
+        ).Body!.transformToString(),
+      ) as { final: boolean; results: Array<{ status: string; id: string; objectKey: string }> };
+      expect(report.results.map((r) => [r.id, r.status])).toEqual(m.refs.map((r) => [r.id, 'copied']));
+      // Every archived object holds exactly the source bytes.
+      for (const result of report.results) {
+        const object = await s3.client.send(
+          new GetObjectCommand({ Bucket: s3.bucket, Key: result.objectKey }),
+        );
+        const bytes = await object.Body!.transformToByteArray();
+        expect(createHash('sha256').update(bytes).digest('hex')).toBe(await sandbox.sha256(result.id));
+      }
     }
   });
 });

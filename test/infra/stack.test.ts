@@ -112,6 +112,8 @@ describe('EkbArchiveStack functions', () => {
     const vars = copy.Properties.Environment.Variables;
     expect(vars.EKB_DEADLINE_MARGIN_MS).toBe('30000');
     expect(vars.EKB_COPY_CONCURRENCY).toBe('8');
+    const queue = ofType('AWS::SQS::Queue').find(([, q]) => q.Properties.RedrivePolicy)![1];
+    expect(vars.EKB_MAX_RECEIVE_COUNT).toBe(String(queue.Properties.RedrivePolicy.maxReceiveCount));
     const [, jobs] = functionByDescription('POST /copy-jobs');
     expect(jobs.Properties.Environment.Variables).not.toHaveProperty('EKB_CREDENTIALS_SECRET');
     for (const prefix of ['POST /attachments', 'manifests/', 'SQS copy batches']) {
