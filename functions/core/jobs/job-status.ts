@@ -5,7 +5,8 @@
  *   a retryable failure in a batch that will be tried again is still pending;
  * - refs of batches without a report yet are pending.
  */
-import { assertValidJobId, batchReportKey, batchReportsPrefix, jobRecordKey } from './keys.js';
+import type { CopyResult } from '../copy/types.js';
+import { assertValidJobId, batchReportsPrefix, jobRecordKey } from './keys.js';
 import type { BatchReport, JobRecord, JobStatus, ReportStore } from './types.js';
 
 /** A status answer lists this many failures; totals.failed always has the full count. */
@@ -15,32 +16,48 @@ export const DEFAULT_REPORT_READ_CONCURRENCY = 16;
 
 export interface JobStatusOptions {
   maxFailures?: number;
-}
-
-export interface JobStatusDeps extends JobStatusOptions {
-  store: ReportStore;
-  reportPrefix?: string;
   readConcurrency?: number;
 }
 
-/** Pure aggregation of a record and its batch reports (reports of batches the record does not list are ignored). */
+/** The report that says most about a batch: the latest attempt; at equal attempts a final one, then the newest. */
+function moreRecent(a: BatchReport, b: BatchReport): BatchReport {
+  if (a.attempt !== b.attempt) return a.attempt > b.attempt ? a : b;
+  if (a.final !== b.final) return a.final ? a : b;
+  return a.finishedAt >= b.finishedAt ? a : b;
+}
+
+function resultIdentity(result: CopyResult): string {
+  return `${result.id}\u0000${result.key}\u0000${result.objectKey ?? ''}`;
+}
+
+/**
+ * Pure aggregation of a record and its batch reports. Reports of other jobs or of batches the record does not list
+ * are ignored; a ref reported twice in one report counts once.
+ */
 export function summarizeJob(
   record: JobRecord,
   reports: Iterable<BatchReport>,
-  options: JobStatusOptions = {},
+  options: Pick<JobStatusOptions, 'maxFailures'> = {},
 ): JobStatus {
   const maxFailures = options.maxFailures ?? MAX_LISTED_FAILURES;
   const known = new Set(record.batchIds);
+  const latest = new Map<string, BatchReport>();
+  for (const report of reports) {
+    if (report.jobId !== record.jobId || !known.has(report.batchId)) continue;
+    const previous = latest.get(report.batchId);
+    latest.set(report.batchId, previous === undefined ? report : moreRecent(previous, report));
+  }
+
   const totals = { refs: record.counts.refs, copied: 0, skipped: 0, failed: 0, pending: 0, bytes: 0 };
   const failures: JobStatus['failures'] = [];
-  const batches = { total: record.batchIds.length, reported: 0, final: 0 };
-  const seen = new Set<string>();
-  for (const report of reports) {
-    if (!known.has(report.batchId) || seen.has(report.batchId)) continue;
-    seen.add(report.batchId);
-    batches.reported += 1;
-    if (report.final) batches.final += 1;
+  let final = 0;
+  for (const report of latest.values()) {
+    if (report.final) final += 1;
+    const counted = new Set<string>();
     for (const result of report.results) {
+      const identity = resultIdentity(result);
+      if (counted.has(identity)) continue;
+      counted.add(identity);
       if (result.status === 'copied') {
         totals.copied += 1;
         totals.bytes += result.bytes;
@@ -61,6 +78,7 @@ export function summarizeJob(
       }
     }
   }
+  // Whatever is not settled is pending: refs of unreported batches, retryable failures, refs a report left out.
   totals.pending = Math.max(0, totals.refs - totals.copied - totals.skipped - totals.failed);
   const state: JobStatus['state'] =
     totals.pending > 0
@@ -73,10 +91,10 @@ export function summarizeJob(
     createdAt: record.createdAt,
     source: record.source,
     state,
-    batches,
+    batches: { total: record.batchIds.length, reported: latest.size, final },
     totals,
     badLines: record.badLines,
-    ...(record.error ? { error: record.error } : {}),
+    ...(record.error === undefined ? {} : { error: record.error }),
     failures,
   };
 }
@@ -95,23 +113,27 @@ async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) 
   return out;
 }
 
-/** The job's status, or undefined when there is no such job. A path-like id is a ValidationError. */
-export async function getJobStatus(jobId: string, deps: JobStatusDeps): Promise<JobStatus | undefined> {
+/**
+ * The job's status, or undefined when there is no such job. A path-like id is a ValidationError (400), checked
+ * before any key is built from it.
+ */
+export async function getJobStatus(
+  jobId: string,
+  store: ReportStore,
+  reportPrefix?: string,
+  options: JobStatusOptions = {},
+): Promise<JobStatus | undefined> {
   assertValidJobId(jobId);
-  const record = await deps.store.getJson<JobRecord>(jobRecordKey(jobId, deps.reportPrefix));
+  const record = await store.getJson<JobRecord>(jobRecordKey(jobId, reportPrefix));
   if (record === undefined) return undefined;
   // One listing finds the reports written so far, so a job whose batches have not run yet costs no reads.
-  const prefix = batchReportsPrefix(jobId, deps.reportPrefix);
-  const listed = new Set(await deps.store.list(prefix));
-  const keys = record.batchIds
-    .map((batchId) => batchReportKey(jobId, batchId, deps.reportPrefix))
-    .filter((key) => listed.has(key));
-  const reports = await mapLimit(keys, deps.readConcurrency ?? DEFAULT_REPORT_READ_CONCURRENCY, (key) =>
-    deps.store.getJson<BatchReport>(key),
+  const keys = (await store.list(batchReportsPrefix(jobId, reportPrefix))).filter((k) => k.endsWith('.json'));
+  const reports = await mapLimit(keys, options.readConcurrency ?? DEFAULT_REPORT_READ_CONCURRENCY, (key) =>
+    store.getJson<BatchReport>(key),
   );
   return summarizeJob(
     record,
     reports.filter((r): r is BatchReport => r !== undefined),
-    deps.maxFailures === undefined ? {} : { maxFailures: deps.maxFailures },
+    options.maxFailures === undefined ? {} : { maxFailures: options.maxFailures },
   );
 }
