@@ -8,6 +8,8 @@ import type { RunBatchDeps } from '../core/copy/run-batch.js';
 import { createUndiciDownloader } from '../core/copy/undici-downloader.js';
 import { AppError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
+import { createDownloadGuard, systemResolveHost } from '../core/security/download-guard.js';
+import { createGuardedAgent } from '../core/security/guarded-agent.js';
 import { createLogger } from '../logger.js';
 import { emitMetrics, type MetricValue } from '../metrics.js';
 
@@ -24,6 +26,12 @@ export function depsFromConfig(config: Config, logger?: Logger): CopyHandlerDeps
   const log = logger ?? createLogger({ level: config.logLevel, service: 'copy' });
   if (!config.bucket) throw new AppError('misconfigured', 'EKB_BUCKET is required for the copy function');
   const s3 = createS3Client();
+  // Signed URLs come from 合思's answer: only allow-listed public hosts, checked before the GET and at connect time.
+  const guard = createDownloadGuard({
+    allowedHosts: config.allowedDownloadHosts,
+    allowInsecure: config.allowInsecureDownloads,
+    resolveHost: systemResolveHost,
+  });
   return {
     resolver: createClientFromConfig(config, log),
     sink: createS3Sink({
@@ -32,7 +40,8 @@ export function depsFromConfig(config: Config, logger?: Logger): CopyHandlerDeps
       partSizeBytes: config.partSizeBytes,
       queueSize: config.partConcurrency,
     }),
-    downloader: createUndiciDownloader(),
+    downloader: createUndiciDownloader({ dispatcher: createGuardedAgent({ guard }) }),
+    checkUrl: guard.checkUrl,
     reports: createS3ReportStore(s3, config.bucket),
     logger: log,
     reportPrefix: config.reportPrefix,

@@ -56,6 +56,8 @@ beforeEach(() => {
     EKB_OBJECT_KEY_TEMPLATE: `t${prefix}/{fileId}/{fileName}`,
     EKB_REPORT_PREFIX: `reports${prefix}/`,
     EKB_MAX_RECEIVE_COUNT: '3',
+    // The sandbox serves plain-http loopback download URLs (the local stack sets the same).
+    EKB_ALLOW_INSECURE_DOWNLOADS: 'true',
   });
   // Backoff is not waited in tests; metrics are collected instead of printed.
   deps = {
