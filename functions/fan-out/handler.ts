@@ -8,6 +8,7 @@
  */
 import middy from '@middy/core';
 import type { Context, S3Event, ScheduledEvent } from 'aws-lambda';
+import { scheduledSyncFromConfig } from '../aws/scheduled-sync.js';
 import { loadConfig } from '../config.js';
 import { deadlineSignal } from '../core/copy/deadline.js';
 import { AppError } from '../core/errors.js';
@@ -77,6 +78,10 @@ export function createHandler(deps: FanOutHandlerDeps | (() => FanOutHandlerDeps
 let built: FanOutHandlerDeps | undefined;
 
 export const handler = createHandler(() => {
-  built ??= depsFromConfig(loadConfig());
+  if (!built) {
+    const config = loadConfig();
+    const base = depsFromConfig(config);
+    built = { ...base, sync: scheduledSyncFromConfig(config, base) };
+  }
   return built;
 });

@@ -1,0 +1,84 @@
+/**
+ * Wires the scheduled sync into fan-out: the 合思 client, the state store, and job creation on fan-out's own
+ * queue and report store. Fan-out's handler calls the returned hook for an EventBridge "Scheduled Event".
+ *
+ * The state store is the choice that matters: in AWS the lock needs S3's conditional writes (one state object,
+ * PutObject If-None-Match / If-Match), which hold across concurrent Lambdas. s3rver ignores those headers, so the
+ * local stack passes `state: createReportStoreVersionedStore(store)` (core/sync/versioned-store.ts), which is
+ * atomic within its one process.
+ */
+import type { Context, ScheduledEvent } from 'aws-lambda';
+import type { Config } from '../config.js';
+import type { FormsSource } from '../core/ekuaibao/types.js';
+import { AppError } from '../core/errors.js';
+import { refsJobStarter } from '../core/jobs/create-job.js';
+import type { BatchQueue } from '../core/jobs/ports.js';
+import type { ReportStore } from '../core/jobs/types.js';
+import type { Logger } from '../core/logger.js';
+import { runSync, type SyncOptions, type SyncSummary } from '../core/sync/run-sync.js';
+import type { VersionedStore } from '../core/sync/state.js';
+import { type SyncConfig, syncOptionsFromConfig } from '../core/sync/sync-options.js';
+import { createClientFromConfig } from './ekuaibao-client-factory.js';
+import { createS3Client } from './s3-client.js';
+import { createS3VersionedStore } from './s3-versioned-store.js';
+
+export interface ScheduledSyncDeps {
+  forms: Pick<FormsSource, 'getApplyList'>;
+  state: VersionedStore;
+  queue: BatchQueue;
+  store: ReportStore;
+  logger: Logger;
+  /** Where job records live (config.reportPrefix). */
+  reportPrefix?: string;
+  /** Extra options (tests, the local stack: page pause, window size, state key). */
+  options?: Partial<SyncOptions>;
+  now?: () => number;
+}
+
+export type ScheduledSyncHook = (
+  event: ScheduledEvent,
+  context: Pick<Context, 'getRemainingTimeInMillis'>,
+  signal?: AbortSignal,
+) => Promise<SyncSummary>;
+
+export function createScheduledSync(config: SyncConfig, deps: ScheduledSyncDeps): ScheduledSyncHook {
+  const startJob = refsJobStarter({
+    queue: deps.queue,
+    store: deps.store,
+    logger: deps.logger,
+    ...(deps.reportPrefix === undefined ? {} : { reportPrefix: deps.reportPrefix }),
+  });
+  return async (event, context, signal) => {
+    const log = deps.logger.child({ scheduledEventId: event.id, scheduledTime: event.time });
+    const remaining = context.getRemainingTimeInMillis?.bind(context);
+    const options = {
+      ...syncOptionsFromConfig(config, {
+        ...(remaining ? { remainingMs: remaining } : {}),
+        ...(signal ? { signal } : {}),
+      }),
+      ...deps.options,
+    };
+    // runSync logs its own result line; this hook only adds the event's identity to it.
+    return runSync(options, {
+      forms: deps.forms,
+      state: deps.state,
+      startJob,
+      logger: log,
+      ...(deps.now ? { now: deps.now } : {}),
+    });
+  };
+}
+
+/** The deployed wiring: the client and the S3 conditional-write state store from the Config. */
+export function scheduledSyncFromConfig(
+  config: Config,
+  base: { queue: BatchQueue; store: ReportStore; logger: Logger },
+): ScheduledSyncHook {
+  if (!config.bucket) throw new AppError('misconfigured', 'EKB_BUCKET must be set for the scheduled sync');
+  return createScheduledSync(config, {
+    ...base,
+    forms: createClientFromConfig(config, base.logger),
+    state: createS3VersionedStore({ client: createS3Client(), bucket: config.bucket }),
+    reportPrefix: config.reportPrefix,
+  });
+}
