@@ -79,7 +79,7 @@ function ipv6Groups(address: string): number[] | undefined {
  */
 export function embeddedIpv4(address: string): string | undefined {
   const g = ipv6Groups(address);
-  if (!g || g.length !== 8) return undefined;
+  if (g?.length !== 8) return undefined;
   const v4 = (hi: number, lo: number): string => `${hi >> 8}.${hi & 0xff}.${lo >> 8}.${lo & 0xff}`;
   const zeros = (from: number, to: number): boolean => g.slice(from, to).every((x) => x === 0);
   if (zeros(0, 5) && g[5] === 0xffff) return v4(g[6] as number, g[7] as number);
