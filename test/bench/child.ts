@@ -1,0 +1,437 @@
+/**
+ * One measured case, in a fresh process: the parent bundles this file with the functions' own esbuild settings
+ * (so no TypeScript loader thread sits in the process and inflates its RSS) and runs `node child.mjs '<task json>'`.
+ * The sandbox and s3rver live in other processes, so peak RSS here is the copier's alone.
+ * Prints exactly one line `@@RESULT <json>` on stdout.
+ */
+import { readFileSync } from 'node:fs';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import type { Context } from 'aws-lambda';
+import { Agent, request } from 'undici';
+import { createS3Client } from '../../functions/aws/s3-client.js';
+import { createS3Sink } from '../../functions/aws/s3-sink.js';
+import { type CopyDeps, copyBatch } from '../../functions/core/copy/copy-batch.js';
+import { choosePartSize, DEFAULT_PART_BYTES } from '../../functions/core/copy/part-size.js';
+import type { CopyResult } from '../../functions/core/copy/types.js';
+import { createUndiciDownloader } from '../../functions/core/copy/undici-downloader.js';
+import { createEkuaibaoClient, type EkuaibaoClient } from '../../functions/core/ekuaibao/client.js';
+import type { ResolvedAttachment } from '../../functions/core/ekuaibao/types.js';
+import { silentLogger } from '../../functions/core/logger.js';
+import { createLogger } from '../../functions/logger.js';
+import { createHandler, type ResolveEvent } from '../../functions/resolve/handler.js';
+import { PART_QUEUE_SIZE, refOf, type SmallSet, setFiles } from './inputs.js';
+
+export interface BenchEnv {
+  ekbBaseUrl: string;
+  appKey: string;
+  appSecurity: string;
+  s3Endpoint: string;
+  bucket: string;
+}
+
+export type LargeMode = 'ceiling' | 'pipe' | 'engine' | 'naive';
+
+export type ChildTask =
+  | {
+      kind: 'large';
+      mode: LargeMode;
+      env: BenchEnv;
+      file: { id: string; key: string; size: number };
+      prefix: string;
+    }
+  | {
+      kind: 'batch';
+      env: BenchEnv;
+      set: SmallSet;
+      count: number;
+      concurrency: number;
+      batchSize: number;
+      prefix: string;
+    }
+  | { kind: 'api-calls'; env: BenchEnv; counts: number[] }
+  | {
+      kind: 'latency';
+      env: BenchEnv;
+      refsPerRequest: number;
+      levels: Array<{ concurrency: number; requests: number }>;
+      rounds: number;
+    };
+
+export interface LargeResult {
+  ms: number;
+  bytes: number;
+  /** RSS after setup, before the first byte moved. */
+  idleRss: number;
+  /** Largest RSS seen by the 20 ms sampler. */
+  sampledPeakRss: number;
+  /** VmHWM: the kernel's own high-water mark for the process's whole life. */
+  vmHwm: number;
+}
+
+export interface BatchResult {
+  ms: number;
+  files: number;
+  bytes: number;
+  tokenFetches: number;
+  downloadUrlCalls: number;
+  vmHwm: number;
+}
+
+export interface ApiCallsRow {
+  refs: number;
+  via: 'client' | 'handler';
+  tokenFetches: number;
+  downloadUrlCalls: number;
+}
+
+export type LatencyVariant = 'raw' | 'client' | 'handler';
+export interface LatencyResult {
+  /** Per concurrency level and variant: every request's latency in ms. */
+  samples: Record<string, Record<LatencyVariant, number[]>>;
+}
+
+function vmHwmBytes(): number {
+  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));
+  return m ? Number(m[1]) * 1024 : Number.NaN;
+}
+
+function startRssSampler(): { stop(): number } {
+  let peak = process.memoryUsage.rss();
+  const timer = setInterval(() => {
+    peak = Math.max(peak, process.memoryUsage.rss());
+  }, 20);
+  return {
+    stop() {
+      clearInterval(timer);
+      return Math.max(peak, process.memoryUsage.rss());
+    },
+  };
+}
+
+function clientFor(env: BenchEnv): EkuaibaoClient {
+  return createEkuaibaoClient({
+    baseUrl: env.ekbBaseUrl,
+    credentials: () => ({ appKey: env.appKey, appSecurity: env.appSecurity }),
+  });
+}
+
+function s3For(env: BenchEnv) {
+  return createS3Client({
+    endpoint: env.s3Endpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+    env: {},
+  });
+}
+
+async function resolveOne(
+  client: EkuaibaoClient,
+  ref: { id: string; key: string },
+): Promise<ResolvedAttachment> {
+  const [r] = await client.resolveDownloadUrls([ref]);
+  if (r?.status !== 'resolved') throw new Error(`sandbox does not know ${ref.id}`);
+  return r;
+}
+
+function expectCopied(results: CopyResult[]): { files: number; bytes: number } {
+  let bytes = 0;
+  for (const r of results) {
+    if (r.status !== 'copied') throw new Error(`bench copy did not copy: ${JSON.stringify(r)}`);
+    bytes += r.bytes;
+  }
+  return { files: results.length, bytes };
+}
+
+async function runLarge(task: Extract<ChildTask, { kind: 'large' }>): Promise<LargeResult> {
+  const { env, file, mode } = task;
+  const client = clientFor(env);
+  const s3 = s3For(env);
+  const objectKey = `bench/${task.prefix}/${file.id}.bin`;
+  const partSize = choosePartSize(file.size, DEFAULT_PART_BYTES);
+  // The baselines resolve before the clock starts; the engine resolves inside copyBatch (one call, ~1 ms).
+  const resolved = mode === 'engine' ? undefined : await resolveOne(client, file);
+  const agent = new Agent();
+  const downloader = createUndiciDownloader();
+  const sampler = startRssSampler();
+  const idleRss = process.memoryUsage.rss();
+  const started = performance.now();
+  let bytes = 0;
+
+  if (mode === 'ceiling') {
+    const res = await request(resolved!.url, {
+      dispatcher: agent,
+      headers: { 'accept-encoding': 'identity' },
+    });
+    if (res.statusCode !== 200) throw new Error(`ceiling GET answered ${res.statusCode}`);
+    await new Promise<void>((resolve, reject) => {
+      res.body.on('data', (chunk: Buffer) => {
+        bytes += chunk.length;
+      });
+      res.body.on('end', resolve);
+      res.body.on('error', reject);
+    });
+  } else if (mode === 'pipe') {
+    const res = await request(resolved!.url, {
+      dispatcher: agent,
+      headers: { 'accept-encoding': 'identity' },
+    });
+    if (res.statusCode !== 200) throw new Error(`pipe GET answered ${res.statusCode}`);
+    const upload = new Upload({
+      client: s3,
+      params: { Bucket: env.bucket, Key: objectKey, Body: res.body, ContentLength: file.size },
+      partSize,
+      queueSize: PART_QUEUE_SIZE,
+      leavePartsOnError: false,
+    });
+    await upload.done();
+    bytes = file.size;
+  } else if (mode === 'naive') {
+    const res = await fetch(resolved!.url);
+    if (res.status !== 200) throw new Error(`naive GET answered ${res.status}`);
+    const body = new Uint8Array(await res.arrayBuffer());
+    await s3.send(
+      new PutObjectCommand({
+        Bucket: env.bucket,
+        Key: objectKey,
+        Body: body,
+        ContentLength: body.byteLength,
+      }),
+    );
+    bytes = body.byteLength;
+  } else {
+    const deps: CopyDeps = {
+      resolver: client,
+      sink: createS3Sink({ client: s3, bucket: env.bucket, queueSize: PART_QUEUE_SIZE }),
+      downloader,
+      logger: silentLogger,
+    };
+    const results = await copyBatch(
+      [{ id: file.id, key: file.key }],
+      { jobId: 'bench', keyTemplate: `bench/${task.prefix}/{fileId}.bin` },
+      deps,
+    );
+    bytes = expectCopied(results).bytes;
+  }
+
+  const ms = performance.now() - started;
+  const sampledPeakRss = sampler.stop();
+  if (bytes !== file.size) throw new Error(`${mode} moved ${bytes} of ${file.size} bytes`);
+  await Promise.all([agent.close(), downloader.close(), client.close()]);
+  s3.destroy();
+  return { ms, bytes, idleRss, sampledPeakRss, vmHwm: vmHwmBytes() };
+}
+
+async function runBatch(task: Extract<ChildTask, { kind: 'batch' }>): Promise<BatchResult> {
+  const { env } = task;
+  const client = clientFor(env);
+  const s3 = s3For(env);
+  const downloader = createUndiciDownloader();
+  const deps: CopyDeps = {
+    resolver: client,
+    sink: createS3Sink({ client: s3, bucket: env.bucket, queueSize: PART_QUEUE_SIZE }),
+    downloader,
+    logger: silentLogger,
+  };
+  const refs = setFiles(task.set, task.count).map(refOf);
+  const started = performance.now();
+  let files = 0;
+  let bytes = 0;
+  // A worker takes one queue message (≤100 refs) at a time, as the copy function does.
+  for (let i = 0; i < refs.length; i += task.batchSize) {
+    const results = await copyBatch(
+      refs.slice(i, i + task.batchSize),
+      {
+        jobId: 'bench',
+        keyTemplate: `bench/${task.prefix}/{fileId}/{fileName}`,
+        concurrency: task.concurrency,
+      },
+      deps,
+    );
+    const done = expectCopied(results);
+    files += done.files;
+    bytes += done.bytes;
+  }
+  const ms = performance.now() - started;
+  const { tokenFetches, downloadUrlCalls } = client.stats;
+  await Promise.all([downloader.close(), client.close()]);
+  s3.destroy();
+  return { ms, files, bytes, tokenFetches, downloadUrlCalls, vmHwm: vmHwmBytes() };
+}
+
+function lambdaContext(): Context {
+  return {
+    callbackWaitsForEmptyEventLoop: false,
+    functionName: 'ekb-archive-resolve',
+    functionVersion: '$LATEST',
+    invokedFunctionArn: 'arn:aws:lambda:ap-east-1:123456789012:function:ekb-archive-resolve',
+    memoryLimitInMB: '512',
+    awsRequestId: 'bench',
+    logGroupName: '/aws/lambda/ekb-archive-resolve',
+    logStreamName: 'bench',
+    getRemainingTimeInMillis: () => 29_000,
+    done: () => undefined,
+    fail: () => undefined,
+    succeed: () => undefined,
+  };
+}
+
+let eventSeq = 0;
+function apiEvent(body: string): ResolveEvent {
+  eventSeq += 1;
+  return {
+    version: '2.0',
+    routeKey: 'POST /attachments/download-urls',
+    rawPath: '/attachments/download-urls',
+    rawQueryString: '',
+    headers: { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) },
+    requestContext: {
+      accountId: '123456789012',
+      apiId: 'bench',
+      domainName: 'bench.execute-api.ap-east-1.amazonaws.com',
+      domainPrefix: 'bench',
+      http: {
+        method: 'POST',
+        path: '/attachments/download-urls',
+        protocol: 'HTTP/1.1',
+        sourceIp: '127.0.0.1',
+        userAgent: 'bench',
+      },
+      requestId: `bench-${eventSeq}`,
+      routeKey: 'POST /attachments/download-urls',
+      stage: '$default',
+      time: '01/Jan/2026:00:00:00 +0000',
+      timeEpoch: 1_767_225_600_000,
+    },
+    body,
+    isBase64Encoded: false,
+  } as ResolveEvent;
+}
+
+function resolveHandlerFor(client: EkuaibaoClient) {
+  // The real structured logger (JSON + redaction per line is part of the function's cost), writing nowhere.
+  const logger = createLogger({ service: 'resolve', write: () => undefined });
+  return createHandler({ resolver: client, logger, maxRefs: 5_000 }, logger);
+}
+
+async function invokeHandler(handler: ReturnType<typeof resolveHandlerFor>, body: string): Promise<void> {
+  const res = await handler(apiEvent(body), lambdaContext());
+  if (res.statusCode !== 200) throw new Error(`resolve handler answered ${res.statusCode}: ${res.body}`);
+}
+
+async function runApiCalls(task: Extract<ChildTask, { kind: 'api-calls' }>): Promise<ApiCallsRow[]> {
+  const client = clientFor(task.env);
+  const handler = resolveHandlerFor(client);
+  const all = setFiles('api-refs').map(refOf);
+  const rows: ApiCallsRow[] = [];
+  for (const n of task.counts) {
+    for (const via of ['client', 'handler'] as const) {
+      const before = { ...client.stats };
+      const refs = all.slice(0, n);
+      if (via === 'client') {
+        const answers = await client.resolveDownloadUrls(refs);
+        if (answers.some((a) => a.status !== 'resolved')) throw new Error('sandbox lost a bench ref');
+      } else {
+        await invokeHandler(handler, JSON.stringify(refs));
+      }
+      rows.push({
+        refs: n,
+        via,
+        tokenFetches: client.stats.tokenFetches - before.tokenFetches,
+        downloadUrlCalls: client.stats.downloadUrlCalls - before.downloadUrlCalls,
+      });
+    }
+  }
+  await client.close();
+  return rows;
+}
+
+async function runLatency(task: Extract<ChildTask, { kind: 'latency' }>): Promise<LatencyResult> {
+  const { env } = task;
+  const client = clientFor(env);
+  const handler = resolveHandlerFor(client);
+  const agent = new Agent();
+  const refs = setFiles('api-refs', task.refsPerRequest).map(refOf);
+  const body = JSON.stringify(refs);
+  const vendorBody = JSON.stringify(refs.map((r) => ({ ...r, expiration: 1800 })));
+  const token = await client.getAccessToken();
+  const rawUrl = `${env.ekbBaseUrl}/api/openapi/v2/attachment/downloadurls?accessToken=${encodeURIComponent(token)}`;
+
+  const once: Record<LatencyVariant, () => Promise<void>> = {
+    // The vendor's own latency: the same POST the client makes, answer read whole, nothing else.
+    raw: async () => {
+      const res = await request(rawUrl, {
+        method: 'POST',
+        dispatcher: agent,
+        headers: { 'content-type': 'application/json', accept: 'application/json' },
+        body: vendorBody,
+      });
+      const text = await res.body.text();
+      if (res.statusCode !== 200 || text.length < 2)
+        throw new Error(`downloadurls answered ${res.statusCode}`);
+    },
+    client: async () => {
+      const answers = await client.resolveDownloadUrls(refs);
+      if (answers.length !== refs.length) throw new Error('client lost refs');
+    },
+    handler: () => invokeHandler(handler, body),
+  };
+
+  const measure = async (
+    variant: LatencyVariant,
+    concurrency: number,
+    requests: number,
+  ): Promise<number[]> => {
+    const out: number[] = [];
+    let left = requests;
+    await Promise.all(
+      Array.from({ length: concurrency }, async () => {
+        while (left > 0) {
+          left -= 1;
+          const t = performance.now();
+          await once[variant]();
+          out.push(performance.now() - t);
+        }
+      }),
+    );
+    return out;
+  };
+
+  const variants: LatencyVariant[] = ['raw', 'client', 'handler'];
+  // Warm-up: token fetched, sockets open for the widest level, JIT settled; not counted.
+  const widest = Math.max(...task.levels.map((l) => l.concurrency));
+  for (const v of variants) await measure(v, widest, widest * 4);
+
+  const samples: LatencyResult['samples'] = {};
+  for (let round = 0; round < task.rounds; round++) {
+    for (const level of task.levels) {
+      samples[String(level.concurrency)] ??= { raw: [], client: [], handler: [] };
+      const perVariant = samples[String(level.concurrency)] as Record<LatencyVariant, number[]>;
+      // Rotate the order each round so a slow patch of the shared machine does not land on one variant.
+      const order = variants.map((_, i) => variants[(i + round) % variants.length] as LatencyVariant);
+      for (const v of order) perVariant[v].push(...(await measure(v, level.concurrency, level.requests)));
+    }
+  }
+  await Promise.all([agent.close(), client.close()]);
+  return { samples };
+}
+
+async function main(): Promise<void> {
+  const task = JSON.parse(process.argv[2] ?? '') as ChildTask;
+  let result: unknown;
+  if (task.kind === 'large') result = await runLarge(task);
+  else if (task.kind === 'batch') result = await runBatch(task);
+  else if (task.kind === 'api-calls') result = await runApiCalls(task);
+  else result = await runLatency(task);
+  process.stdout.write(`@@RESULT ${JSON.stringify(result)}\n`);
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    process.stderr.write(
+      `bench child failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+    );
+    process.exit(1);
+  },
+);

@@ -1,0 +1,110 @@
+/**
+ * Process plumbing for the bench: the s3rver process, the bundled child that runs one measured case, and the fresh
+ * `node` processes that time a bundle's import.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type { ChildTask } from './child.js';
+
+const S3RVER_SCRIPT = fileURLToPath(new URL('./s3rver-process.ts', import.meta.url));
+
+export interface S3Process {
+  endpoint: string;
+  directory: string;
+  bucket: string;
+  stop(): Promise<void>;
+}
+
+/** Starts s3rver in its own process (through tsx; its memory is not measured). */
+export function startS3Process(directory: string, bucket: string): Promise<S3Process> {
+  const child = spawn(process.execPath, ['--import', 'tsx', S3RVER_SCRIPT, directory, bucket], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    const onData = (chunk: Buffer): void => {
+      out += chunk.toString('utf8');
+      const line = out.split('\n').find((l) => l.startsWith('@@S3 '));
+      if (!line) return;
+      child.stdout?.off('data', onData);
+      const info = JSON.parse(line.slice(5)) as { endpoint: string };
+      resolve({ endpoint: info.endpoint, directory, bucket, stop: () => stopProcess(child) });
+    };
+    child.stdout?.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`s3rver process exited early (${code})`)));
+    child.once('error', reject);
+  });
+}
+
+function stopProcess(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    child.once('exit', () => resolve());
+    child.stdin?.end();
+    const kill = setTimeout(() => child.kill('SIGTERM'), 5_000);
+    kill.unref();
+  });
+}
+
+/** Runs one task in a fresh process from the bundled child; resolves with its `@@RESULT` payload. */
+export function runChild<T>(childBundle: string, task: ChildTask, nodeFlags: string[] = []): Promise<T> {
+  const child = spawn(process.execPath, [...nodeFlags, childBundle, JSON.stringify(task)], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (c: Buffer) => {
+    out += c.toString('utf8');
+  });
+  child.stderr.on('data', (c: Buffer) => {
+    err += c.toString('utf8');
+  });
+  return new Promise((resolve, reject) => {
+    child.once('error', reject);
+    child.once('exit', (code, signal) => {
+      const line = out.split('\n').find((l) => l.startsWith('@@RESULT '));
+      if (code === 0 && line) resolve(JSON.parse(line.slice(9)) as T);
+      else reject(new Error(`bench child ${task.kind} failed (${code ?? signal}): ${err.slice(-2_000)}`));
+    });
+  });
+}
+
+export interface ImportTiming {
+  /** ms spent in `await import(bundle)` inside the process. */
+  importMs: number;
+  /** ms from spawn to exit, seen by the parent (node boot + import + exit). */
+  wallMs: number;
+}
+
+/** Imports `moduleFile` in a fresh node process through `loaderFile` (see cold-start.ts). */
+export function timeImport(
+  loaderFile: string,
+  moduleFile: string,
+  nodeFlags: string[],
+): Promise<ImportTiming> {
+  const started = performance.now();
+  const child = spawn(process.execPath, [...nodeFlags, loaderFile, moduleFile], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, NODE_OPTIONS: '' },
+  });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (c: Buffer) => {
+    out += c.toString('utf8');
+  });
+  child.stderr.on('data', (c: Buffer) => {
+    err += c.toString('utf8');
+  });
+  return new Promise((resolve, reject) => {
+    child.once('error', reject);
+    child.once('exit', (code) => {
+      const wallMs = performance.now() - started;
+      if (code !== 0) {
+        reject(new Error(`import of ${moduleFile} failed (${code}): ${err.slice(-1_000)}`));
+        return;
+      }
+      const { importMs } = JSON.parse(out.trim()) as { importMs: number };
+      resolve({ importMs, wallMs });
+    });
+  });
+}

@@ -1,0 +1,581 @@
+/**
+ * `npm run bench`: copy throughput, memory, vendor API efficiency and cold start, each beside its baseline, in one
+ * run on loopback (合思 sandbox → copier → s3rver). Not part of `npm test`: nothing here is a *.test.ts file and no
+ * vitest project includes test/bench/.
+ *
+ * Processes: this one hosts the sandbox (the origin) and orchestrates; s3rver runs in a process of its own; every
+ * measured case runs in a fresh child built from child.ts with the functions' own esbuild settings, so one case's
+ * heap never pollutes another and the servers' memory is not counted.
+ *
+ * Flags: --quick (smaller sets, single repeats, no 4 GiB), --only=1,3 (sections), --out=FILE (Markdown report).
+ */
+import { execSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+import { choosePartSize, DEFAULT_PART_BYTES } from '../../functions/core/copy/part-size.js';
+import { esbuildOptions } from '../../infra/bundling.js';
+import { startEkuaibaoSandbox } from '../../infra/local/sandbox/server.js';
+import type { EkuaibaoSandbox } from '../../infra/local/sandbox/types.js';
+import type {
+  ApiCallsRow,
+  BatchResult,
+  BenchEnv,
+  ChildTask,
+  LargeMode,
+  LargeResult,
+  LatencyResult,
+  LatencyVariant,
+} from './child.js';
+import {
+  buildFunctionBundles,
+  measureLoadTimes,
+  writeEmptyHandler,
+  writeImportLoader,
+} from './cold-start.js';
+import {
+  GIB,
+  LARGE_SIZES,
+  type LargeSize,
+  largeFile,
+  MIB,
+  PART_QUEUE_SIZE,
+  SMALL_SETS,
+  type SmallSet,
+  setFiles,
+} from './inputs.js';
+import { runChild, type S3Process, startS3Process } from './processes.js';
+import { fmt, median, mib, mibPerSec, percentile, table } from './stats.js';
+
+const argv = process.argv.slice(2);
+const QUICK = argv.includes('--quick');
+const only = argv
+  .find((a) => a.startsWith('--only='))
+  ?.slice(7)
+  .split(',')
+  .map(Number);
+const outFile = argv.find((a) => a.startsWith('--out='))?.slice(6);
+const runs = (section: number): boolean => !only || only.includes(section);
+
+const PLAN = QUICK
+  ? {
+      largeRepeats: 1,
+      memorySizes: ['256MiB', '1GiB'] as LargeSize[],
+      naiveSizes: ['256MiB'] as LargeSize[],
+      memoryRepeats: 1,
+      sets: { 'small-64KiB': 500, 'medium-5MiB': 50 } as Record<Exclude<SmallSet, 'api-refs'>, number>,
+      concurrencies: [1, 8, 32],
+      batchRepeats: 1,
+      apiCounts: [1, 100, 101, 1_000, 5_000],
+      latency: { rounds: 1, c1: 100, c50: 500 },
+      loadRuns: 5,
+    }
+  : {
+      largeRepeats: 3,
+      memorySizes: ['256MiB', '1GiB', '4GiB'] as LargeSize[],
+      naiveSizes: ['256MiB', '1GiB'] as LargeSize[],
+      memoryRepeats: 3,
+      sets: { 'small-64KiB': 2_000, 'medium-5MiB': 200 } as Record<Exclude<SmallSet, 'api-refs'>, number>,
+      concurrencies: [1, 4, 8, 16, 32],
+      batchRepeats: 3,
+      apiCounts: [1, 100, 101, 1_000, 5_000],
+      latency: { rounds: 3, c1: 200, c50: 1_000 },
+      loadRuns: 15,
+    };
+
+const BUCKET = 'ekb-bench';
+const report: string[] = [];
+
+function emit(text = ''): void {
+  process.stdout.write(`${text}\n`);
+  report.push(text);
+}
+
+function loadAverage(): string {
+  return os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(', ');
+}
+
+function machine(): void {
+  const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
+  emit('## Machine');
+  emit();
+  emit(
+    table(
+      ['what', 'value'],
+      [
+        ['date', new Date().toISOString()],
+        ['command', `npm run bench${argv.length ? ` -- ${argv.join(' ')}` : ''}`],
+        ['nproc', String(os.availableParallelism())],
+        ['CPU', cpu],
+        [
+          'memory',
+          `${fmt(os.totalmem() / GIB, 1)} GiB total, ${fmt(os.freemem() / GIB, 1)} GiB free at start`,
+        ],
+        ['Node', process.version],
+        ['OS', `${os.type()} ${os.release()} ${os.arch()}`],
+        ['load average at start (1, 5, 15 min)', loadAverage()],
+      ],
+    ),
+  );
+  emit();
+}
+
+// ---- sections 1 and 2: one large file ---------------------------------------------------------------------------
+
+interface Ctx {
+  sandbox: EkuaibaoSandbox;
+  s3: S3Process;
+  env: BenchEnv;
+  childBundle: string;
+  seq: number;
+}
+
+/** Deletes what a case wrote: s3rver keeps objects as files under <directory>/<bucket>/<key path>. */
+function cleanPrefix(ctx: Ctx, prefix: string): void {
+  rmSync(join(ctx.s3.directory, BUCKET, 'bench', prefix), { recursive: true, force: true });
+}
+
+async function large(ctx: Ctx, mode: LargeMode, size: LargeSize): Promise<LargeResult> {
+  const prefix = `large-${mode}-${size}-${++ctx.seq}`;
+  const f = largeFile(size);
+  const task: ChildTask = {
+    kind: 'large',
+    mode,
+    env: ctx.env,
+    file: { id: f.id, key: f.key, size: f.size },
+    prefix,
+  };
+  try {
+    return await runChild<LargeResult>(ctx.childBundle, task);
+  } finally {
+    cleanPrefix(ctx, prefix);
+  }
+}
+
+function ensureDisk(dir: string, bytes: number): void {
+  const s = statfsSync(dir);
+  const free = s.bavail * s.bsize;
+  if (free < bytes) {
+    throw new Error(`need ${fmt(bytes / GIB)} GiB free under ${dir} for s3rver, have ${fmt(free / GIB)} GiB`);
+  }
+}
+
+async function sectionLarge(ctx: Ctx): Promise<Map<string, LargeResult[]>> {
+  const all = new Map<string, LargeResult[]>();
+  const add = (mode: LargeMode, size: LargeSize, r: LargeResult): void => {
+    const k = `${mode}:${size}`;
+    all.set(k, [...(all.get(k) ?? []), r]);
+  };
+  const modes: LargeMode[] = ['ceiling', 'pipe', 'engine'];
+  // Rotate the order every repeat so drift on the shared machine does not favour one contender.
+  for (let i = 0; i < PLAN.largeRepeats; i++) {
+    for (let j = 0; j < modes.length; j++) {
+      const mode = modes[(i + j) % modes.length] as LargeMode;
+      add(mode, '1GiB', await large(ctx, mode, '1GiB'));
+    }
+  }
+  const ms = (mode: LargeMode) => median((all.get(`${mode}:1GiB`) ?? []).map((r) => r.ms));
+  const speed = (mode: LargeMode) => mibPerSec(GIB, ms(mode));
+  const pipe = speed('pipe');
+  const engine = speed('engine');
+  const ratio = engine / pipe;
+  emit('## 1. Large file: 1 GiB from the sandbox into s3rver');
+  emit();
+  emit(
+    `Median of ${PLAN.largeRepeats} run(s) each, one fresh process per run. Part size ${mib(choosePartSize(GIB))} MiB, ` +
+      `${PART_QUEUE_SIZE} parts in flight.`,
+  );
+  emit();
+  emit(
+    table(
+      ['contender', 'median s', 'MiB/s', 'vs minimal pipe', 'runs (s)'],
+      (
+        [
+          ['ceiling: undici GET, body discarded', 'ceiling'],
+          ['minimal pipe: undici body → lib-storage Upload', 'pipe'],
+          ['copy engine: copyBatch (resolve, HEAD, GET, count, Upload)', 'engine'],
+        ] as Array<[string, LargeMode]>
+      ).map(([label, mode]) => [
+        label,
+        fmt(ms(mode) / 1000, 2),
+        fmt(speed(mode), 0),
+        `${fmt(speed(mode) / pipe, 3)}×`,
+        (all.get(`${mode}:1GiB`) ?? []).map((r) => fmt(r.ms / 1000, 2)).join(', '),
+      ]),
+    ),
+  );
+  emit();
+  emit(`Engine / minimal pipe = ${fmt(ratio, 3)} (target ≥ 0.95): ${ratio >= 0.95 ? 'PASS' : 'MISS'}`);
+  emit();
+  return all;
+}
+
+const COPIER_LABELS: Record<LargeMode, string> = {
+  ceiling: 'ceiling (download only)',
+  engine: 'copy engine',
+  pipe: 'minimal pipe',
+  naive: 'naive: fetch → arrayBuffer → PutObject',
+};
+
+async function sectionMemory(ctx: Ctx, fromLarge: Map<string, LargeResult[]>): Promise<void> {
+  const partSize = choosePartSize(4 * GIB, DEFAULT_PART_BYTES);
+  const targetBytes = 64 * MIB + partSize * PART_QUEUE_SIZE;
+  const rows: string[][] = [];
+  const peaks: Array<{ mode: string; size: LargeSize; hwm: number }> = [];
+  const cases: Array<[LargeMode, LargeSize]> = [];
+  for (const size of PLAN.memorySizes) cases.push(['engine', size], ['pipe', size]);
+  for (const size of PLAN.naiveSizes) cases.push(['naive', size]);
+  for (const [mode, size] of cases) {
+    const repeats = size === '4GiB' ? 1 : PLAN.memoryRepeats;
+    if (mode === 'pipe' && size === '4GiB') continue;
+    const results = [...(fromLarge.get(`${mode}:${size}`) ?? [])];
+    ensureDisk(ctx.s3.directory, 2.2 * LARGE_SIZES[size]);
+    while (results.length < repeats) results.push(await large(ctx, mode, size));
+    const hwm = median(results.map((r) => r.vmHwm));
+    peaks.push({ mode, size, hwm });
+    rows.push([
+      COPIER_LABELS[mode],
+      size,
+      fmt(mib(median(results.map((r) => r.idleRss))), 0),
+      fmt(mib(hwm), 0),
+      fmt(mib(median(results.map((r) => r.sampledPeakRss))), 0),
+      fmt(mibPerSec(LARGE_SIZES[size], median(results.map((r) => r.ms))), 0),
+      mode === 'naive' ? '—' : hwm <= targetBytes ? 'PASS' : 'MISS',
+      String(results.length),
+    ]);
+  }
+  emit('## 2. Memory for the same copy: peak RSS of the copying process');
+  emit();
+  emit(
+    `Target: peak RSS under 64 MiB + part size × parts in flight = 64 + ${mib(partSize)} × ${PART_QUEUE_SIZE} = ` +
+      `${fmt(mib(targetBytes), 0)} MiB, flat as the file grows. Peak = VmHWM of a fresh process per run (median of runs); ` +
+      '"idle" is the RSS after modules, clients and sockets are set up, before the first byte.',
+  );
+  emit();
+  emit(
+    table(
+      ['copier', 'file', 'idle RSS MiB', 'peak RSS MiB', 'sampled peak MiB', 'MiB/s', 'target', 'runs'],
+      rows,
+    ),
+  );
+  emit();
+  const engine = peaks.filter((p) => p.mode === 'engine');
+  if (engine.length > 1) {
+    const spread = Math.max(...engine.map((p) => p.hwm)) - Math.min(...engine.map((p) => p.hwm));
+    emit(
+      `Copy engine peak across ${engine.map((p) => p.size).join(', ')}: spread ${fmt(mib(spread), 0)} MiB ` +
+        `(${spread <= 16 * MIB ? 'flat' : 'NOT flat'}: within 16 MiB).`,
+    );
+  }
+  if (!PLAN.naiveSizes.includes('4GiB')) {
+    emit(
+      'Naive at 4 GiB is not run: it must hold the whole file in one ArrayBuffer (plus the chunks it was assembled ' +
+        'from), i.e. 4–8 GiB of RSS on a shared machine; S3 also caps a single PutObject at 5 GiB, and Lambda at 10 GiB ' +
+        'of memory, so the naive way simply cannot copy the large attachments this archive must handle.',
+    );
+  }
+  emit();
+}
+
+// ---- section 3: many small files ---------------------------------------------------------------------------------
+
+async function sectionBatches(ctx: Ctx): Promise<BatchResult[]> {
+  const rows: string[][] = [];
+  const keep: BatchResult[] = [];
+  for (const [set, count] of Object.entries(PLAN.sets) as Array<[SmallSet, number]>) {
+    const byC = new Map<number, BatchResult[]>();
+    for (let i = 0; i < PLAN.batchRepeats; i++) {
+      // Rotate the concurrency order per repeat (drift on the shared machine).
+      const order = PLAN.concurrencies.map(
+        (_, j) => PLAN.concurrencies[(i + j) % PLAN.concurrencies.length] as number,
+      );
+      for (const concurrency of order) {
+        const prefix = `batch-${set}-c${concurrency}-${++ctx.seq}`;
+        try {
+          const r = await runChild<BatchResult>(ctx.childBundle, {
+            kind: 'batch',
+            env: ctx.env,
+            set,
+            count,
+            concurrency,
+            batchSize: 100,
+            prefix,
+          });
+          byC.set(concurrency, [...(byC.get(concurrency) ?? []), r]);
+          keep.push(r);
+        } finally {
+          cleanPrefix(ctx, prefix);
+        }
+      }
+    }
+    const one = median((byC.get(1) ?? []).map((r) => r.ms));
+    for (const c of PLAN.concurrencies) {
+      const rs = byC.get(c) ?? [];
+      const ms = median(rs.map((r) => r.ms));
+      const bytes = rs[0]?.bytes ?? 0;
+      rows.push([
+        `${count} × ${mib(SMALL_SETS[set].size) >= 1 ? `${mib(SMALL_SETS[set].size)} MiB` : `${SMALL_SETS[set].size / 1024} KiB`}`,
+        String(c),
+        fmt(ms / 1000, 2),
+        fmt(count / (ms / 1000), 0),
+        fmt(bytes / 1e6 / (ms / 1000), 1),
+        `${fmt(one / ms, 2)}×`,
+        String(rs[0]?.downloadUrlCalls ?? 'n/a'),
+        fmt(mib(median(rs.map((r) => r.vmHwm))), 0),
+      ]);
+    }
+  }
+  emit('## 3. Many small files: a worker (batches of 100) by concurrency');
+  emit();
+  emit(
+    `Each run copies the whole set with copyBatch, one queue message (100 refs) after another, in a fresh process; ` +
+      `median of ${PLAN.batchRepeats} run(s). Baseline: concurrency 1 (one file at a time); the copy function's ` +
+      'default is 8.',
+  );
+  emit();
+  emit(
+    table(
+      [
+        'set',
+        'concurrency',
+        'median s',
+        'files/s',
+        'MB/s',
+        'vs one at a time',
+        'downloadurls calls',
+        'peak RSS MiB',
+      ],
+      rows,
+    ),
+  );
+  emit();
+  return keep;
+}
+
+// ---- section 4: vendor API efficiency ------------------------------------------------------------------------------
+
+async function sectionApi(ctx: Ctx, batches: BatchResult[]): Promise<void> {
+  ctx.sandbox.resetStats();
+  const rows = await runChild<ApiCallsRow[]>(ctx.childBundle, {
+    kind: 'api-calls',
+    env: ctx.env,
+    counts: PLAN.apiCounts,
+  });
+  const st = ctx.sandbox.stats;
+  emit('## 4. Vendor API efficiency');
+  emit();
+  emit(
+    'One process resolves N refs through the client, then through the resolve handler (same client); calls counted ' +
+      'by the client and cross-checked against the sandbox.',
+  );
+  emit();
+  emit(
+    table(
+      ['refs N', 'via', 'token calls', 'downloadurls calls', 'expected ceil(N/100)', 'OK'],
+      rows.map((r) => [
+        String(r.refs),
+        r.via,
+        String(r.tokenFetches),
+        String(r.downloadUrlCalls),
+        String(Math.ceil(r.refs / 100)),
+        r.downloadUrlCalls === Math.ceil(r.refs / 100) ? 'yes' : 'NO',
+      ]),
+    ),
+  );
+  emit();
+  const totalCalls = rows.reduce((a, r) => a + r.downloadUrlCalls, 0);
+  const totalItems = rows.reduce((a, r) => a + r.refs, 0);
+  emit(
+    `Sandbox saw: ${st.tokenCalls} token call(s) for the whole process, ${st.downloadUrlCalls} downloadurls calls ` +
+      `(client counted ${totalCalls}), ${st.downloadUrlItems} items (sent ${totalItems}), at most ` +
+      `${st.maxItemsPerCall} per call.`,
+  );
+  if (batches.length > 0) {
+    const b = batches[0] as BatchResult;
+    emit(
+      `Copy worker (section 3): ${b.files} files → ${b.tokenFetches} token call(s), ${b.downloadUrlCalls} downloadurls ` +
+        `calls (ceil(${b.files}/100) = ${Math.ceil(b.files / 100)}).`,
+    );
+  }
+  emit();
+
+  const levels = [
+    { concurrency: 1, requests: PLAN.latency.c1 },
+    { concurrency: 50, requests: PLAN.latency.c50 },
+  ];
+  const latencyRows: string[][] = [];
+  for (const refsPerRequest of [1, 100]) {
+    const lat = await runChild<LatencyResult>(ctx.childBundle, {
+      kind: 'latency',
+      env: ctx.env,
+      refsPerRequest,
+      levels,
+      rounds: PLAN.latency.rounds,
+    });
+    for (const level of levels) {
+      const s = lat.samples[String(level.concurrency)] as Record<LatencyVariant, number[]>;
+      const p = (v: LatencyVariant, q: number) => percentile(s[v], q);
+      latencyRows.push([
+        String(refsPerRequest),
+        String(level.concurrency),
+        String(s.raw.length),
+        `${fmt(p('raw', 50), 2)} / ${fmt(p('raw', 99), 2)}`,
+        `${fmt(p('client', 50), 2)} / ${fmt(p('client', 99), 2)}`,
+        `${fmt(p('handler', 50), 2)} / ${fmt(p('handler', 99), 2)}`,
+        `${fmt(p('handler', 50) - p('raw', 50), 2)} / ${fmt(p('handler', 99) - p('raw', 99), 2)}`,
+      ]);
+    }
+  }
+  emit('### Resolve function latency added over the sandbox (ms, p50 / p99)');
+  emit();
+  emit(
+    "The handler is invoked in-process with an API Gateway v2 event, as the Lambda runtime calls it (API Gateway's " +
+      'own hop cannot be reproduced locally, and timing it through the local HTTP adapter would add that adapter ' +
+      'instead). Baseline "sandbox": the same downloadurls POST sent with raw undici and the answer read whole. ' +
+      '"client": the project\'s client alone. All three in one child process, sandbox in another; order rotated.',
+  );
+  emit();
+  emit(
+    table(
+      [
+        'refs/request',
+        'concurrent',
+        'requests',
+        'sandbox (raw POST)',
+        'client',
+        'resolve handler',
+        'added by handler',
+      ],
+      latencyRows,
+    ),
+  );
+  emit();
+}
+
+// ---- section 5: cold start -----------------------------------------------------------------------------------------
+
+async function sectionColdStart(tmp: string): Promise<void> {
+  const dir = join(tmp, 'bundles');
+  mkdirSync(dir, { recursive: true });
+  const bundles = await buildFunctionBundles(dir);
+  const empty = writeEmptyHandler(dir);
+  const loader = writeImportLoader(dir);
+  const times = await measureLoadTimes(loader, [empty, ...bundles], PLAN.loadRuns);
+  const emptyT = times[0] as (typeof times)[number];
+  emit('## 5. Cold start: bundle size and module load time');
+  emit();
+  emit(
+    `Built with infra/bundling.ts (esbuild, ESM, minified, all dependencies bundled). Load = median of ` +
+      `${PLAN.loadRuns} fresh \`node\` processes importing the bundle; "import" is the time inside \`await import()\`, ` +
+      '"process" is spawn to exit as the parent sees it. Lambda runs with --enable-source-maps (NODE_OPTIONS).',
+  );
+  emit();
+  emit(
+    table(
+      [
+        'module',
+        'size KiB',
+        'gzip KiB',
+        'map KiB',
+        'import ms',
+        'import ms (source maps)',
+        'process ms',
+        'import over empty ms',
+      ],
+      [empty, ...bundles].map((b, i) => {
+        const t = times[i] as (typeof times)[number];
+        return [
+          b.name,
+          fmt(b.bytes / 1024, 1),
+          fmt(b.gzipBytes / 1024, 1),
+          fmt(b.mapBytes / 1024, 1),
+          fmt(t.plain.importMs, 1),
+          fmt(t.lambdaFlags.importMs, 1),
+          fmt(t.plain.wallMs, 0),
+          fmt(t.plain.importMs - emptyT.plain.importMs, 1),
+        ];
+      }),
+    ),
+  );
+  emit();
+}
+
+// ---- main ----------------------------------------------------------------------------------------------------------
+
+async function main(): Promise<void> {
+  const started = performance.now();
+  emit(`# ekb-archive benchmarks${QUICK ? ' (quick)' : ''}`);
+  emit();
+  machine();
+  const tmp = mkdtempSync(join(os.tmpdir(), 'ekb-bench-'));
+  const childBundle = join(tmp, 'child.mjs');
+  await build({
+    ...esbuildOptions(fileURLToPath(new URL('./child.ts', import.meta.url)), childBundle),
+    sourcemap: false,
+  });
+
+  const needsServers = runs(1) || runs(2) || runs(3) || runs(4);
+  let sandbox: EkuaibaoSandbox | undefined;
+  let s3: S3Process | undefined;
+  try {
+    if (needsServers) {
+      sandbox = await startEkuaibaoSandbox({ files: [], forms: [] });
+      for (const size of Object.keys(LARGE_SIZES) as LargeSize[]) sandbox.addFile(largeFile(size));
+      for (const set of Object.keys(SMALL_SETS) as SmallSet[])
+        for (const f of setFiles(set)) sandbox.addFile(f);
+      const s3dir = join(tmp, 's3');
+      mkdirSync(s3dir, { recursive: true });
+      s3 = await startS3Process(s3dir, BUCKET);
+      const ctx: Ctx = {
+        sandbox,
+        s3,
+        childBundle,
+        seq: 0,
+        env: {
+          ekbBaseUrl: sandbox.baseUrl,
+          appKey: sandbox.appKey,
+          appSecurity: sandbox.appSecurity,
+          s3Endpoint: s3.endpoint,
+          bucket: BUCKET,
+        },
+      };
+      let largeResults = new Map<string, LargeResult[]>();
+      if (runs(1)) largeResults = await sectionLarge(ctx);
+      if (runs(2)) await sectionMemory(ctx, largeResults);
+      let batches: BatchResult[] = [];
+      if (runs(3)) batches = await sectionBatches(ctx);
+      if (runs(4)) await sectionApi(ctx, batches);
+    }
+    if (runs(5)) await sectionColdStart(tmp);
+  } finally {
+    await s3?.stop();
+    await sandbox?.close();
+    rmSync(tmp, { recursive: true, force: true });
+  }
+  emit(
+    `Load average at end (1, 5, 15 min): ${loadAverage()}. Total bench time ${fmt((performance.now() - started) / 60_000, 1)} min.`,
+  );
+  let uptime = '';
+  try {
+    uptime = execSync('uptime', { encoding: 'utf8' }).trim();
+  } catch {
+    uptime = '';
+  }
+  if (uptime) emit(`uptime: ${uptime}`);
+  if (outFile) writeFileSync(outFile, `${report.join('\n')}\n`);
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    process.stderr.write(
+      `bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+    );
+    process.exit(1);
+  },
+);
