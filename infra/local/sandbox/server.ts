@@ -110,6 +110,8 @@ class Sandbox implements EkuaibaoSandbox {
   readonly #files = new Map<string, SandboxFile>();
   readonly #forms = new Map<string, StoredForm>();
   #tokens = new Map<string, TokenRecord>();
+  /** Every access and refresh token ever issued (revoked ones too), for tests that prove none leaked. */
+  readonly #issued: string[] = [];
 
   constructor(options: SandboxOptions) {
     this.appKey = options.appKey ?? DEMO_APP_KEY;
@@ -191,6 +193,10 @@ class Sandbox implements EkuaibaoSandbox {
 
   revokeTokens(): void {
     this.#tokens = new Map();
+  }
+
+  issuedTokens(): string[] {
+    return [...this.#issued];
   }
 
   async sha256(fileId: string): Promise<string> {
@@ -319,6 +325,7 @@ class Sandbox implements EkuaibaoSandbox {
     const refreshToken = `ID01${randomToken(10)}:${randomToken(6)}`;
     const expireTime = this.#now() + this.#tokenTtlMs;
     this.#tokens.set(accessToken, { expireTime, refreshToken, used: false });
+    this.#issued.push(accessToken, refreshToken);
     return { accessToken, refreshToken, expireTime, corporationId: DEMO_CORPORATION_ID };
   }
 

@@ -107,6 +107,8 @@ export interface EkuaibaoSandbox {
   clearFaults(): void;
   /** Invalidates every token issued so far (as if revoked mid-run); new tokens work. */
   revokeTokens(): void;
+  /** Every access and refresh token issued so far, revoked ones included (tests prove none leaked). */
+  issuedTokens?(): string[];
   /** SHA-256 (hex) of a file's generated body, streamed. */
   sha256(fileId: string): Promise<string>;
   close(): Promise<void>;
