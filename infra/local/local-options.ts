@@ -31,7 +31,6 @@ export interface LocalOptions {
   fanOutTimeoutMs: number;
   visibilityTimeoutMs: number;
   copyWorkers: number;
-  maxReceiveCount: number;
   /** With a real bucket, how often manifests/ is listed for new uploads (S3 cannot notify this machine). */
   manifestPollMs: number;
 }
@@ -46,7 +45,6 @@ export const LOCAL_DEFAULTS = {
   copyTimeoutSeconds: 120,
   fanOutTimeoutSeconds: 300,
   copyWorkers: 2,
-  maxReceiveCount: 5,
   manifestPollSeconds: 10,
 } as const;
 
@@ -112,7 +110,6 @@ export function loadLocalOptions(env: Env, argv: readonly string[] = []): LocalO
     // failed batch should come back within a minute or two, not after an hour.
     visibilityTimeoutMs: int('EKB_LOCAL_VISIBILITY_TIMEOUT_SECONDS', copyTimeoutSeconds, 1, 43_200) * 1000,
     copyWorkers: int('EKB_LOCAL_COPY_WORKERS', LOCAL_DEFAULTS.copyWorkers, 1, 64),
-    maxReceiveCount: int('EKB_LOCAL_MAX_RECEIVE_COUNT', LOCAL_DEFAULTS.maxReceiveCount, 1, 1000),
     manifestPollMs:
       int('EKB_LOCAL_MANIFEST_POLL_SECONDS', LOCAL_DEFAULTS.manifestPollSeconds, 1, 3600) * 1000,
   };

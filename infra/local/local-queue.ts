@@ -21,8 +21,11 @@ import { createLambdaContext, LOCAL_ACCOUNT_ID, LOCAL_REGION } from './lambda-co
 
 export type SqsHandler = (event: SQSEvent, context: Context) => unknown;
 
-/** SQS's message size limit (1 MiB since 2025; the classic 256 KiB still fits under it). */
-export const SQS_MAX_MESSAGE_BYTES = 1024 * 1024;
+/**
+ * SQS's classic message size limit, which the project's SQS adapter (functions/aws/sqs-sender.ts) and job creation
+ * keep to; holding the local queue to it too means a message that fits here fits in AWS.
+ */
+export const SQS_MAX_MESSAGE_BYTES = 256 * 1024;
 /** SendMessageBatch carries at most 10 entries. */
 export const SQS_MAX_BATCH_ENTRIES = 10;
 /** The stack's redrive policy (infra/constructs/copy-queue.ts MAX_RECEIVE_COUNT). */
@@ -140,6 +143,11 @@ function attributesSize(attributes: SQSMessageAttributes | undefined): number {
   return size;
 }
 
+/** The queue's URL (what EKB_QUEUE_URL holds for the functions; nothing listens there). */
+export function localQueueUrl(name: string, region: string = LOCAL_REGION): string {
+  return `http://sqs.${region}.localhost/${LOCAL_ACCOUNT_ID}/${name}`;
+}
+
 export class LocalQueue {
   readonly name: string;
   readonly url: string;
@@ -181,7 +189,7 @@ export class LocalQueue {
     this.#region = options.region ?? LOCAL_REGION;
     this.#paused = options.consumer === undefined;
     this.name = options.name;
-    this.url = `http://sqs.${this.#region}.localhost/${LOCAL_ACCOUNT_ID}/${options.name}`;
+    this.url = localQueueUrl(options.name, this.#region);
     this.arn = `arn:aws:sqs:${this.#region}:${LOCAL_ACCOUNT_ID}:${options.name}`;
     this.dlqArn = `${this.arn}-dlq`;
   }

@@ -105,7 +105,8 @@ export class Reporter {
   readonly #now: () => number;
   readonly #started: number;
   readonly #redrawMs: number;
-  #inFlightBytes = 0;
+  #liveFiles = 0;
+  #liveBytes = 0;
   #lastDraw = 0;
   #drawTimer: NodeJS.Timeout | undefined;
   #barShown = false;
@@ -133,9 +134,13 @@ export class Reporter {
     this.#scheduleDraw();
   }
 
-  /** Bytes streamed so far by files still in flight (for the bar; finished files count by their result). */
-  setInFlightBytes(bytes: number): void {
-    this.#inFlightBytes = bytes;
+  /**
+   * Progress not yet in the totals (the bar only): files finished and bytes streamed by batches whose results
+   * have not been reported yet. Results replace these numbers when their batch reports.
+   */
+  setLive(files: number, bytes: number): void {
+    this.#liveFiles = files;
+    this.#liveBytes = bytes;
     this.#scheduleDraw();
   }
 
@@ -230,9 +235,9 @@ export class Reporter {
   /** The bar's text (exported through the class for tests). */
   barText(): string {
     const t = this.totals;
-    const done = t.copied + t.skipped + t.failed;
+    const done = Math.min(t.refs, t.copied + t.skipped + t.failed + t.planned + this.#liveFiles);
     const elapsed = this.#now() - this.#started;
-    const bytes = t.bytes + this.#inFlightBytes;
+    const bytes = t.bytes + this.#liveBytes;
     const rate = elapsed > 0 ? (bytes * 1000) / elapsed : 0;
     const remaining = Math.max(0, t.refs - done);
     const eta = done > 0 && remaining > 0 ? (elapsed / done) * remaining : remaining === 0 ? 0 : Number.NaN;

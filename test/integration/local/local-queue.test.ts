@@ -165,7 +165,7 @@ describe('LocalQueue (SQS + Lambda event source mapping)', () => {
   it('rejects what SQS rejects: empty bodies, oversize messages, bad batches', () => {
     const q = queue({});
     expect(() => q.send({ body: '' })).toThrow(/must not be empty/);
-    expect(() => q.send({ body: 'x'.repeat(1024 * 1024 + 1) })).toThrow(/at most/);
+    expect(() => q.send({ body: 'x'.repeat(256 * 1024 + 1) })).toThrow(/at most 262144 bytes/);
     expect(() => q.sendBatch([])).toThrow(/1 to 10/);
     expect(() => q.sendBatch(Array.from({ length: 11 }, (_, i) => ({ id: String(i), body: 'x' })))).toThrow(
       /1 to 10/,

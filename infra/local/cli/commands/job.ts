@@ -1,14 +1,75 @@
-import { EXIT } from '../cli-errors.js';
+/**
+ * `ekb-archive job <jobId>`: a job's status from the bucket's reports (the same aggregation GET /copy-jobs/{jobId}
+ * answers with), once or `--wait` until it is no longer running. Exit 0 done, 1 done with failures (or not found).
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createS3Client } from '../../../../functions/aws/s3-client.js';
+import { createS3ReportStore } from '../../../../functions/aws/s3-report-store.js';
+import { getJobStatus } from '../../../../functions/core/jobs/job-status.js';
+import type { JobStatus } from '../../../../functions/core/jobs/types.js';
+import { EXIT, UsageError } from '../cli-errors.js';
 import type { CommandSpec } from '../main.js';
+import { formatBytes } from '../progress.js';
+
+export function describeStatus(s: JobStatus): string[] {
+  const t = s.totals;
+  const source =
+    s.source.kind === 'manifest'
+      ? `manifest s3://${s.source.bucket}/${s.source.key}`
+      : s.source.kind === 'schedule'
+        ? `scheduled sync ${s.source.windowStart} → ${s.source.windowEnd}`
+        : s.source.kind === 'cli'
+          ? `CLI${s.source.manifest ? ` (${s.source.manifest})` : ''}`
+          : `API${s.source.manifest ? ` (${s.source.manifest})` : ''}`;
+  const lines = [
+    `job ${s.jobId}: ${s.state}`,
+    `  created  ${s.createdAt} from ${source}`,
+    `  refs     ${t.refs}: ${t.copied} copied (${formatBytes(t.bytes)}), ${t.skipped} skipped, ${t.failed} failed, ${t.pending} pending`,
+  ];
+  if (s.batches)
+    lines.push(
+      `  batches  ${s.batches.total} queued, ${s.batches.reported} reported, ${s.batches.final} final`,
+    );
+  for (const b of s.badLines) lines.push(`  bad line ${b.line}: ${b.message}`);
+  for (const f of s.failures)
+    lines.push(`  failed   ${f.id} ${JSON.stringify(f.key)}: ${f.code}: ${f.message}`);
+  return lines;
+}
 
 export const jobCommand: CommandSpec = {
   name: 'job',
-  summary: 'not yet',
-  usage: 'ekb-archive job',
-  options: {},
-  positionals: { min: 0, max: 5 },
+  summary: "print a job's status from the bucket's reports (jobs/<jobId>/…)",
+  usage: 'ekb-archive job <jobId> [--bucket NAME] [--wait] [--json]',
+  options: { bucket: { type: 'string' }, wait: { type: 'boolean' } },
+  positionals: { min: 1, max: 1 },
   needsEkuaibao: false,
-  async run() {
-    return EXIT.usage;
+  async run(ctx, args) {
+    const jobId = args.positionals[0] as string;
+    const bucket = (args.values.bucket as string | undefined) ?? ctx.config.bucket;
+    if (!bucket) throw new UsageError('which bucket? pass --bucket or set EKB_BUCKET');
+    const s3 = createS3Client({ env: ctx.env });
+    try {
+      const store = createS3ReportStore({ client: s3, bucket });
+      let status = await getJobStatus(jobId, store, ctx.config.reportPrefix);
+      while (status?.state === 'running' && args.values.wait === true && !ctx.signal.aborted) {
+        ctx.reporter.setLabel(`job ${jobId}`);
+        await sleep(2_000, undefined, { signal: ctx.signal }).catch(() => undefined);
+        status = await getJobStatus(jobId, store, ctx.config.reportPrefix);
+      }
+      if (!status) {
+        ctx.io.stderr.write(`job ${jobId}: not found in s3://${bucket}/${ctx.config.reportPrefix}\n`);
+        if (ctx.reporter.mode === 'json')
+          ctx.io.stdout.write(`${JSON.stringify({ type: 'job', jobId, found: false })}\n`);
+        return EXIT.itemsFailed;
+      }
+      if (ctx.reporter.mode === 'json') {
+        ctx.io.stdout.write(`${JSON.stringify({ type: 'job', ...status })}\n`);
+      } else {
+        for (const line of describeStatus(status)) ctx.io.stdout.write(`${line}\n`);
+      }
+      return status.state === 'done_with_failures' ? EXIT.itemsFailed : EXIT.ok;
+    } finally {
+      s3.destroy();
+    }
   },
 };

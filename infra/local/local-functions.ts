@@ -1,0 +1,157 @@
+/**
+ * The four deployed handlers, built with each function's own depsFromConfig (so the local stack runs exactly the
+ * wiring Lambda runs: the download guard, the report store, the manifest source, the 合思 client), with the only
+ * swaps AWS would make invisible: the copy queue is the in-process LocalQueue, the sync state lives in the bucket
+ * behind a one-process compare-and-set (s3rver has no conditional writes), and the copy metrics (EMF lines for
+ * CloudWatch) go to the debug log instead of the console.
+ *
+ * The S3 side comes from the AWS SDK's standard environment, as in Lambda: local-stack.ts points it at the
+ * embedded S3 when that runs.
+ */
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { Context, S3Event, ScheduledEvent, SQSEvent } from 'aws-lambda';
+import { createClientFromConfig } from '../../functions/aws/ekuaibao-client-factory.js';
+import { createS3ReportStore } from '../../functions/aws/s3-report-store.js';
+import { createScheduledSync } from '../../functions/aws/scheduled-sync.js';
+import type { Config } from '../../functions/config.js';
+import { depsFromConfig as copyDeps } from '../../functions/copy/deps.js';
+import { createHandler as createCopyHandler } from '../../functions/copy/handler.js';
+import type { CopyResult } from '../../functions/core/copy/types.js';
+import type { EkuaibaoClient } from '../../functions/core/ekuaibao/client.js';
+import { getJobStatus } from '../../functions/core/jobs/job-status.js';
+import { batchReportKey, jobRecordKey } from '../../functions/core/jobs/keys.js';
+import type {
+  BatchMessage,
+  BatchQueue,
+  BatchReport,
+  JobRecord,
+  JobStatus,
+  ReportStore,
+} from '../../functions/core/jobs/types.js';
+import type { Logger } from '../../functions/core/logger.js';
+import { createReportStoreVersionedStore } from '../../functions/core/sync/versioned-store.js';
+import { depsFromConfig as fanOutDeps } from '../../functions/fan-out/deps.js';
+import { createHandler as createFanOutHandler } from '../../functions/fan-out/handler.js';
+import { depsFromConfig as jobsApiDeps } from '../../functions/jobs-api/deps.js';
+import { createHandler as createJobsApiHandler } from '../../functions/jobs-api/handler.js';
+import { depsFromConfig as resolveDeps } from '../../functions/resolve/deps.js';
+import { createHandler as createResolveHandler } from '../../functions/resolve/handler.js';
+import type { ApiHandler } from './http-api.js';
+import { type LocalQueue, SQS_MAX_BATCH_ENTRIES } from './local-queue.js';
+
+export interface LocalFunctions {
+  resolve: ApiHandler;
+  jobsApi: ApiHandler;
+  fanOut: (event: S3Event | ScheduledEvent, context: Context) => Promise<unknown>;
+  copy: (event: SQSEvent, context: Context) => Promise<unknown>;
+  /** Every job record in the bucket. */
+  jobRecords(): Promise<JobRecord[]>;
+  /** The job fan-out created for a manifest (found by its job record's source). */
+  jobForManifest(bucket: string, key: string): Promise<JobRecord | undefined>;
+  jobStatus(jobId: string): Promise<JobStatus | undefined>;
+  /** Every ref's result, from the batch reports written so far. */
+  jobResults(jobId: string): Promise<CopyResult[]>;
+  readonly store: ReportStore;
+  close(): Promise<void>;
+}
+
+export interface LocalFunctionsInput {
+  config: Config;
+  s3: S3Client;
+  queue: LocalQueue;
+  logger: Logger;
+}
+
+/** The BatchQueue port on the local queue: one message per batch, sent 10 at a time like SendMessageBatch. */
+export function localBatchQueue(queue: LocalQueue): BatchQueue {
+  return {
+    async sendBatches(messages: BatchMessage[], signal?: AbortSignal) {
+      for (let i = 0; i < messages.length; i += SQS_MAX_BATCH_ENTRIES) {
+        if (signal?.aborted) throw signal.reason ?? new Error('aborted');
+        const group = messages.slice(i, i + SQS_MAX_BATCH_ENTRIES);
+        const out = queue.sendBatch(group.map((m, j) => ({ id: `m${j}`, body: JSON.stringify(m) })));
+        if (out.failed.length > 0) {
+          throw new Error(
+            `local queue refused ${out.failed.length} batch message(s): ${out.failed[0]?.message}`,
+          );
+        }
+      }
+    },
+  };
+}
+
+export async function buildLocalFunctions(input: LocalFunctionsInput): Promise<LocalFunctions> {
+  const { config, s3, queue, logger } = input;
+  const bucket = config.bucket as string;
+  const batchQueue = localBatchQueue(queue);
+  const store = createS3ReportStore({ client: s3, bucket });
+
+  const resolveD = resolveDeps(config, logger.child({ function: 'resolve' }));
+  const jobsD = { ...jobsApiDeps(config, logger.child({ function: 'jobs-api' })), queue: batchQueue, store };
+  const fanOutBase = {
+    ...fanOutDeps(config, logger.child({ function: 'fan-out' })),
+    queue: batchQueue,
+    store,
+  };
+  const syncClient: EkuaibaoClient = createClientFromConfig(config, logger.child({ function: 'fan-out' }));
+  const sync = createScheduledSync(config, {
+    forms: syncClient,
+    state: createReportStoreVersionedStore(store),
+    queue: batchQueue,
+    store,
+    logger: logger.child({ function: 'fan-out' }),
+    reportPrefix: config.reportPrefix,
+  });
+  const copyLog = logger.child({ function: 'copy' });
+  const copyD = {
+    ...copyDeps(config, copyLog),
+    metrics: (values: Record<string, unknown>) => copyLog.debug('copy metrics', values),
+  };
+
+  const resolve = createResolveHandler(resolveD);
+  const jobsApi = createJobsApiHandler(jobsD);
+  const fanOut = createFanOutHandler({ ...fanOutBase, sync });
+  const copy = createCopyHandler(copyD);
+
+  const listJobRecords = async (): Promise<JobRecord[]> => {
+    const keys = (await store.list(config.reportPrefix)).filter((k) => k.endsWith('/job.json'));
+    const records = await Promise.all(keys.map((k) => store.getJson<JobRecord>(k)));
+    return records.filter((r): r is JobRecord => r !== undefined);
+  };
+
+  return {
+    resolve: (event, context) => resolve(event, context),
+    jobsApi: (event, context) => jobsApi(event, context),
+    fanOut: (event, context) => fanOut(event, context),
+    copy: (event, context) => copy(event, context),
+    store,
+    jobRecords: listJobRecords,
+    async jobForManifest(manifestBucket, key) {
+      const records = await listJobRecords();
+      return records
+        .filter(
+          (r) => r.source.kind === 'manifest' && r.source.bucket === manifestBucket && r.source.key === key,
+        )
+        .sort((a, b) => b.createdAt.localeCompare(a.createdAt))[0];
+    },
+    jobStatus: (jobId) => getJobStatus(jobId, store, config.reportPrefix),
+    async jobResults(jobId) {
+      const record = await store.getJson<JobRecord>(jobRecordKey(jobId, config.reportPrefix));
+      if (!record) return [];
+      const results: CopyResult[] = [];
+      for (const batchId of record.batchIds) {
+        const report = await store.getJson<BatchReport>(batchReportKey(jobId, batchId, config.reportPrefix));
+        if (report) results.push(...report.results);
+      }
+      return results;
+    },
+    async close() {
+      await Promise.allSettled([
+        syncClient.close(),
+        (resolveD.resolver as Partial<EkuaibaoClient>).close?.(),
+        (copyD.resolver as Partial<EkuaibaoClient>).close?.(),
+        (copyD.downloader as { close?: () => Promise<void> }).close?.(),
+      ]);
+    },
+  };
+}
