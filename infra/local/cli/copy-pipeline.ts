@@ -152,7 +152,8 @@ export async function createPipeline(ctx: CliContext, options: PipelineOptions):
             type: 'planned',
             id: ref.id,
             key: ref.key,
-            objectKey: options.bucket ? `s3://${options.bucket}/${objectKey}` : objectKey,
+            objectKey,
+            ...(options.bucket ? { bucket: options.bucket } : {}),
             ...(resolution.fileName === undefined ? {} : { fileName: resolution.fileName }),
             ...(resolution.fileSize === undefined ? {} : { size: resolution.fileSize }),
           });

@@ -19,7 +19,16 @@ export type ItemEvent =
       message: string;
       retryable: boolean;
     }
-  | { type: 'planned'; id: string; key: string; objectKey: string; fileName?: string; size?: number }
+  | {
+      type: 'planned';
+      id: string;
+      key: string;
+      objectKey: string;
+      /** The target bucket, when one is known (a dry run needs none). */
+      bucket?: string;
+      fileName?: string;
+      size?: number;
+    }
   | { type: 'bad_line'; line: number; message: string }
   | { type: 'info'; message: string; [field: string]: unknown };
 
@@ -199,7 +208,7 @@ export class Reporter {
       case 'bad_line':
         return `line ${e.line}: ${e.message}`;
       case 'planned':
-        return `would write  ${e.objectKey}${e.size === undefined ? '' : `  (${formatBytes(e.size)})`}  ← ${e.id}`;
+        return `would write  ${e.bucket ? `s3://${e.bucket}/` : ''}${e.objectKey}${e.size === undefined ? '' : `  (${formatBytes(e.size)})`}  ← ${e.id}`;
       case 'info':
         return e.message;
       default:
@@ -241,7 +250,7 @@ export class Reporter {
     const rate = elapsed > 0 ? (bytes * 1000) / elapsed : 0;
     const remaining = Math.max(0, t.refs - done);
     const eta = done > 0 && remaining > 0 ? (elapsed / done) * remaining : remaining === 0 ? 0 : Number.NaN;
-    const width = 24;
+    const width = 20;
     const ratio = t.refs > 0 ? Math.min(1, done / t.refs) : 0;
     const filled = Math.round(ratio * width);
     const bar = `${'█'.repeat(filled)}${'░'.repeat(width - filled)}`;

@@ -1,14 +1,125 @@
-import { EXIT } from '../cli-errors.js';
+/**
+ * `ekb-archive sync --since <date>`: a one-off run of the scheduled sync's core (list every form changed since
+ * the date, walk it for attachments, one job per window) with the in-process queue feeding the copy engine.
+ * Its state (watermark, lock) lives in memory: a laptop backfill never moves the deployed schedule's watermark.
+ */
+import { createS3Client } from '../../../../functions/aws/s3-client.js';
+import { refsJobStarter } from '../../../../functions/core/jobs/create-job.js';
+import { parseStartDate } from '../../../../functions/core/sync/china-time.js';
+import { runSync, type SyncSummary } from '../../../../functions/core/sync/run-sync.js';
+import { syncOptionsFromConfig } from '../../../../functions/core/sync/sync-options.js';
+import { createMemoryVersionedStore } from '../../../../functions/core/sync/versioned-store.js';
+import { EXIT, UsageError } from '../cli-errors.js';
+import { checkKeyTemplate, createPipeline, parseConcurrency } from '../copy-pipeline.js';
 import type { CommandSpec } from '../main.js';
 
 export const syncCommand: CommandSpec = {
   name: 'sync',
-  summary: 'not yet',
-  usage: 'ekb-archive sync',
-  options: {},
-  positionals: { min: 0, max: 5 },
-  needsEkuaibao: false,
-  async run() {
-    return EXIT.usage;
+  summary:
+    'archive the attachments of every form changed since a date (one-off; the schedule is not touched)',
+  usage:
+    'ekb-archive sync --since <yyyy-MM-dd[ HH:mm:ss]> [--bucket NAME] [--form-types expense,loan,…] [--concurrency N] [--dry-run] [--key-template T] [--json] [--sandbox]',
+  options: {
+    since: { type: 'string' },
+    bucket: { type: 'string' },
+    'form-types': { type: 'string' },
+    concurrency: { type: 'string' },
+    'dry-run': { type: 'boolean' },
+    'key-template': { type: 'string' },
+  },
+  positionals: { min: 0, max: 0 },
+  needsEkuaibao: true,
+  async run(ctx, args) {
+    const since = args.values.since as string | undefined;
+    if (!since) throw new UsageError('--since is required, e.g. --since 2024-01-01 (China time)');
+    try {
+      parseStartDate(since, '--since');
+    } catch (err) {
+      throw new UsageError((err as Error).message);
+    }
+    const dryRun = args.values['dry-run'] === true;
+    const keyTemplate =
+      (args.values['key-template'] as string | undefined) ?? ctx.config.syncObjectKeyTemplate;
+    checkKeyTemplate(keyTemplate);
+    const concurrency = parseConcurrency(
+      args.values.concurrency as string | undefined,
+      ctx.config.copyConcurrency,
+    );
+    const bucket = (args.values.bucket as string | undefined) ?? ctx.config.bucket;
+    if (!bucket && !dryRun) throw new UsageError('which bucket? pass --bucket or set EKB_BUCKET');
+    const formTypesRaw = args.values['form-types'] as string | undefined;
+    const formTypes = formTypesRaw
+      ?.split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
+
+    const s3 = dryRun ? undefined : createS3Client({ env: ctx.env });
+    const pipeline = await createPipeline(ctx, { bucket, s3, concurrency, dryRun });
+    const client = await ctx.ekuaibao();
+    const { reporter } = ctx;
+    reporter.setLabel(dryRun ? 'planning' : 'syncing');
+    let summary: SyncSummary | undefined;
+    let fatal: unknown;
+    try {
+      summary = await runSync(
+        {
+          ...syncOptionsFromConfig(ctx.config),
+          ...(formTypes ? { formTypes } : {}),
+          startDate: since,
+          keyTemplate,
+          signal: ctx.signal,
+        },
+        {
+          forms: client,
+          state: createMemoryVersionedStore(),
+          startJob: refsJobStarter({
+            queue: pipeline.runner,
+            store: pipeline.store,
+            logger: ctx.logger,
+            reportPrefix: ctx.config.reportPrefix,
+          }),
+          logger: ctx.logger,
+        },
+      );
+      await pipeline.runner.drain();
+    } catch (err) {
+      fatal = err;
+      await pipeline.runner.drain();
+    } finally {
+      await pipeline.close();
+      s3?.destroy();
+    }
+    const aborted = ctx.signal.aborted;
+    if (fatal && !aborted) throw fatal;
+    const t = reporter.totals;
+    const ok = !aborted && t.failed === 0 && summary?.status !== 'partial';
+    const exitCode = aborted ? EXIT.interrupted : ok ? EXIT.ok : EXIT.itemsFailed;
+    reporter.finish({
+      command: dryRun ? 'sync --dry-run' : 'sync',
+      ok,
+      aborted,
+      exitCode,
+      ...(bucket ? { bucket } : {}),
+      dryRun,
+      ...(summary
+        ? {
+            sync: {
+              status: summary.status,
+              windows: summary.windows,
+              forms: summary.forms,
+              formsDeleted: summary.formsDeleted,
+              formsWithoutAttachments: summary.formsWithoutAttachments,
+              duplicates: summary.duplicates,
+              jobIds: summary.jobIds,
+            },
+          }
+        : {}),
+    });
+    if (summary && reporter.mode !== 'json') {
+      ctx.io.stderr.write(
+        `sync: ${summary.forms} forms in ${summary.windows} windows (${summary.formsDeleted} deleted, ${summary.formsWithoutAttachments} without attachments); jobs: ${summary.jobIds.join(', ') || 'none'}\n`,
+      );
+    }
+    return exitCode;
   },
 };
