@@ -29,6 +29,7 @@ import type {
   ReportStore,
 } from '../../functions/core/jobs/types.js';
 import type { Logger } from '../../functions/core/logger.js';
+import type { SyncOptions } from '../../functions/core/sync/run-sync.js';
 import { createReportStoreVersionedStore } from '../../functions/core/sync/versioned-store.js';
 import { depsFromConfig as fanOutDeps } from '../../functions/fan-out/deps.js';
 import { createHandler as createFanOutHandler } from '../../functions/fan-out/handler.js';
@@ -60,6 +61,8 @@ export interface LocalFunctionsInput {
   s3: S3Client;
   queue: LocalQueue;
   logger: Logger;
+  /** Extra sync options (the local stack's window size). */
+  syncOptions?: Partial<SyncOptions>;
 }
 
 /** The BatchQueue port on the local queue: one message per batch, sent 10 at a time like SendMessageBatch. */
@@ -101,6 +104,7 @@ export async function buildLocalFunctions(input: LocalFunctionsInput): Promise<L
     store,
     logger: logger.child({ function: 'fan-out' }),
     reportPrefix: config.reportPrefix,
+    ...(input.syncOptions ? { options: input.syncOptions } : {}),
   });
   const copyLog = logger.child({ function: 'copy' });
   const copyD = {

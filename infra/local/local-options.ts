@@ -31,6 +31,8 @@ export interface LocalOptions {
   fanOutTimeoutMs: number;
   visibilityTimeoutMs: number;
   copyWorkers: number;
+  /** Longest sync window. AWS runs use the sync's default (1 day); the demo's months of empty days go faster. */
+  syncWindowMs: number;
   /** With a real bucket, how often manifests/ is listed for new uploads (S3 cannot notify this machine). */
   manifestPollMs: number;
 }
@@ -45,6 +47,7 @@ export const LOCAL_DEFAULTS = {
   copyTimeoutSeconds: 120,
   fanOutTimeoutSeconds: 300,
   copyWorkers: 2,
+  syncWindowHours: 168,
   manifestPollSeconds: 10,
 } as const;
 
@@ -110,6 +113,7 @@ export function loadLocalOptions(env: Env, argv: readonly string[] = []): LocalO
     // failed batch should come back within a minute or two, not after an hour.
     visibilityTimeoutMs: int('EKB_LOCAL_VISIBILITY_TIMEOUT_SECONDS', copyTimeoutSeconds, 1, 43_200) * 1000,
     copyWorkers: int('EKB_LOCAL_COPY_WORKERS', LOCAL_DEFAULTS.copyWorkers, 1, 64),
+    syncWindowMs: int('EKB_LOCAL_SYNC_WINDOW_HOURS', LOCAL_DEFAULTS.syncWindowHours, 1, 24 * 366) * 3_600_000,
     manifestPollMs:
       int('EKB_LOCAL_MANIFEST_POLL_SECONDS', LOCAL_DEFAULTS.manifestPollSeconds, 1, 3600) * 1000,
   };

@@ -171,7 +171,13 @@ export async function startLocalStack(input: LocalStackInput): Promise<LocalStac
     });
     cleanups.push(() => queue.close());
 
-    functions = await buildLocalFunctions({ config, s3, queue, logger });
+    functions = await buildLocalFunctions({
+      config,
+      s3,
+      queue,
+      logger,
+      syncOptions: { windowMs: options.syncWindowMs },
+    });
     cleanups.push(() => (functions as LocalFunctions).close());
 
     const fanOutFailure = (what: string) => (f: { attempts: number; error: string }) =>

@@ -1,0 +1,268 @@
+import { createHash } from 'node:crypto';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { request } from 'undici';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { JobRecord, JobStatus } from '../../../functions/core/jobs/types.js';
+import { sha256OfContent } from '../../../infra/local/sandbox/content.js';
+import { demoFiles } from '../../../infra/local/sandbox/demo-data.js';
+import { startEkuaibaoSandbox } from '../../../infra/local/sandbox/server.js';
+import type { EkuaibaoSandbox } from '../../../infra/local/sandbox/types.js';
+import { isAlive, type RunningStack, startStack } from './start-stack.js';
+
+function s3For(stack: RunningStack): S3Client {
+  return new S3Client({
+    endpoint: stack.s3Endpoint,
+    region: 'us-east-1',
+    forcePathStyle: true,
+    credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+  });
+}
+
+async function sha256Of(s3: S3Client, bucket: string, key: string): Promise<string> {
+  const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+  const hash = createHash('sha256');
+  for await (const chunk of out.Body as AsyncIterable<Uint8Array>) hash.update(chunk);
+  return hash.digest('hex');
+}
+
+async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** SIGINT to the launcher, as Ctrl-C; every process below it must be gone too. */
+async function interrupt(stack: RunningStack): Promise<{ code: number | null; ms: number }> {
+  const below = stack.descendants();
+  const started = Date.now();
+  stack.proc.kill('SIGINT');
+  const timer = setTimeout(() => stack.proc.kill('SIGKILL'), 20_000);
+  const { code } = await stack.exited;
+  clearTimeout(timer);
+  const ms = Date.now() - started;
+  await until('child processes to exit', async () => (below.some(isAlive) ? undefined : true), 5_000);
+  return { code, ms };
+}
+
+describe('npm start (local stack as a child process)', () => {
+  let dataDir: string;
+  let stack: RunningStack;
+  let s3: S3Client;
+
+  beforeAll(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'ekb-local-e2e-'));
+    stack = await startStack(dataDir);
+    s3 = s3For(stack);
+  });
+  afterAll(async () => {
+    s3?.destroy();
+    if (stack && stack.proc.exitCode === null) stack.proc.kill('SIGKILL');
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it('archives a manifest uploaded to manifests/ end to end: every object matches by SHA-256', async () => {
+    expect(stack.output()).toContain('SANDBOX at http://127.0.0.1:');
+    const files = demoFiles();
+    const manifestKey = 'manifests/e2e 上传.jsonl';
+    await s3.send(
+      new PutObjectCommand({
+        Bucket: stack.bucket,
+        Key: manifestKey,
+        Body: files.map((f) => JSON.stringify({ id: f.id, key: f.key, fileName: f.fileName })).join('\n'),
+      }),
+    );
+
+    // The S3 event reached fan-out: its job record names the manifest.
+    const jobId = await until('the manifest job', async () => {
+      const listed = await s3.send(new ListObjectsV2Command({ Bucket: stack.bucket, Prefix: 'jobs/' }));
+      for (const o of listed.Contents ?? []) {
+        if (!o.Key?.endsWith('/job.json')) continue;
+        const got = await s3.send(new GetObjectCommand({ Bucket: stack.bucket, Key: o.Key }));
+        const record = JSON.parse(await (got.Body?.transformToString() ?? '{}')) as JobRecord;
+        if (record.source.kind === 'manifest' && record.source.key === manifestKey) return record.jobId;
+      }
+      return undefined;
+    });
+
+    const status = await until('the job to finish', async () => {
+      const res = await request(`${stack.apiUrl}/copy-jobs/${jobId}`);
+      const body = (await res.body.json()) as JobStatus;
+      expect(res.statusCode).toBe(200);
+      return body.state === 'running' ? undefined : body;
+    });
+    expect(status).toMatchObject({
+      jobId,
+      state: 'done',
+      totals: { refs: files.length, copied: files.length, failed: 0, pending: 0 },
+    });
+
+    const keys: string[] = [];
+    let token: string | undefined;
+    do {
+      // Two keys a page: the embedded S3 only pages with the OpenSSL legacy provider start.ts arranges.
+      const page = await s3.send(
+        new ListObjectsV2Command({
+          Bucket: stack.bucket,
+          Prefix: 'attachments/',
+          MaxKeys: 2,
+          ContinuationToken: token,
+        }),
+      );
+      keys.push(...(page.Contents ?? []).map((o) => o.Key as string));
+      token = page.NextContinuationToken;
+    } while (token);
+    expect(keys).toHaveLength(files.length);
+    for (const f of files) {
+      const key = keys.find((k) => k.startsWith(`attachments/${f.id}/`)) as string;
+      expect(key).toBeDefined();
+      expect(await sha256Of(s3, stack.bucket, key)).toBe(await sha256OfContent(f.id, f.size));
+    }
+    // The data folder holds the bytes (that is where `npm start` tells people to look).
+    const onDisk = await readFile(
+      join(dataDir, stack.bucket, `attachments/${files[0]?.id}/${files[0]?.fileName}._S3rver_object`),
+    );
+    expect(createHash('sha256').update(onDisk).digest('hex')).toBe(
+      await sha256OfContent(files[0]?.id as string, files[0]?.size as number),
+    );
+  });
+
+  it('serves POST /copy-jobs and GET /copy-jobs/{jobId} through the queue and copy function', async () => {
+    const f = demoFiles()[3];
+    const res = await request(`${stack.apiUrl}/copy-jobs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ refs: [{ id: f?.id, key: f?.key }], keyTemplate: 'api/{fileId}/{fileName}' }),
+    });
+    expect(res.statusCode).toBe(202);
+    const { jobId } = (await res.body.json()) as { jobId: string };
+    const status = await until('the API job', async () => {
+      const r = await request(`${stack.apiUrl}/copy-jobs/${encodeURIComponent(jobId)}`);
+      const body = (await r.body.json()) as JobStatus;
+      return body.state === 'running' ? undefined : body;
+    });
+    expect(status.totals).toMatchObject({ refs: 1, copied: 1 });
+    expect(await sha256Of(s3, stack.bucket, `api/${f?.id}/${f?.fileName}`)).toBe(
+      await sha256OfContent(f?.id as string, f?.size as number),
+    );
+    const queues = await request(`${stack.apiUrl}/_local/queues`);
+    expect(await queues.body.json()).toMatchObject({
+      queue: { waiting: 0, inFlight: 0 },
+      deadLetterQueue: [],
+    });
+  });
+
+  it('stops everything on Ctrl-C (SIGINT): exit 0, no process left, ports closed', async () => {
+    expect(stack.descendants().length).toBeGreaterThan(0);
+    const { code } = await interrupt(stack);
+    expect(code).toBe(0);
+    expect(stack.output()).toContain('stopped.');
+    await expect(request(`${stack.apiUrl}/copy-jobs/x`)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+  });
+});
+
+describe('npm start against a tenant (EKB_APP_KEY / EKB_APP_SECURITY / EKB_BASE_URL set)', () => {
+  let sandbox: EkuaibaoSandbox;
+  let dataDir: string;
+  let stack: RunningStack;
+  // The two files of the vendor's own example (seed-attachment-download.md), known to "the tenant".
+  const vendorFiles = [
+    {
+      id: '61sbwX3DEAgk00',
+      key: 'openapi0306c2d1-7a5b-4e96-8172-60c5ee0f971e-kotlin简介.docx',
+      fileName: 'kotlin简介.docx',
+      size: 23_456,
+    },
+    {
+      id: '136634573449',
+      key: 'DP:{"fileId":"136634437985","fileName":"128163bbba83.jpg","fileSize":2985928,"fileType":"jpg","spaceId":"7215288789"}',
+      fileName: '128163bbba83.jpg',
+      size: 2_985_928,
+    },
+  ];
+
+  beforeAll(async () => {
+    sandbox = await startEkuaibaoSandbox({ files: vendorFiles, forms: [] });
+    dataDir = await mkdtemp(join(tmpdir(), 'ekb-local-tenant-'));
+    stack = await startStack(dataDir, {
+      EKB_BASE_URL: sandbox.baseUrl,
+      EKB_APP_KEY: sandbox.appKey,
+      EKB_APP_SECURITY: sandbox.appSecurity,
+      // The stand-in tenant serves http on loopback; a real one is https on public hosts.
+      EKB_ALLOW_INSECURE_DOWNLOADS: 'true',
+    });
+  });
+  afterAll(async () => {
+    if (stack && stack.proc.exitCode === null) await interrupt(stack);
+    await sandbox?.close();
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it("answers the vendor's own curl example body with the vendor's response shape", async () => {
+    expect(stack.output()).toContain(`合思       ${sandbox.baseUrl} (your tenant)`);
+    expect(stack.output()).not.toContain('SANDBOX');
+    const fixture = JSON.parse(
+      await readFile(
+        new URL('../../fixtures/events/api-gateway-v2-download-urls.json', import.meta.url),
+        'utf8',
+      ),
+    ) as { body: string };
+    const res = await request(`${stack.apiUrl}/attachments/download-urls`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: fixture.body,
+    });
+    expect(res.statusCode).toBe(200);
+    const answer = (await res.body.json()) as Array<Record<string, unknown>>;
+    expect(answer.map((a) => [a.id, a.key])).toEqual(vendorFiles.map((f) => [f.id, f.key]));
+    for (const item of answer) {
+      expect(item.url).toEqual(expect.any(String));
+      expect(item.thumbUrl).toEqual(expect.any(String));
+    }
+    expect(answer[0]?.headers).toBeUndefined();
+    expect(answer[1]?.headers).toEqual({
+      Authorization: expect.stringMatching(/^OSS /),
+      'x-oss-date': expect.any(String),
+    });
+
+    // The URLs work as the vendor's do: the DP: one only with its headers.
+    const dp = answer[1] as { url: string; headers: Record<string, string> };
+    const download = await request(dp.url, { headers: dp.headers });
+    expect(download.statusCode).toBe(200);
+    const hash = createHash('sha256');
+    for await (const chunk of download.body) hash.update(chunk);
+    expect(hash.digest('hex')).toBe(await sandbox.sha256('136634573449'));
+  });
+});
+
+describe('npm start -- --once (the demo a new user sees)', () => {
+  it('archives the demo files by manifest and by scheduled sync, prints the report and exits 0', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'ekb-local-once-'));
+    try {
+      const stack = await startStack(dataDir, {}, ['--once']);
+      const { code } = await stack.exited;
+      const out = stack.output();
+      expect(code).toBe(0);
+      expect(out).toMatch(/manifest job \S+: done: 18 refs, 18 copied/);
+      expect(out).toMatch(/sync job \(.+\) sync-\S+: done: \d+ refs/);
+      expect(out).toContain(`${dataDir}/${stack.bucket}/<key>._S3rver_object`);
+      const sample = demoFiles()[0];
+      const bytes = await readFile(
+        join(dataDir, stack.bucket, `attachments/${sample?.id}/${sample?.fileName}._S3rver_object`),
+      );
+      expect(createHash('sha256').update(bytes).digest('hex')).toBe(
+        await sha256OfContent(sample?.id as string, sample?.size as number),
+      );
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,0 +1,90 @@
+/** Starts `npm start`'s entry as a child process the way a user does, and reads what it prints. */
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { cleanEnv, PROJECT_ROOT } from './run-cli.js';
+
+export interface RunningStack {
+  proc: ChildProcess;
+  apiUrl: string;
+  s3Endpoint: string;
+  bucket: string;
+  output(): string;
+  /** Pids of every process below the launcher (the relaunched child, if any). */
+  descendants(): number[];
+  /** Resolves with the exit code (or signal) once the launcher is gone. */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+export function descendantsOf(pid: number): number[] {
+  let out = '';
+  try {
+    out = execFileSync('ps', ['-o', 'pid=', '--ppid', String(pid)], { encoding: 'utf8' });
+  } catch {
+    return [];
+  }
+  const children = out
+    .split('\n')
+    .map((s) => Number(s.trim()))
+    .filter((n) => n > 0);
+  return children.flatMap((c) => [c, ...descendantsOf(c)]);
+}
+
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * `node --import tsx infra/local/start.ts` (what `npm start` runs through tsx), ports 0, its data in `dataDir`.
+ * Resolves once the banner shows the API and S3 lines.
+ */
+export async function startStack(
+  dataDir: string,
+  extraEnv: Record<string, string> = {},
+  args: string[] = ['--no-demo'],
+): Promise<RunningStack> {
+  const proc = spawn(process.execPath, ['--import', 'tsx', 'infra/local/start.ts', ...args], {
+    cwd: PROJECT_ROOT,
+    env: cleanEnv({
+      EKB_LOCAL_API_PORT: '0',
+      EKB_LOCAL_S3_PORT: '0',
+      EKB_LOCAL_DATA_DIR: dataDir,
+      ...extraEnv,
+    }),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let text = '';
+  proc.stdout?.setEncoding('utf8').on('data', (d: string) => {
+    text += d;
+  });
+  proc.stderr?.setEncoding('utf8').on('data', (d: string) => {
+    text += d;
+  });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    proc.on('exit', (code, signal) => resolve({ code, signal }));
+  });
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const api = /^\s+API\s+(http:\/\/\S+)/m.exec(text);
+    const s3 = /^\s+S3\s+(http:\/\/\S+)\s+bucket\s+(\S+)/m.exec(text);
+    if (api && s3) {
+      return {
+        proc,
+        apiUrl: api[1] as string,
+        s3Endpoint: s3[1] as string,
+        bucket: s3[2] as string,
+        output: () => text,
+        descendants: () => descendantsOf(proc.pid as number),
+        exited,
+      };
+    }
+    if (proc.exitCode !== null || Date.now() > deadline) {
+      proc.kill('SIGKILL');
+      throw new Error(`the local stack did not start:\n${text}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
