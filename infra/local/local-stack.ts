@@ -229,16 +229,17 @@ export async function startLocalStack(input: LocalStackInput): Promise<LocalStac
       void fromS3.invoke(event);
     };
 
-    let poller: NodeJS.Timeout | undefined;
+    let poller: ManifestPoller | undefined;
     if (!embedded) {
-      poller = startManifestPoller(
+      const started = startManifestPoller(
         s3,
         bucket,
         options.manifestPollMs,
         (event) => void fromS3.invoke(event),
         say,
       );
-      cleanups.push(async () => clearInterval(poller));
+      poller = started;
+      cleanups.push(async () => started.stop());
     }
 
     const schedule = startSchedule(options.scheduleMs, async (event) => {
@@ -308,9 +309,14 @@ export async function startLocalStack(input: LocalStackInput): Promise<LocalStac
       schedule,
       async putManifest(name, body) {
         const key = `${MANIFESTS_PREFIX}${name}`;
-        await s3.send(
+        const put = await s3.send(
           new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: 'application/x-ndjson' }),
         );
+        if (poller) {
+          // A real bucket cannot notify this machine: hand fan-out the event S3 would have sent, at once.
+          poller.markSeen(key);
+          void fromS3.invoke(manifestEvent(bucket, key, Buffer.byteLength(body), put.ETag, put.VersionId));
+        }
         return key;
       },
       async settled() {
@@ -330,7 +336,13 @@ export async function startLocalStack(input: LocalStackInput): Promise<LocalStac
 }
 
 /** The S3 event record for a manifest the stack saw appear in a real bucket. */
-function manifestEvent(bucket: string, key: string, size: number): S3Event {
+function manifestEvent(
+  bucket: string,
+  key: string,
+  size: number,
+  eTag?: string,
+  versionId?: string,
+): S3Event {
   return {
     Records: [
       {
@@ -349,7 +361,8 @@ function manifestEvent(bucket: string, key: string, size: number): S3Event {
           object: {
             key: encodeEventKey(key),
             size,
-            eTag: '',
+            eTag: (eTag ?? '').replace(/"/g, ''),
+            ...(versionId ? { versionId } : {}),
             sequencer: Date.now().toString(16).toUpperCase(),
           },
         },
@@ -362,14 +375,21 @@ function manifestEvent(bucket: string, key: string, size: number): S3Event {
  * A real bucket cannot notify this machine: list manifests/ every few seconds and hand new objects (modified
  * after the stack started) to fan-out as the notification would.
  */
+interface ManifestPoller {
+  /** A key this process handed to fan-out itself. */
+  markSeen(key: string): void;
+  stop(): void;
+}
+
 function startManifestPoller(
   s3: S3Client,
   bucket: string,
   intervalMs: number,
   deliver: (event: S3Event) => void,
   say: (line: string) => void,
-): NodeJS.Timeout {
-  const startedAt = Date.now();
+): ManifestPoller {
+  // LastModified has one-second precision: an upload in the stack's first second must still count as new.
+  const startedAt = Math.floor(Date.now() / 1000) * 1000 - 1000;
   const seen = new Set<string>();
   let busy = false;
   let warned = false;
@@ -385,7 +405,7 @@ function startManifestPoller(
         for (const o of page.Contents ?? []) {
           if (!o.Key || seen.has(o.Key) || (o.LastModified?.getTime() ?? 0) < startedAt) continue;
           seen.add(o.Key);
-          deliver(manifestEvent(bucket, o.Key, o.Size ?? 0));
+          deliver(manifestEvent(bucket, o.Key, o.Size ?? 0, o.ETag));
         }
         token = page.NextContinuationToken;
       } while (token);
@@ -396,5 +416,9 @@ function startManifestPoller(
       busy = false;
     }
   };
-  return setInterval(() => void poll(), intervalMs);
+  const timer = setInterval(() => void poll(), intervalMs);
+  return {
+    markSeen: (key) => seen.add(key),
+    stop: () => clearInterval(timer),
+  };
 }

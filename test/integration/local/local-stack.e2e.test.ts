@@ -10,11 +10,12 @@ import { sha256OfContent } from '../../../infra/local/sandbox/content.js';
 import { demoFiles } from '../../../infra/local/sandbox/demo-data.js';
 import { startEkuaibaoSandbox } from '../../../infra/local/sandbox/server.js';
 import type { EkuaibaoSandbox } from '../../../infra/local/sandbox/types.js';
+import { startS3rver } from '../../helpers/s3rver.js';
 import { isAlive, type RunningStack, startStack } from './start-stack.js';
 
 function s3For(stack: RunningStack): S3Client {
   return new S3Client({
-    endpoint: stack.s3Endpoint,
+    endpoint: stack.s3Endpoint as string,
     region: 'us-east-1',
     forcePathStyle: true,
     credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
@@ -262,6 +263,67 @@ describe('npm start -- --once (the demo a new user sees)', () => {
         await sha256OfContent(sample?.id as string, sample?.size as number),
       );
     } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('npm start with a real bucket (EKB_BUCKET + the AWS SDK settings)', () => {
+  it('runs no embedded S3, picks up a manifest someone uploads by polling manifests/, archives into that bucket', async () => {
+    // Any S3-compatible endpoint stands in for AWS here; the stack only sees the SDK's standard settings.
+    const store = await startS3rver({ bucket: 'customer-archive' });
+    const dataDir = await mkdtemp(join(tmpdir(), 'ekb-local-real-'));
+    let stack: RunningStack | undefined;
+    try {
+      stack = await startStack(dataDir, {
+        ...store.env,
+        EKB_BUCKET: 'customer-archive',
+        EKB_LOCAL_MANIFEST_POLL_SECONDS: '1',
+      });
+      const running = stack;
+      expect(running.s3Endpoint).toBeUndefined();
+      expect(running.output()).toContain('S3         s3://customer-archive (real bucket');
+      const files = demoFiles().slice(5, 8);
+      const manifestKey = 'manifests/from-elsewhere.csv';
+      await store.client.send(
+        new PutObjectCommand({
+          Bucket: 'customer-archive',
+          Key: manifestKey,
+          Body: `id,key,fileName\n${files
+            .map((f) => [f.id, f.key, f.fileName].map((v) => `"${v.replace(/"/g, '""')}"`).join(','))
+            .join('\n')}\n`,
+        }),
+      );
+      const jobId = await until('the polled manifest job', async () => {
+        const listed = await store.client.send(
+          new ListObjectsV2Command({ Bucket: 'customer-archive', Prefix: 'jobs/' }),
+        );
+        for (const o of listed.Contents ?? []) {
+          if (!o.Key?.endsWith('/job.json')) continue;
+          const got = await store.client.send(
+            new GetObjectCommand({ Bucket: 'customer-archive', Key: o.Key }),
+          );
+          const record = JSON.parse(await (got.Body?.transformToString() ?? '{}')) as JobRecord;
+          if (record.source.kind === 'manifest' && record.source.key === manifestKey) return record.jobId;
+        }
+        return undefined;
+      });
+      const status = await until('the job to finish', async () => {
+        const res = await request(`${running.apiUrl}/copy-jobs/${jobId}`);
+        const body = (await res.body.json()) as JobStatus;
+        return body.state === 'running' ? undefined : body;
+      });
+      expect(status.totals).toMatchObject({ refs: 3, copied: 3, failed: 0 });
+      for (const f of files) {
+        expect(await sha256Of(store.client, 'customer-archive', `attachments/${f.id}/${f.fileName}`)).toBe(
+          await sha256OfContent(f.id, f.size),
+        );
+      }
+      const { code } = await interrupt(running);
+      expect(code).toBe(0);
+    } finally {
+      if (stack && stack.proc.exitCode === null) stack.proc.kill('SIGKILL');
+      await store.close();
       await rm(dataDir, { recursive: true, force: true });
     }
   });

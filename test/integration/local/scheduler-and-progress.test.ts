@@ -1,7 +1,8 @@
-import { describe, expect, it } from 'vitest';
+import type { ScheduledEvent } from 'aws-lambda';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { formatBytes, formatDuration, type Output, Reporter } from '../../../infra/local/cli/progress.js';
 import { loadLocalOptions } from '../../../infra/local/local-options.js';
-import { parseRateExpression, scheduledEvent } from '../../../infra/local/scheduler.js';
+import { parseRateExpression, scheduledEvent, startSchedule } from '../../../infra/local/scheduler.js';
 
 function collector(isTTY = false): Output & { text: () => string } {
   const parts: string[] = [];
@@ -31,6 +32,36 @@ describe('local schedule', () => {
       detail: {},
     });
     expect(e.resources[0]).toMatch(/^arn:aws:events:us-east-1:\d{12}:rule\/ekb-archive-sync$/);
+  });
+});
+
+describe('local schedule timer', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('delivers a Scheduled Event every interval and never starts a tick while one still runs', async () => {
+    vi.useFakeTimers();
+    const delivered: ScheduledEvent[] = [];
+    let release: () => void = () => {};
+    const schedule = startSchedule(60_000, (event) => {
+      delivered.push(event);
+      return new Promise<void>((resolve) => {
+        release = resolve;
+      });
+    });
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(delivered).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(60_000); // the first tick still runs: skipped
+    expect(delivered).toHaveLength(1);
+    release();
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(delivered).toHaveLength(2);
+    expect(delivered[1]?.['detail-type']).toBe('Scheduled Event');
+    schedule.stop();
+    release();
+    await vi.advanceTimersByTimeAsync(180_000);
+    expect(delivered).toHaveLength(2);
   });
 });
 

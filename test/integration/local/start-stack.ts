@@ -5,7 +5,8 @@ import { cleanEnv, PROJECT_ROOT } from './run-cli.js';
 export interface RunningStack {
   proc: ChildProcess;
   apiUrl: string;
-  s3Endpoint: string;
+  /** The embedded S3's endpoint; undefined when the stack uses a real bucket (EKB_BUCKET). */
+  s3Endpoint: string | undefined;
   bucket: string;
   output(): string;
   /** Pids of every process below the launcher (the relaunched child, if any). */
@@ -69,13 +70,14 @@ export async function startStack(
   const deadline = Date.now() + 30_000;
   for (;;) {
     const api = /^\s+API\s+(http:\/\/\S+)/m.exec(text);
-    const s3 = /^\s+S3\s+(http:\/\/\S+)\s+bucket\s+(\S+)/m.exec(text);
-    if (api && s3) {
+    const embedded = /^\s+S3\s+(http:\/\/\S+)\s+bucket\s+(\S+)/m.exec(text);
+    const real = /^\s+S3\s+s3:\/\/(\S+)/m.exec(text);
+    if (api && (embedded || real)) {
       return {
         proc,
         apiUrl: api[1] as string,
-        s3Endpoint: s3[1] as string,
-        bucket: s3[2] as string,
+        s3Endpoint: embedded?.[1],
+        bucket: (embedded?.[2] ?? real?.[1]) as string,
         output: () => text,
         descendants: () => descendantsOf(proc.pid as number),
         exited,
