@@ -160,6 +160,30 @@ describe('ekb-archive copy (bin as a child process, s3rver via AWS_ENDPOINT_URL_
     expect(badTemplate.stderr).toContain('unknown placeholder(s) {nope}');
   });
 
+  it('sync --since archives the attachments of the forms changed since then, one job per window', async () => {
+    const run = await runCli(['sync', '--since', '2026-03-04', '--sandbox', '--json'], { env });
+    expect(run.code).toBe(0);
+    const events = jsonLines(run.stdout);
+    const copied = events.filter((e) => e.type === 'copied').map((e) => String(e.objectKey));
+    // Demo forms updated from 2026-03-04 (China time): S26000002, C26000001, P26000001, C26000002.
+    expect(copied.sort()).toEqual(
+      [
+        'forms/custom/C26000001/IiB3xKnG1dJv00-read me.txt',
+        'forms/custom/C26000001/JjC4yLoH2eKw00-photo 2026.jpeg',
+        'forms/custom/C26000002/LlE6aNqJ4gMy00-活动方案.pptx',
+        'forms/payment/P26000001/KkD5zMpI3fLx00-付款回单.pdf',
+        'forms/requisition/S26000002/HhA2wJmF0cIu00-合同扫描件.pdf',
+      ].sort(),
+    );
+    const summary = events.at(-1) as { sync: { status: string; jobIds: string[] } };
+    expect(summary).toMatchObject({ type: 'summary', ok: true, totals: { copied: 5, failed: 0 } });
+    expect(summary.sync.status).toBe('done');
+    expect(summary.sync.jobIds.length).toBeGreaterThan(0);
+    for (const jobId of summary.sync.jobIds) {
+      expect(await keysUnder(s3, `jobs/${jobId}/job.json`)).toEqual([`jobs/${jobId}/job.json`]);
+    }
+  });
+
   it('Ctrl-C aborts the in-flight upload, reports the ref as aborted, leaves no object and exits 130', async () => {
     const sandbox = await startEkuaibaoSandbox({
       files: [

@@ -199,6 +199,8 @@ describe('npm start against a tenant (EKB_APP_KEY / EKB_APP_SECURITY / EKB_BASE_
       EKB_APP_SECURITY: sandbox.appSecurity,
       // The stand-in tenant serves http on loopback; a real one is https on public hosts.
       EKB_ALLOW_INSECURE_DOWNLOADS: 'true',
+      // A failed batch comes back after 1 s instead of the default 2 minutes.
+      EKB_LOCAL_VISIBILITY_TIMEOUT_SECONDS: '1',
     });
   });
   afterAll(async () => {
@@ -241,6 +243,30 @@ describe('npm start against a tenant (EKB_APP_KEY / EKB_APP_SECURITY / EKB_BASE_
     const hash = createHash('sha256');
     for await (const chunk of download.body) hash.update(chunk);
     expect(hash.digest('hex')).toBe(await sandbox.sha256('136634573449'));
+  });
+  it('hands a batch with retryable failures back to the queue and finishes it on the next receive', async () => {
+    // Every GET of the first receive answers 503 (the copy engine tries each file 3 times); then the fault is spent.
+    sandbox.inject({ kind: 'status', route: 'download', status: 503, times: 3 });
+    const res = await request(`${stack.apiUrl}/copy-jobs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ refs: [{ id: vendorFiles[0]?.id, key: vendorFiles[0]?.key }] }),
+    });
+    expect(res.statusCode).toBe(202);
+    const { jobId } = (await res.body.json()) as { jobId: string };
+    const status = await until('the retried job', async () => {
+      const r = await request(`${stack.apiUrl}/copy-jobs/${encodeURIComponent(jobId)}`);
+      const body = (await r.body.json()) as JobStatus;
+      return body.state === 'running' ? undefined : body;
+    });
+    expect(status.totals).toMatchObject({ refs: 1, copied: 1, failed: 0 });
+    expect(sandbox.stats.faultsFired.status).toBe(3);
+    const queues = (await (await request(`${stack.apiUrl}/_local/queues`)).body.json()) as {
+      queue: { received: number; deleted: number };
+      deadLetterQueue: unknown[];
+    };
+    expect(queues.queue).toMatchObject({ received: 2, deleted: 1 });
+    expect(queues.deadLetterQueue).toEqual([]);
   });
 });
 
