@@ -17,6 +17,8 @@ import {
   type UndiciDownloader,
 } from '../../../functions/core/copy/undici-downloader.js';
 import type { BatchMessage, ReportStore } from '../../../functions/core/jobs/types.js';
+import { createDownloadGuard, systemResolveHost } from '../../../functions/core/security/download-guard.js';
+import { createGuardedAgent } from '../../../functions/core/security/guarded-agent.js';
 import { UsageError } from './cli-errors.js';
 import type { CliContext } from './context.js';
 import { abortedResult, CopyRunner } from './copy-runner.js';
@@ -118,6 +120,7 @@ export async function createPipeline(ctx: CliContext, options: PipelineOptions):
   };
 
   let downloader: UndiciDownloader | undefined;
+  let agent: { close(): Promise<void> } | undefined;
   let store: ReportStore;
   let runBatch: (message: BatchMessage, signal: AbortSignal) => Promise<CopyResult[]>;
 
@@ -175,7 +178,16 @@ export async function createPipeline(ctx: CliContext, options: PipelineOptions):
     const s3 = options.s3;
     const bucket = options.bucket;
     store = createS3ReportStore({ client: s3, bucket });
-    downloader = createUndiciDownloader();
+    // The copy function's download guard: only allow-listed hosts (EKB_ALLOWED_DOWNLOAD_HOSTS), checked before the
+    // GET and again at connect time; plain-http loopback only with --sandbox (or EKB_ALLOW_INSECURE_DOWNLOADS).
+    const guard = createDownloadGuard({
+      allowedHosts: config.allowedDownloadHosts,
+      allowInsecure: config.allowInsecureDownloads,
+      resolveHost: systemResolveHost,
+    });
+    const guardedAgent = createGuardedAgent({ guard });
+    agent = guardedAgent;
+    downloader = createUndiciDownloader({ dispatcher: guardedAgent });
     const sink = createS3Sink({
       client: s3,
       bucket,
@@ -194,6 +206,7 @@ export async function createPipeline(ctx: CliContext, options: PipelineOptions):
             resolver,
             sink: countingSink(sink, live, publishLive),
             downloader: engine,
+            checkUrl: guard.checkUrl,
             reports: store,
             logger: ctx.logger,
             reportPrefix: config.reportPrefix,
@@ -251,6 +264,7 @@ export async function createPipeline(ctx: CliContext, options: PipelineOptions):
     store,
     async close() {
       await downloader?.close();
+      await agent?.close();
     },
   };
 }

@@ -184,6 +184,35 @@ describe('ekb-archive copy (bin as a child process, s3rver via AWS_ENDPOINT_URL_
     }
   });
 
+  it('refuses download URLs outside the allow-list, as the copy function does (no --sandbox, no insecure flag)', async () => {
+    const sandbox = await startEkuaibaoSandbox({ forms: [] });
+    try {
+      const f = demoFiles()[0];
+      const manifest = join(dir, 'guarded.jsonl');
+      await writeFile(manifest, `${JSON.stringify({ id: f?.id, key: f?.key })}\n`);
+      const run = await runCli(
+        ['copy', '--manifest', manifest, '--json', '--key-template', 'guarded/{fileId}'],
+        {
+          env: cleanEnv({
+            ...s3.env,
+            EKB_BUCKET: s3.bucket,
+            EKB_BASE_URL: sandbox.baseUrl,
+            EKB_APP_KEY: sandbox.appKey,
+            EKB_APP_SECURITY: sandbox.appSecurity,
+          }),
+        },
+      );
+      expect(run.code).toBe(1);
+      expect(jsonLines(run.stdout).filter((e) => e.type === 'failed')).toEqual([
+        expect.objectContaining({ id: f?.id, code: 'download_host_not_allowed', retryable: false }),
+      ]);
+      expect(sandbox.stats.downloadsStarted).toBe(0);
+      expect(await keysUnder(s3, 'guarded/')).toEqual([]);
+    } finally {
+      await sandbox.close();
+    }
+  });
+
   it('Ctrl-C aborts the in-flight upload, reports the ref as aborted, leaves no object and exits 130', async () => {
     const sandbox = await startEkuaibaoSandbox({
       files: [
