@@ -197,7 +197,11 @@ export async function runLocal(argv: readonly string[]): Promise<number> {
 
   for (const line of banner(stack, options)) write(line);
 
-  const demo = options.demo ?? stack.upstream.kind === 'sandbox';
+  // The demo's files and forms exist only in the sandbox; against a tenant it would sync real forms.
+  if (options.demo === true && stack.upstream.kind !== 'sandbox') {
+    write('demo skipped: it runs against the built-in sandbox only (unset EKB_APP_KEY / EKB_APP_SECURITY)');
+  }
+  const demo = stack.upstream.kind === 'sandbox' && options.demo !== false;
   let demoOk = true;
   if (demo) {
     try {
