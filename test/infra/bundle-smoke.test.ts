@@ -6,10 +6,12 @@
  */
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import type { Context } from 'aws-lambda';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -60,6 +62,44 @@ function registerFiles(refs: Array<{ id: string; key: string }>): void {
   });
 }
 
+/**
+ * The least SQS endpoint fan-out needs: SendMessageBatch over the SDK's JSON protocol, answering with the body
+ * MD5s the SDK checks, and keeping every message body for the test.
+ */
+async function startQueueEndpoint(): Promise<{
+  url: string;
+  queueUrl: string;
+  bodies: string[];
+  server: Server;
+}> {
+  const bodies: string[] = [];
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const target = String(req.headers['x-amz-target']);
+      if (target !== 'AmazonSQS.SendMessageBatch') {
+        res.writeHead(400, { 'content-type': 'application/x-amz-json-1.0' });
+        res.end(JSON.stringify({ __type: 'com.amazonaws.sqs#InvalidAction', message: target }));
+        return;
+      }
+      const input = JSON.parse(Buffer.concat(chunks).toString('utf8')) as {
+        Entries: Array<{ Id: string; MessageBody: string }>;
+      };
+      const successful = input.Entries.map((e) => {
+        bodies.push(e.MessageBody);
+        const md5 = createHash('md5').update(e.MessageBody, 'utf8').digest('hex');
+        return { Id: e.Id, MessageId: `smoke-${bodies.length}`, MD5OfMessageBody: md5 };
+      });
+      res.writeHead(200, { 'content-type': 'application/x-amz-json-1.0' });
+      res.end(JSON.stringify({ Successful: successful, Failed: [] }));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return { url, queueUrl: `${url}/123456789012/ekb-archive-copy`, bodies, server };
+}
+
 const outDir = mkdtempSync(join(tmpdir(), 'ekb-bundles-'));
 const savedEnv = { ...process.env };
 
@@ -83,10 +123,12 @@ function buildAndImport(name: FunctionName): Promise<{ handler: Handler; file: s
 
 let sandbox: EkuaibaoSandbox;
 let s3: TestS3;
+let queue: Awaited<ReturnType<typeof startQueueEndpoint>>;
 
 beforeAll(async () => {
   sandbox = await startEkuaibaoSandbox({ files: [], forms: [] });
   s3 = await startS3rver();
+  queue = await startQueueEndpoint();
   // Config is read from process.env (functions/config.ts), as in Lambda; set it before any bundle is imported.
   Object.assign(process.env, {
     EKB_BASE_URL: sandbox.baseUrl,
@@ -99,12 +141,15 @@ beforeAll(async () => {
     // AWS_ENDPOINT_URL_S3, region and the s3rver credentials for the functions' own S3 client.
     ...s3.env,
     EKB_BUCKET: s3.bucket,
+    AWS_ENDPOINT_URL_SQS: queue.url,
+    EKB_QUEUE_URL: queue.queueUrl,
   });
 });
 
 afterAll(async () => {
   await sandbox?.close();
   await s3?.close();
+  await new Promise((resolve) => queue?.server.close(resolve));
   for (const key of Object.keys(process.env)) if (!(key in savedEnv)) delete process.env[key];
   Object.assign(process.env, savedEnv);
   rmSync(outDir, { recursive: true, force: true });
@@ -181,5 +226,71 @@ describe('copy bundle', () => {
         expect(createHash('sha256').update(bytes).digest('hex')).toBe(await sandbox.sha256(result.id));
       }
     }
+  });
+});
+
+describe('fan-out, copy and jobs-api bundles together', () => {
+  it('turn an uploaded manifest into archived files and a job reported done', async () => {
+    const [fanOut, copy, jobsApi] = await Promise.all([
+      buildAndImport('fan-out'),
+      buildAndImport('copy'),
+      buildAndImport('jobs-api'),
+    ]);
+    const refs = [
+      { id: 'smokeManifestA01', key: 'openapi11111111-2222-4333-8444-555555555555-报销单 A.pdf' },
+      { id: 'smokeManifestB02', key: 'openapi66666666-7777-4888-9999-000000000000-receipt-b.png' },
+    ];
+    registerFiles(refs);
+    const s3Event = fixture<{
+      Records: Array<{ s3: { bucket: { name: string }; object: { key: string } } }>;
+    }>('s3-object-created.json');
+    const record = s3Event.Records[0]!;
+    expect(record.s3.bucket.name).toBe(s3.bucket);
+    const manifestKey = decodeURIComponent(record.s3.object.key.replace(/\+/g, ' '));
+    await s3.client.send(
+      new PutObjectCommand({
+        Bucket: s3.bucket,
+        Key: manifestKey,
+        Body: `id,key\n${refs.map((r) => `${r.id},${r.key}`).join('\n')}\n`,
+      }),
+    );
+
+    // fan-out: the S3 fixture → one job, its batch on the queue.
+    const fanned = (await fanOut.handler(s3Event, lambdaContext('fan-out', 300_000))) as {
+      jobs: Array<{ jobId: string; created: boolean; refs: number; batches: number; badLines: number }>;
+    };
+    expect(fanned.jobs).toHaveLength(1);
+    const job = fanned.jobs[0]!;
+    expect(job).toMatchObject({ created: true, refs: 2, batches: 1, badLines: 0 });
+    expect(queue.bodies).toHaveLength(1);
+
+    // copy: the queued message, delivered as SQS would (envelope from the SQS fixture).
+    const template = fixture<{ Records: Array<Record<string, unknown>> }>('sqs-copy-batch.json').Records[0]!;
+    const sqsEvent = {
+      Records: queue.bodies.map((body, i) => ({ ...template, messageId: `queued-${i}`, body })),
+    };
+    const copied = (await copy.handler(sqsEvent, lambdaContext('copy', 120_000))) as {
+      batchItemFailures: unknown[];
+    };
+    expect(copied.batchItemFailures).toEqual([]);
+
+    // jobs-api: GET /copy-jobs/{jobId} (the GET fixture, pointed at this job).
+    const get = fixture<{
+      rawPath: string;
+      pathParameters: Record<string, string>;
+      requestContext: { http: { path: string } };
+    }>('api-gateway-v2-copy-jobs-get.json');
+    get.pathParameters.jobId = job.jobId;
+    get.rawPath = `/copy-jobs/${job.jobId}`;
+    get.requestContext.http.path = get.rawPath;
+    const res = (await jobsApi.handler(get, lambdaContext('jobs-api', 29_000))) as {
+      statusCode: number;
+      body: string;
+    };
+    expect(res.statusCode).toBe(200);
+    const status = JSON.parse(res.body) as { jobId: string; state: string; totals: Record<string, number> };
+    expect(status.jobId).toBe(job.jobId);
+    expect(status.state).toBe('done');
+    expect(status.totals).toMatchObject({ refs: 2, copied: 2, failed: 0, pending: 0 });
   });
 });
