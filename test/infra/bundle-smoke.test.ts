@@ -1,47 +1,30 @@
 /**
  * Bundle smoke test: each function built with the stack's own bundling constants (infra/bundling.ts) into a real
- * `.mjs` file, imported from that file the way the Lambda runtime does, and invoked with a whole fixture event
+ * `.mjs` file, imported natively from that file by a plain Node process (lambda-invoke.mjs) the way the Lambda
+ * runtime does, and invoked with a whole fixture event
  * against the 合思 sandbox (and s3rver for the bucket). Catches what unit tests cannot: a missing createRequire
  * banner, a dependency that does not survive bundling, ESM/CJS interop, minified class names.
  */
+
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
-import type { Context } from 'aws-lambda';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BUNDLE, entryPath, esbuildOptions, type FunctionName } from '../../infra/bundling.js';
+import { BUNDLE, entryPath, esbuildOptions, type FunctionName, NODE_OPTIONS } from '../../infra/bundling.js';
 import { startEkuaibaoSandbox } from '../../infra/local/sandbox/server.js';
 import type { EkuaibaoSandbox } from '../../infra/local/sandbox/types.js';
 import { startS3rver, type TestS3 } from '../helpers/s3rver.js';
 
-type Handler = (event: unknown, context: Context) => Promise<unknown>;
-
 const FIXTURES = new URL('../fixtures/events/', import.meta.url);
 const fixture = <T>(name: string): T => JSON.parse(readFileSync(new URL(name, FIXTURES), 'utf8')) as T;
-
-function lambdaContext(name: string, remainingMs: number): Context {
-  const deadline = Date.now() + remainingMs;
-  return {
-    callbackWaitsForEmptyEventLoop: true,
-    functionName: `ekb-archive-${name}`,
-    functionVersion: '$LATEST',
-    invokedFunctionArn: `arn:aws:lambda:ap-east-1:123456789012:function:ekb-archive-${name}`,
-    memoryLimitInMB: '1769',
-    awsRequestId: `smoke-${name}-0001`,
-    logGroupName: `/aws/lambda/ekb-archive-${name}`,
-    logStreamName: '2025/06/23/[$LATEST]0123456789abcdef',
-    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
-  };
-}
 
 /** The original name inside a storage key: DP: keys carry JSON, ordinary keys are `openapi<uuid>-<name>`. */
 function fileNameOf(key: string): string {
@@ -101,24 +84,51 @@ async function startQueueEndpoint(): Promise<{
 }
 
 const outDir = mkdtempSync(join(tmpdir(), 'ekb-bundles-'));
-const savedEnv = { ...process.env };
+const DRIVER = fileURLToPath(new URL('./lambda-invoke.mjs', import.meta.url));
+/** The functions' environment (functions/config.ts reads it), set once the servers are up. */
+let functionEnv: Record<string, string> = {};
 
-const built = new Map<FunctionName, Promise<{ handler: Handler; file: string }>>();
+const built = new Map<FunctionName, Promise<string>>();
 
-/** Builds one function exactly as the stack does (once) and imports the bundle from its real file. */
-function buildAndImport(name: FunctionName): Promise<{ handler: Handler; file: string }> {
+/** Builds one function exactly as the stack does (once) into a real `.mjs` file; returns its path. */
+function bundle(name: FunctionName): Promise<string> {
   let pending = built.get(name);
   if (!pending) {
     pending = (async () => {
       const file = join(outDir, `${name}${BUNDLE.outExtension}`);
       await build(esbuildOptions(entryPath(name), file));
-      const mod = (await import(pathToFileURL(file).href)) as { handler?: Handler };
-      expect(typeof mod.handler, `${name} exports handler`).toBe('function');
-      return { handler: mod.handler!, file };
+      return file;
     })();
     built.set(name, pending);
   }
   return pending;
+}
+
+/**
+ * Invokes a bundled handler in a fresh plain-Node process (see lambda-invoke.mjs): native ESM loading, the
+ * function's environment and NODE_OPTIONS as deployed, nothing from the test runner.
+ */
+async function invoke<T>(name: FunctionName, event: unknown, remainingMs: number): Promise<T> {
+  const file = await bundle(name);
+  const resultFile = join(outDir, `${name}-${Date.now()}-result.json`);
+  const child = spawn(process.execPath, [DRIVER, file, resultFile], {
+    env: { PATH: process.env.PATH ?? '', NODE_OPTIONS, ...functionEnv },
+    stdio: ['pipe', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (c: Buffer) => {
+    stderr += c.toString('utf8');
+  });
+  child.stdin.end(JSON.stringify({ event, remainingMs, name }));
+  const [code] = (await once(child, 'exit')) as [number | null];
+  expect(code, `${name} exited: ${stderr.slice(-2000)}`).toBe(0);
+  const outcome = JSON.parse(readFileSync(resultFile, 'utf8')) as {
+    ok: boolean;
+    result?: T;
+    error?: { name: string; message: string; stack: string };
+  };
+  if (!outcome.ok) throw new Error(`${name} handler threw ${outcome.error?.name}: ${outcome.error?.message}`);
+  return outcome.result as T;
 }
 
 let sandbox: EkuaibaoSandbox;
@@ -129,8 +139,7 @@ beforeAll(async () => {
   sandbox = await startEkuaibaoSandbox({ files: [], forms: [] });
   s3 = await startS3rver();
   queue = await startQueueEndpoint();
-  // Config is read from process.env (functions/config.ts), as in Lambda; set it before any bundle is imported.
-  Object.assign(process.env, {
+  functionEnv = {
     EKB_BASE_URL: sandbox.baseUrl,
     EKB_APP_KEY: sandbox.appKey,
     EKB_APP_SECURITY: sandbox.appSecurity,
@@ -143,38 +152,32 @@ beforeAll(async () => {
     EKB_BUCKET: s3.bucket,
     AWS_ENDPOINT_URL_SQS: queue.url,
     EKB_QUEUE_URL: queue.queueUrl,
-  });
+  };
 });
 
 afterAll(async () => {
   await sandbox?.close();
   await s3?.close();
   await new Promise((resolve) => queue?.server.close(resolve));
-  for (const key of Object.keys(process.env)) if (!(key in savedEnv)) delete process.env[key];
-  Object.assign(process.env, savedEnv);
   rmSync(outDir, { recursive: true, force: true });
 });
 
 describe('resolve bundle', () => {
   it('is an ESM file with the createRequire banner and a linked source map', async () => {
-    const { file } = await buildAndImport('resolve');
+    const file = await bundle('resolve');
     const text = readFileSync(file, 'utf8');
+    expect(BUNDLE.banner).toContain('createRequire(import.meta.url)');
     expect(text.startsWith(BUNDLE.banner)).toBe(true);
     expect(text).toMatch(/\/\/# sourceMappingURL=resolve\.mjs\.map\s*$/);
     expect(statSync(`${file}.map`).size).toBeGreaterThan(0);
   });
 
   it('answers the API Gateway v2 fixture with 200 and working download URLs from the sandbox', async () => {
-    const { handler } = await buildAndImport('resolve');
     const event = fixture<{ body: string }>('api-gateway-v2-download-urls.json');
     const refs = JSON.parse(event.body) as Array<{ id: string; key: string }>;
     registerFiles(refs);
 
-    const res = (await handler(event, lambdaContext('resolve', 29_000))) as {
-      statusCode: number;
-      body: string;
-      headers: Record<string, string>;
-    };
+    const res = await invoke<{ statusCode: number; body: string }>('resolve', event, 29_000);
 
     expect(res.statusCode).toBe(200);
     const items = JSON.parse(res.body) as Array<{ id: string; key: string; url: string; headers?: object }>;
@@ -195,7 +198,6 @@ describe('resolve bundle', () => {
 
 describe('copy bundle', () => {
   it('copies the SQS fixture batch into the bucket and reports every ref as copied', async () => {
-    const { handler } = await buildAndImport('copy');
     const event = fixture<{ Records: Array<{ messageId: string; body: string }> }>('sqs-copy-batch.json');
     const messages = event.Records.map(
       (r) =>
@@ -203,9 +205,7 @@ describe('copy bundle', () => {
     );
     registerFiles(messages.flatMap((m) => m.refs));
 
-    const res = (await handler(event, lambdaContext('copy', 120_000))) as {
-      batchItemFailures: Array<{ itemIdentifier: string }>;
-    };
+    const res = await invoke<{ batchItemFailures: unknown[] }>('copy', event, 120_000);
 
     expect(res.batchItemFailures).toEqual([]);
     for (const m of messages) {
@@ -231,11 +231,6 @@ describe('copy bundle', () => {
 
 describe('fan-out, copy and jobs-api bundles together', () => {
   it('turn an uploaded manifest into archived files and a job reported done', async () => {
-    const [fanOut, copy, jobsApi] = await Promise.all([
-      buildAndImport('fan-out'),
-      buildAndImport('copy'),
-      buildAndImport('jobs-api'),
-    ]);
     const refs = [
       { id: 'smokeManifestA01', key: 'openapi11111111-2222-4333-8444-555555555555-报销单 A.pdf' },
       { id: 'smokeManifestB02', key: 'openapi66666666-7777-4888-9999-000000000000-receipt-b.png' },
@@ -256,9 +251,9 @@ describe('fan-out, copy and jobs-api bundles together', () => {
     );
 
     // fan-out: the S3 fixture → one job, its batch on the queue.
-    const fanned = (await fanOut.handler(s3Event, lambdaContext('fan-out', 300_000))) as {
+    const fanned = await invoke<{
       jobs: Array<{ jobId: string; created: boolean; refs: number; batches: number; badLines: number }>;
-    };
+    }>('fan-out', s3Event, 300_000);
     expect(fanned.jobs).toHaveLength(1);
     const job = fanned.jobs[0]!;
     expect(job).toMatchObject({ created: true, refs: 2, batches: 1, badLines: 0 });
@@ -269,9 +264,7 @@ describe('fan-out, copy and jobs-api bundles together', () => {
     const sqsEvent = {
       Records: queue.bodies.map((body, i) => ({ ...template, messageId: `queued-${i}`, body })),
     };
-    const copied = (await copy.handler(sqsEvent, lambdaContext('copy', 120_000))) as {
-      batchItemFailures: unknown[];
-    };
+    const copied = await invoke<{ batchItemFailures: unknown[] }>('copy', sqsEvent, 120_000);
     expect(copied.batchItemFailures).toEqual([]);
 
     // jobs-api: GET /copy-jobs/{jobId} (the GET fixture, pointed at this job).
@@ -283,10 +276,7 @@ describe('fan-out, copy and jobs-api bundles together', () => {
     get.pathParameters.jobId = job.jobId;
     get.rawPath = `/copy-jobs/${job.jobId}`;
     get.requestContext.http.path = get.rawPath;
-    const res = (await jobsApi.handler(get, lambdaContext('jobs-api', 29_000))) as {
-      statusCode: number;
-      body: string;
-    };
+    const res = await invoke<{ statusCode: number; body: string }>('jobs-api', get, 29_000);
     expect(res.statusCode).toBe(200);
     const status = JSON.parse(res.body) as { jobId: string; state: string; totals: Record<string, number> };
     expect(status.jobId).toBe(job.jobId);
