@@ -261,10 +261,12 @@ describe('npm start against a tenant (EKB_APP_KEY / EKB_APP_SECURITY / EKB_BASE_
     });
     expect(status.totals).toMatchObject({ refs: 1, copied: 1, failed: 0 });
     expect(sandbox.stats.faultsFired.status).toBe(3);
-    const queues = (await (await request(`${stack.apiUrl}/_local/queues`)).body.json()) as {
-      queue: { received: number; deleted: number };
-      deadLetterQueue: unknown[];
-    };
+    type Queues = { queue: { received: number; deleted: number }; deadLetterQueue: unknown[] };
+    // The report is written inside the invocation; the queue deletes the message only after it returns.
+    const queues = await until('the message to be deleted', async () => {
+      const q = (await (await request(`${stack.apiUrl}/_local/queues`)).body.json()) as Queues;
+      return q.queue.deleted > 0 ? q : undefined;
+    });
     expect(queues.queue).toMatchObject({ received: 2, deleted: 1 });
     expect(queues.deadLetterQueue).toEqual([]);
   });
