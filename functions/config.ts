@@ -2,6 +2,7 @@
  * The one place that reads process.env. Every key is parsed here, and every bad key is reported at once.
  * The table in README.md ("Configuration") lists the same keys; keep them in step.
  */
+import { FORM_TYPES } from './core/ekuaibao/types.js';
 import { ValidationError } from './core/errors.js';
 
 export interface Config {
@@ -115,6 +116,14 @@ export function loadConfig(env: Env = process.env): Config {
     problems.push(`EKB_SYNC_START_DATE must be a date such as 2024-01-01 (got "${syncStartDate}")`);
   }
 
+  const syncFormTypes = list('EKB_SYNC_FORM_TYPES', [...FORM_TYPES]);
+  const unknownFormTypes = syncFormTypes.filter((t) => !(FORM_TYPES as readonly string[]).includes(t));
+  if (unknownFormTypes.length > 0) {
+    problems.push(
+      `EKB_SYNC_FORM_TYPES may list only ${FORM_TYPES.join(', ')} (got "${unknownFormTypes.join(', ')}")`,
+    );
+  }
+
   const config: Config = {
     ekbBaseUrl,
     ekbAppKey: str('EKB_APP_KEY'),
@@ -138,15 +147,7 @@ export function loadConfig(env: Env = process.env): Config {
     reportPrefix: str('EKB_REPORT_PREFIX', 'jobs/')!,
     allowedDownloadHosts: list('EKB_ALLOWED_DOWNLOAD_HOSTS', DEFAULT_ALLOWED_DOWNLOAD_HOSTS),
     allowInsecureDownloads: bool('EKB_ALLOW_INSECURE_DOWNLOADS', false),
-    syncFormTypes: list('EKB_SYNC_FORM_TYPES', [
-      'expense',
-      'loan',
-      'payment',
-      'requisition',
-      'custom',
-      'receipt',
-      'permit',
-    ]),
+    syncFormTypes,
     syncOverlapMinutes: int('EKB_SYNC_OVERLAP_MINUTES', 10, 0, 24 * 60),
     syncStartDate,
     deadlineMarginMs: int('EKB_DEADLINE_MARGIN_MS', 20_000, 1_000, 300_000),
