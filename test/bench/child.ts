@@ -65,6 +65,10 @@ export interface LargeResult {
   idleRss: number;
   /** Largest RSS seen by the 20 ms sampler. */
   sampledPeakRss: number;
+  /** Largest Buffer/ArrayBuffer total seen by the sampler. */
+  peakArrayBuffers: number;
+  /** Largest V8 heap (reserved) seen by the sampler. */
+  peakHeapTotal: number;
   /** VmHWM: the kernel's own high-water mark for the process's whole life. */
   vmHwm: number;
 }
@@ -96,15 +100,30 @@ function vmHwmBytes(): number {
   return m ? Number(m[1]) * 1024 : Number.NaN;
 }
 
-function startRssSampler(): { stop(): number } {
-  let peak = process.memoryUsage.rss();
-  const timer = setInterval(() => {
-    peak = Math.max(peak, process.memoryUsage.rss());
-  }, 20);
+interface MemoryPeaks {
+  rss: number;
+  /** Buffers and ArrayBuffers alive (V8 external memory the copy allocates: parts, chunks). */
+  arrayBuffers: number;
+  /** V8 heap reserved. */
+  heapTotal: number;
+}
+
+/** Samples every 20 ms; VmHWM (read at the end) catches spikes shorter than that. */
+function startMemorySampler(): { stop(): MemoryPeaks } {
+  const peak: MemoryPeaks = { rss: 0, arrayBuffers: 0, heapTotal: 0 };
+  const sample = (): void => {
+    const m = process.memoryUsage();
+    peak.rss = Math.max(peak.rss, m.rss);
+    peak.arrayBuffers = Math.max(peak.arrayBuffers, m.arrayBuffers);
+    peak.heapTotal = Math.max(peak.heapTotal, m.heapTotal);
+  };
+  sample();
+  const timer = setInterval(sample, 20);
   return {
     stop() {
       clearInterval(timer);
-      return Math.max(peak, process.memoryUsage.rss());
+      sample();
+      return peak;
     },
   };
 }
@@ -153,7 +172,7 @@ async function runLarge(task: Extract<ChildTask, { kind: 'large' }>): Promise<La
   const resolved = mode === 'engine' ? undefined : await resolveOne(client, file);
   const agent = new Agent();
   const downloader = createUndiciDownloader();
-  const sampler = startRssSampler();
+  const sampler = startMemorySampler();
   const idleRss = process.memoryUsage.rss();
   const started = performance.now();
   let bytes = 0;
@@ -215,11 +234,19 @@ async function runLarge(task: Extract<ChildTask, { kind: 'large' }>): Promise<La
   }
 
   const ms = performance.now() - started;
-  const sampledPeakRss = sampler.stop();
+  const peaks = sampler.stop();
   if (bytes !== file.size) throw new Error(`${mode} moved ${bytes} of ${file.size} bytes`);
   await Promise.all([agent.close(), downloader.close(), client.close()]);
   s3.destroy();
-  return { ms, bytes, idleRss, sampledPeakRss, vmHwm: vmHwmBytes() };
+  return {
+    ms,
+    bytes,
+    idleRss,
+    sampledPeakRss: peaks.rss,
+    peakArrayBuffers: peaks.arrayBuffers,
+    peakHeapTotal: peaks.heapTotal,
+    vmHwm: vmHwmBytes(),
+  };
 }
 
 async function runBatch(task: Extract<ChildTask, { kind: 'batch' }>): Promise<BatchResult> {

@@ -57,6 +57,10 @@ const only = argv
   .split(',')
   .map(Number);
 const outFile = argv.find((a) => a.startsWith('--out='))?.slice(6);
+/** Extra node flags for the measured children, e.g. --child-flags=--max-semi-space-size=1 (exploration). */
+const childFlags = (argv.find((a) => a.startsWith('--child-flags='))?.slice(14) ?? '')
+  .split(' ')
+  .filter(Boolean);
 const runs = (section: number): boolean => !only || only.includes(section);
 
 const PLAN = QUICK
@@ -151,7 +155,7 @@ async function large(ctx: Ctx, mode: LargeMode, size: LargeSize): Promise<LargeR
     prefix,
   };
   try {
-    return await runChild<LargeResult>(ctx.childBundle, task);
+    return await runChild<LargeResult>(ctx.childBundle, task, childFlags);
   } finally {
     cleanPrefix(ctx, prefix);
   }
@@ -243,7 +247,9 @@ async function sectionMemory(ctx: Ctx, fromLarge: Map<string, LargeResult[]>): P
       size,
       fmt(mib(median(results.map((r) => r.idleRss))), 0),
       fmt(mib(hwm), 0),
-      fmt(mib(median(results.map((r) => r.sampledPeakRss))), 0),
+      fmt(mib(hwm - median(results.map((r) => r.idleRss))), 0),
+      fmt(mib(median(results.map((r) => r.peakArrayBuffers))), 0),
+      fmt(mib(median(results.map((r) => r.peakHeapTotal))), 0),
       fmt(mibPerSec(LARGE_SIZES[size], median(results.map((r) => r.ms))), 0),
       mode === 'naive' ? '—' : hwm <= targetBytes ? 'PASS' : 'MISS',
       String(results.length),
@@ -259,7 +265,18 @@ async function sectionMemory(ctx: Ctx, fromLarge: Map<string, LargeResult[]>): P
   emit();
   emit(
     table(
-      ['copier', 'file', 'idle RSS MiB', 'peak RSS MiB', 'sampled peak MiB', 'MiB/s', 'target', 'runs'],
+      [
+        'copier',
+        'file',
+        'idle RSS MiB',
+        'peak RSS MiB',
+        'peak − idle MiB',
+        'peak buffers MiB',
+        'peak V8 heap MiB',
+        'MiB/s',
+        'target',
+        'runs',
+      ],
       rows,
     ),
   );
