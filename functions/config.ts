@@ -4,6 +4,7 @@
  */
 import { FORM_TYPES } from './core/ekuaibao/types.js';
 import { ValidationError } from './core/errors.js';
+import { createEnvReader } from './env-reader.js';
 
 export interface Config {
   /** 合思 tenant base URL, e.g. https://app.ekuaibao.com (no trailing slash). */
@@ -63,38 +64,9 @@ export const DEFAULT_ALLOWED_DOWNLOAD_HOSTS = [
 type Env = Record<string, string | undefined>;
 
 export function loadConfig(env: Env = process.env): Config {
-  const problems: string[] = [];
-
-  const str = (name: string, fallback?: string): string | undefined => {
-    const v = env[name];
-    return v === undefined || v.trim() === '' ? fallback : v.trim();
-  };
-  const int = (name: string, fallback: number, min: number, max: number): number => {
-    const raw = str(name);
-    if (raw === undefined) return fallback;
-    const n = Number(raw);
-    if (!Number.isInteger(n) || n < min || n > max) {
-      problems.push(`${name} must be an integer from ${min} to ${max} (got "${raw}")`);
-      return fallback;
-    }
-    return n;
-  };
-  const bool = (name: string, fallback: boolean): boolean => {
-    const raw = str(name);
-    if (raw === undefined) return fallback;
-    if (/^(1|true|yes|on)$/i.test(raw)) return true;
-    if (/^(0|false|no|off)$/i.test(raw)) return false;
-    problems.push(`${name} must be true or false (got "${raw}")`);
-    return fallback;
-  };
-  const list = (name: string, fallback: string[]): string[] => {
-    const raw = str(name);
-    if (raw === undefined) return fallback;
-    return raw
-      .split(',')
-      .map((s) => s.trim())
-      .filter(Boolean);
-  };
+  const reader = createEnvReader(env);
+  const { problems, int, bool, list } = reader;
+  const str = (name: string, fallback?: string): string | undefined => reader.str(name) ?? fallback;
 
   const baseUrlRaw = str('EKB_BASE_URL', 'https://app.ekuaibao.com')!;
   let ekbBaseUrl = baseUrlRaw.replace(/\/+$/, '');

@@ -2,8 +2,10 @@
  * Settings of the local stack itself (EKB_LOCAL_*), next to the functions' own keys (functions/config.ts). Every
  * bad key is reported at once, like the functions' config.
  */
+
 import { fileURLToPath } from 'node:url';
 import { ValidationError } from '../../functions/core/errors.js';
+import { createEnvReader } from '../../functions/env-reader.js';
 import { parseRateExpression } from './scheduler.js';
 
 export type Env = Record<string, string | undefined>;
@@ -52,29 +54,7 @@ export const LOCAL_DEFAULTS = {
 } as const;
 
 export function loadLocalOptions(env: Env, argv: readonly string[] = []): LocalOptions {
-  const problems: string[] = [];
-  const str = (name: string): string | undefined => {
-    const v = env[name]?.trim();
-    return v === undefined || v === '' ? undefined : v;
-  };
-  const int = (name: string, fallback: number, min: number, max: number): number => {
-    const raw = str(name);
-    if (raw === undefined) return fallback;
-    const n = Number(raw);
-    if (!Number.isInteger(n) || n < min || n > max) {
-      problems.push(`${name} must be an integer from ${min} to ${max} (got "${raw}")`);
-      return fallback;
-    }
-    return n;
-  };
-  const bool = (name: string): boolean | undefined => {
-    const raw = str(name);
-    if (raw === undefined) return undefined;
-    if (/^(1|true|yes|on)$/i.test(raw)) return true;
-    if (/^(0|false|no|off)$/i.test(raw)) return false;
-    problems.push(`${name} must be true or false (got "${raw}")`);
-    return undefined;
-  };
+  const { problems, str, int, bool } = createEnvReader(env);
 
   let scheduleMs: number | undefined;
   const scheduleExpression = str('EKB_LOCAL_SCHEDULE');
@@ -104,8 +84,8 @@ export function loadLocalOptions(env: Env, argv: readonly string[] = []): LocalO
     embeddedBucket: str('EKB_LOCAL_BUCKET') ?? LOCAL_DEFAULTS.embeddedBucket,
     scheduleMs,
     scheduleExpression: scheduleMs === undefined ? undefined : scheduleExpression,
-    demo: demoFlag ?? bool('EKB_LOCAL_DEMO'),
-    exitAfterDemo: argv.includes('--once') || bool('EKB_LOCAL_EXIT_AFTER_DEMO') === true,
+    demo: demoFlag ?? bool('EKB_LOCAL_DEMO', undefined),
+    exitAfterDemo: argv.includes('--once') || bool('EKB_LOCAL_EXIT_AFTER_DEMO', false),
     copyTimeoutMs: copyTimeoutSeconds * 1000,
     fanOutTimeoutMs:
       int('EKB_LOCAL_FAN_OUT_TIMEOUT_SECONDS', LOCAL_DEFAULTS.fanOutTimeoutSeconds, 5, 900) * 1000,
