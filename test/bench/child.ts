@@ -4,6 +4,8 @@
  * The sandbox and s3rver live in other processes, so peak RSS here is the copier's alone.
  * Prints exactly one line `@@RESULT <json>` on stdout.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import diagnostics from 'node:diagnostics_channel';
 import { readFileSync } from 'node:fs';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
@@ -90,9 +92,15 @@ export interface ApiCallsRow {
 }
 
 export type LatencyVariant = 'raw' | 'client' | 'handler';
+export interface Timing {
+  /** The whole request as its caller sees it. */
+  totalMs: number;
+  /** Of which waiting for the sandbox: undici request created → answer fully received. */
+  upstreamMs: number;
+}
 export interface LatencyResult {
-  /** Per concurrency level and variant: every request's latency in ms. */
-  samples: Record<string, Record<LatencyVariant, number[]>>;
+  /** Per concurrency level and variant: every request's timing. */
+  samples: Record<string, Record<LatencyVariant, Timing[]>>;
 }
 
 function vmHwmBytes(): number {
@@ -404,20 +412,41 @@ async function runLatency(task: Extract<ChildTask, { kind: 'latency' }>): Promis
     handler: () => invokeHandler(handler, body),
   };
 
+  // Each request's upstream time (undici request created → last byte of the answer received), attributed to the
+  // invocation that sent it: the function's own latency is its total minus that.
+  const als = new AsyncLocalStorage<{ upstreamMs: number; calls: number }>();
+  const inFlight = new WeakMap<object, { t: number; rec: { upstreamMs: number; calls: number } }>();
+  const onCreate = (m: unknown): void => {
+    const rec = als.getStore();
+    if (rec) inFlight.set((m as { request: object }).request, { t: performance.now(), rec });
+  };
+  const onDone = (m: unknown): void => {
+    const f = inFlight.get((m as { request: object }).request);
+    if (!f) return;
+    f.rec.upstreamMs += performance.now() - f.t;
+    f.rec.calls += 1;
+  };
+  diagnostics.subscribe('undici:request:create', onCreate);
+  diagnostics.subscribe('undici:request:trailers', onDone);
+
   const measure = async (
     variant: LatencyVariant,
     concurrency: number,
     requests: number,
-  ): Promise<number[]> => {
-    const out: number[] = [];
+  ): Promise<Timing[]> => {
+    const out: Timing[] = [];
     let left = requests;
     await Promise.all(
       Array.from({ length: concurrency }, async () => {
         while (left > 0) {
           left -= 1;
+          const rec = { upstreamMs: 0, calls: 0 };
           const t = performance.now();
-          await once[variant]();
-          out.push(performance.now() - t);
+          await als.run(rec, once[variant]);
+          const totalMs = performance.now() - t;
+          // ≤100 refs and a cached token: exactly one upstream call, so total − upstream is the own time.
+          if (rec.calls !== 1) throw new Error(`${variant} made ${rec.calls} upstream calls for one request`);
+          out.push({ totalMs, upstreamMs: rec.upstreamMs });
         }
       }),
     );
@@ -433,12 +462,14 @@ async function runLatency(task: Extract<ChildTask, { kind: 'latency' }>): Promis
   for (let round = 0; round < task.rounds; round++) {
     for (const level of task.levels) {
       samples[String(level.concurrency)] ??= { raw: [], client: [], handler: [] };
-      const perVariant = samples[String(level.concurrency)] as Record<LatencyVariant, number[]>;
+      const perVariant = samples[String(level.concurrency)] as Record<LatencyVariant, Timing[]>;
       // Rotate the order each round so a slow patch of the shared machine does not land on one variant.
       const order = variants.map((_, i) => variants[(i + round) % variants.length] as LatencyVariant);
       for (const v of order) perVariant[v].push(...(await measure(v, level.concurrency, level.requests)));
     }
   }
+  diagnostics.unsubscribe('undici:request:create', onCreate);
+  diagnostics.unsubscribe('undici:request:trailers', onDone);
   await Promise.all([agent.close(), client.close()]);
   return { samples };
 }
