@@ -62,6 +62,8 @@ export type ChildTask =
 
 export interface LargeResult {
   ms: number;
+  /** CPU time (user + system) this process used while the clock ran. */
+  cpuMs: number;
   bytes: number;
   /** RSS after setup, before the first byte moved. */
   idleRss: number;
@@ -77,6 +79,8 @@ export interface LargeResult {
 
 export interface BatchResult {
   ms: number;
+  /** CPU time (user + system) this process used while the clock ran. */
+  cpuMs: number;
   files: number;
   bytes: number;
   tokenFetches: number;
@@ -101,6 +105,11 @@ export interface Timing {
 export interface LatencyResult {
   /** Per concurrency level and variant: every request's timing. */
   samples: Record<string, Record<LatencyVariant, Timing[]>>;
+}
+
+function cpuSince(start: NodeJS.CpuUsage): number {
+  const d = process.cpuUsage(start);
+  return (d.user + d.system) / 1000;
 }
 
 function vmHwmBytes(): number {
@@ -182,6 +191,7 @@ async function runLarge(task: Extract<ChildTask, { kind: 'large' }>): Promise<La
   const downloader = createUndiciDownloader();
   const sampler = startMemorySampler();
   const idleRss = process.memoryUsage.rss();
+  const cpu0 = process.cpuUsage();
   const started = performance.now();
   let bytes = 0;
 
@@ -242,12 +252,14 @@ async function runLarge(task: Extract<ChildTask, { kind: 'large' }>): Promise<La
   }
 
   const ms = performance.now() - started;
+  const cpuMs = cpuSince(cpu0);
   const peaks = sampler.stop();
   if (bytes !== file.size) throw new Error(`${mode} moved ${bytes} of ${file.size} bytes`);
   await Promise.all([agent.close(), downloader.close(), client.close()]);
   s3.destroy();
   return {
     ms,
+    cpuMs,
     bytes,
     idleRss,
     sampledPeakRss: peaks.rss,
@@ -269,6 +281,7 @@ async function runBatch(task: Extract<ChildTask, { kind: 'batch' }>): Promise<Ba
     logger: silentLogger,
   };
   const refs = setFiles(task.set, task.count).map(refOf);
+  const cpu0 = process.cpuUsage();
   const started = performance.now();
   let files = 0;
   let bytes = 0;
@@ -288,10 +301,11 @@ async function runBatch(task: Extract<ChildTask, { kind: 'batch' }>): Promise<Ba
     bytes += done.bytes;
   }
   const ms = performance.now() - started;
+  const cpuMs = cpuSince(cpu0);
   const { tokenFetches, downloadUrlCalls } = client.stats;
   await Promise.all([downloader.close(), client.close()]);
   s3.destroy();
-  return { ms, files, bytes, tokenFetches, downloadUrlCalls, vmHwm: vmHwmBytes() };
+  return { ms, cpuMs, files, bytes, tokenFetches, downloadUrlCalls, vmHwm: vmHwmBytes() };
 }
 
 function lambdaContext(): Context {

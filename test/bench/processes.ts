@@ -3,12 +3,14 @@
  * `node` processes that time a bundle's import.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { ChildTask } from './child.js';
 
 const S3RVER_SCRIPT = fileURLToPath(new URL('./s3rver-process.ts', import.meta.url));
 
 export interface S3Process {
+  pid: number;
   endpoint: string;
   directory: string;
   bucket: string;
@@ -28,7 +30,13 @@ export function startS3Process(directory: string, bucket: string): Promise<S3Pro
       if (!line) return;
       child.stdout?.off('data', onData);
       const info = JSON.parse(line.slice(5)) as { endpoint: string };
-      resolve({ endpoint: info.endpoint, directory, bucket, stop: () => stopProcess(child) });
+      resolve({
+        pid: child.pid as number,
+        endpoint: info.endpoint,
+        directory,
+        bucket,
+        stop: () => stopProcess(child),
+      });
     };
     child.stdout?.on('data', onData);
     child.once('exit', (code) => reject(new Error(`s3rver process exited early (${code})`)));
@@ -108,3 +116,18 @@ export function timeImport(
     });
   });
 }
+
+/** CPU time (user + system, ms) another process has used so far, from /proc (Linux); NaN elsewhere. */
+export function processCpuMs(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold spaces) start after the last ')': utime is the 12th, stime 13th.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** USER_HZ: 100 on every mainstream Linux build. */
+const CLOCK_TICKS = 100;

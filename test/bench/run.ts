@@ -47,7 +47,7 @@ import {
   type SmallSet,
   setFiles,
 } from './inputs.js';
-import { runChild, type S3Process, startS3Process } from './processes.js';
+import { processCpuMs, runChild, type S3Process, startS3Process } from './processes.js';
 import { fmt, median, mib, mibPerSec, percentile, table } from './stats.js';
 
 const argv = process.argv.slice(2);
@@ -145,7 +145,9 @@ function cleanPrefix(ctx: Ctx, prefix: string): void {
   rmSync(join(ctx.s3.directory, BUCKET, 'bench', prefix), { recursive: true, force: true });
 }
 
-async function large(ctx: Ctx, mode: LargeMode, size: LargeSize): Promise<LargeResult> {
+type Measured<T extends { ms: number; cpuMs: number }> = T & { cpu: CpuShare };
+
+async function large(ctx: Ctx, mode: LargeMode, size: LargeSize): Promise<Measured<LargeResult>> {
   const prefix = `large-${mode}-${size}-${++ctx.seq}`;
   const f = largeFile(size);
   const task: ChildTask = {
@@ -156,10 +158,42 @@ async function large(ctx: Ctx, mode: LargeMode, size: LargeSize): Promise<LargeR
     prefix,
   };
   try {
-    return await runChild<LargeResult>(ctx.childBundle, task, childFlags);
+    return await withCpu(ctx, () => runChild<LargeResult>(ctx.childBundle, task, childFlags));
   } finally {
     cleanPrefix(ctx, prefix);
   }
+}
+
+/** CPU each process spent during one measured child, as % of one core over the child's timed span. */
+interface CpuShare {
+  copier: number;
+  origin: number;
+  s3rver: number;
+}
+
+/** Runs a child and adds the CPU the origin (this process) and s3rver used meanwhile (their whole span). */
+async function withCpu<T extends { ms: number; cpuMs: number }>(
+  ctx: Ctx,
+  run: () => Promise<T>,
+): Promise<T & { cpu: CpuShare }> {
+  const origin0 = process.cpuUsage();
+  const s3Before = processCpuMs(ctx.s3.pid);
+  const r = await run();
+  const o = process.cpuUsage(origin0);
+  const pct = (cpuMs: number) => (100 * cpuMs) / r.ms;
+  return {
+    ...r,
+    cpu: {
+      copier: pct(r.cpuMs),
+      origin: pct((o.user + o.system) / 1000),
+      s3rver: pct(processCpuMs(ctx.s3.pid) - s3Before),
+    },
+  };
+}
+
+function cpuCell(rs: ReadonlyArray<{ cpu: CpuShare }>): string {
+  const m = (k: keyof CpuShare) => fmt(median(rs.map((r) => r.cpu[k])), 0);
+  return `${m('copier')} / ${m('origin')} / ${m('s3rver')}`;
 }
 
 function ensureDisk(dir: string, bytes: number): void {
@@ -170,9 +204,9 @@ function ensureDisk(dir: string, bytes: number): void {
   }
 }
 
-async function sectionLarge(ctx: Ctx): Promise<Map<string, LargeResult[]>> {
-  const all = new Map<string, LargeResult[]>();
-  const add = (mode: LargeMode, size: LargeSize, r: LargeResult): void => {
+async function sectionLarge(ctx: Ctx): Promise<Map<string, Measured<LargeResult>[]>> {
+  const all = new Map<string, Measured<LargeResult>[]>();
+  const add = (mode: LargeMode, size: LargeSize, r: Measured<LargeResult>): void => {
     const k = `${mode}:${size}`;
     all.set(k, [...(all.get(k) ?? []), r]);
   };
@@ -198,7 +232,7 @@ async function sectionLarge(ctx: Ctx): Promise<Map<string, LargeResult[]>> {
   emit();
   emit(
     table(
-      ['contender', 'median s', 'MiB/s', 'vs minimal pipe', 'runs (s)'],
+      ['contender', 'median s', 'MiB/s', 'vs minimal pipe', 'CPU % copier / origin / s3rver', 'runs (s)'],
       (
         [
           ['ceiling: undici GET, body discarded', 'ceiling'],
@@ -210,6 +244,7 @@ async function sectionLarge(ctx: Ctx): Promise<Map<string, LargeResult[]>> {
         fmt(ms(mode) / 1000, 2),
         fmt(speed(mode), 0),
         `${fmt(speed(mode) / pipe, 3)}×`,
+        cpuCell(all.get(`${mode}:1GiB`) ?? []),
         (all.get(`${mode}:1GiB`) ?? []).map((r) => fmt(r.ms / 1000, 2)).join(', '),
       ]),
     ),
@@ -227,7 +262,7 @@ const COPIER_LABELS: Record<LargeMode, string> = {
   naive: 'naive: fetch → arrayBuffer → PutObject',
 };
 
-async function sectionMemory(ctx: Ctx, fromLarge: Map<string, LargeResult[]>): Promise<void> {
+async function sectionMemory(ctx: Ctx, fromLarge: Map<string, Measured<LargeResult>[]>): Promise<void> {
   const partSize = choosePartSize(4 * GIB, DEFAULT_PART_BYTES);
   const targetBytes = 64 * MIB + partSize * PART_QUEUE_SIZE;
   const rows: string[][] = [];
@@ -304,9 +339,9 @@ async function sectionMemory(ctx: Ctx, fromLarge: Map<string, LargeResult[]>): P
 
 async function sectionBatches(ctx: Ctx): Promise<BatchResult[]> {
   const rows: string[][] = [];
-  const keep: BatchResult[] = [];
+  const keep: Measured<BatchResult>[] = [];
   for (const [set, count] of Object.entries(PLAN.sets) as Array<[SmallSet, number]>) {
-    const byC = new Map<number, BatchResult[]>();
+    const byC = new Map<number, Measured<BatchResult>[]>();
     for (let i = 0; i < PLAN.batchRepeats; i++) {
       // Rotate the concurrency order per repeat (drift on the shared machine).
       const order = PLAN.concurrencies.map(
@@ -315,15 +350,17 @@ async function sectionBatches(ctx: Ctx): Promise<BatchResult[]> {
       for (const concurrency of order) {
         const prefix = `batch-${set}-c${concurrency}-${++ctx.seq}`;
         try {
-          const r = await runChild<BatchResult>(ctx.childBundle, {
-            kind: 'batch',
-            env: ctx.env,
-            set,
-            count,
-            concurrency,
-            batchSize: 100,
-            prefix,
-          });
+          const r = await withCpu(ctx, () =>
+            runChild<BatchResult>(ctx.childBundle, {
+              kind: 'batch',
+              env: ctx.env,
+              set,
+              count,
+              concurrency,
+              batchSize: 100,
+              prefix,
+            }),
+          );
           byC.set(concurrency, [...(byC.get(concurrency) ?? []), r]);
           keep.push(r);
         } finally {
@@ -343,6 +380,7 @@ async function sectionBatches(ctx: Ctx): Promise<BatchResult[]> {
         fmt(count / (ms / 1000), 0),
         fmt(bytes / 1e6 / (ms / 1000), 1),
         `${fmt(one / ms, 2)}×`,
+        cpuCell(rs),
         String(rs[0]?.downloadUrlCalls ?? 'n/a'),
         fmt(mib(median(rs.map((r) => r.vmHwm))), 0),
       ]);
@@ -365,6 +403,7 @@ async function sectionBatches(ctx: Ctx): Promise<BatchResult[]> {
         'files/s',
         'MB/s',
         'vs one at a time',
+        'CPU % copier / origin / s3rver',
         'downloadurls calls',
         'peak RSS MiB',
       ],
@@ -570,7 +609,7 @@ async function main(): Promise<void> {
           bucket: BUCKET,
         },
       };
-      let largeResults = new Map<string, LargeResult[]>();
+      let largeResults = new Map<string, Measured<LargeResult>[]>();
       if (runs(1)) largeResults = await sectionLarge(ctx);
       if (runs(2)) await sectionMemory(ctx, largeResults);
       let batches: BatchResult[] = [];
