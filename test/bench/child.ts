@@ -41,6 +41,8 @@ export type ChildTask =
       env: BenchEnv;
       file: { id: string; key: string; size: number };
       prefix: string;
+      /** Parts uploaded in parallel (pipe and engine); default PART_QUEUE_SIZE. */
+      queueSize?: number;
     }
   | {
       kind: 'batch';
@@ -52,6 +54,8 @@ export type ChildTask =
       prefix: string;
     }
   | { kind: 'api-calls'; env: BenchEnv; counts: number[] }
+  /** Control for section 2: `count` part-sized Buffers allocated one after another, only one ever referenced. */
+  | { kind: 'alloc'; partSize: number; count: number }
   | {
       kind: 'latency';
       env: BenchEnv;
@@ -185,6 +189,7 @@ async function runLarge(task: Extract<ChildTask, { kind: 'large' }>): Promise<La
   const s3 = s3For(env);
   const objectKey = `bench/${task.prefix}/${file.id}.bin`;
   const partSize = choosePartSize(file.size, DEFAULT_PART_BYTES);
+  const queueSize = task.queueSize ?? PART_QUEUE_SIZE;
   // The baselines resolve before the clock starts; the engine resolves inside copyBatch (one call, ~1 ms).
   const resolved = mode === 'engine' ? undefined : await resolveOne(client, file);
   const agent = new Agent();
@@ -218,7 +223,7 @@ async function runLarge(task: Extract<ChildTask, { kind: 'large' }>): Promise<La
       client: s3,
       params: { Bucket: env.bucket, Key: objectKey, Body: res.body, ContentLength: file.size },
       partSize,
-      queueSize: PART_QUEUE_SIZE,
+      queueSize,
       leavePartsOnError: false,
     });
     await upload.done();
@@ -239,7 +244,7 @@ async function runLarge(task: Extract<ChildTask, { kind: 'large' }>): Promise<La
   } else {
     const deps: CopyDeps = {
       resolver: client,
-      sink: createS3Sink({ client: s3, bucket: env.bucket, queueSize: PART_QUEUE_SIZE }),
+      sink: createS3Sink({ client: s3, bucket: env.bucket, queueSize }),
       downloader,
       logger: silentLogger,
     };
@@ -261,6 +266,33 @@ async function runLarge(task: Extract<ChildTask, { kind: 'large' }>): Promise<La
     ms,
     cpuMs,
     bytes,
+    idleRss,
+    sampledPeakRss: peaks.rss,
+    peakArrayBuffers: peaks.arrayBuffers,
+    peakHeapTotal: peaks.heapTotal,
+    vmHwm: vmHwmBytes(),
+  };
+}
+
+/** What RSS does when a process only ever holds one part: the garbage collector's slack for freed Buffers. */
+async function runAlloc(task: Extract<ChildTask, { kind: 'alloc' }>): Promise<LargeResult> {
+  const sampler = startMemorySampler();
+  const idleRss = process.memoryUsage.rss();
+  const cpu0 = process.cpuUsage();
+  const started = performance.now();
+  let held: Buffer | undefined;
+  for (let i = 0; i < task.count; i++) {
+    held = Buffer.allocUnsafe(task.partSize);
+    held.fill(i & 0xff);
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  const ms = performance.now() - started;
+  const cpuMs = cpuSince(cpu0);
+  const peaks = sampler.stop();
+  return {
+    ms,
+    cpuMs,
+    bytes: (held?.length ?? 0) * task.count,
     idleRss,
     sampledPeakRss: peaks.rss,
     peakArrayBuffers: peaks.arrayBuffers,
@@ -494,6 +526,7 @@ async function main(): Promise<void> {
   if (task.kind === 'large') result = await runLarge(task);
   else if (task.kind === 'batch') result = await runBatch(task);
   else if (task.kind === 'api-calls') result = await runApiCalls(task);
+  else if (task.kind === 'alloc') result = await runAlloc(task);
   else result = await runLatency(task);
   process.stdout.write(`@@RESULT ${JSON.stringify(result)}\n`);
 }
