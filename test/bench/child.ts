@@ -77,6 +77,10 @@ export interface LargeResult {
   peakArrayBuffers: number;
   /** Largest V8 heap (reserved) seen by the sampler. */
   peakHeapTotal: number;
+  /** V8 heap in use after the copy and a full GC (needs --expose-gc; else without the GC): what stays behind. */
+  heapUsedAfter: number;
+  /** The same before the first byte moved. */
+  heapUsedBefore: number;
   /** VmHWM: the kernel's own high-water mark for the process's whole life. */
   vmHwm: number;
 }
@@ -114,6 +118,12 @@ export interface LatencyResult {
 function cpuSince(start: NodeJS.CpuUsage): number {
   const d = process.cpuUsage(start);
   return (d.user + d.system) / 1000;
+}
+
+/** Heap in use after a full collection when the process runs with --expose-gc. */
+function liveHeap(): number {
+  (globalThis as { gc?: () => void }).gc?.();
+  return process.memoryUsage().heapUsed;
 }
 
 function vmHwmBytes(): number {
@@ -194,6 +204,7 @@ async function runLarge(task: Extract<ChildTask, { kind: 'large' }>): Promise<La
   const resolved = mode === 'engine' ? undefined : await resolveOne(client, file);
   const agent = new Agent();
   const downloader = createUndiciDownloader();
+  const heapUsedBefore = liveHeap();
   const sampler = startMemorySampler();
   const idleRss = process.memoryUsage.rss();
   const cpu0 = process.cpuUsage();
@@ -260,6 +271,8 @@ async function runLarge(task: Extract<ChildTask, { kind: 'large' }>): Promise<La
   const cpuMs = cpuSince(cpu0);
   const peaks = sampler.stop();
   if (bytes !== file.size) throw new Error(`${mode} moved ${bytes} of ${file.size} bytes`);
+  const vmHwm = vmHwmBytes();
+  const heapUsedAfter = liveHeap();
   await Promise.all([agent.close(), downloader.close(), client.close()]);
   s3.destroy();
   return {
@@ -270,7 +283,9 @@ async function runLarge(task: Extract<ChildTask, { kind: 'large' }>): Promise<La
     sampledPeakRss: peaks.rss,
     peakArrayBuffers: peaks.arrayBuffers,
     peakHeapTotal: peaks.heapTotal,
-    vmHwm: vmHwmBytes(),
+    heapUsedBefore,
+    heapUsedAfter,
+    vmHwm,
   };
 }
 
@@ -289,6 +304,7 @@ async function runAlloc(task: Extract<ChildTask, { kind: 'alloc' }>): Promise<La
   const ms = performance.now() - started;
   const cpuMs = cpuSince(cpu0);
   const peaks = sampler.stop();
+  const vmHwm = vmHwmBytes();
   return {
     ms,
     cpuMs,
@@ -297,7 +313,9 @@ async function runAlloc(task: Extract<ChildTask, { kind: 'alloc' }>): Promise<La
     sampledPeakRss: peaks.rss,
     peakArrayBuffers: peaks.arrayBuffers,
     peakHeapTotal: peaks.heapTotal,
-    vmHwm: vmHwmBytes(),
+    heapUsedBefore: 0,
+    heapUsedAfter: 0,
+    vmHwm,
   };
 }
 
@@ -528,7 +546,10 @@ async function main(): Promise<void> {
   else if (task.kind === 'api-calls') result = await runApiCalls(task);
   else if (task.kind === 'alloc') result = await runAlloc(task);
   else result = await runLatency(task);
-  process.stdout.write(`@@RESULT ${JSON.stringify(result)}\n`);
+  // stdout to a pipe is asynchronous: exit only once the (large, for latency samples) line is flushed.
+  await new Promise<void>((resolve) =>
+    process.stdout.write(`@@RESULT ${JSON.stringify(result)}\n`, () => resolve()),
+  );
 }
 
 main().then(

@@ -71,8 +71,12 @@ export function runChild<T>(childBundle: string, task: ChildTask, nodeFlags: str
     child.once('error', reject);
     child.once('exit', (code, signal) => {
       const line = out.split('\n').find((l) => l.startsWith('@@RESULT '));
-      if (code === 0 && line) resolve(JSON.parse(line.slice(9)) as T);
-      else reject(new Error(`bench child ${task.kind} failed (${code ?? signal}): ${err.slice(-2_000)}`));
+      try {
+        if (code === 0 && line) resolve(JSON.parse(line.slice(9)) as T);
+        else throw new Error(`exit ${code ?? signal}: ${err.slice(-2_000)}`);
+      } catch (e) {
+        reject(new Error(`bench child ${task.kind} failed: ${(e as Error).message}`));
+      }
     });
   });
 }

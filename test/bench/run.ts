@@ -74,6 +74,7 @@ const PLAN = QUICK
       sets: { 'small-64KiB': 500, 'medium-5MiB': 50 } as Record<Exclude<SmallSet, 'api-refs'>, number>,
       concurrencies: [1, 8, 32],
       batchRepeats: 1,
+      headline: [1, 8],
       apiCounts: [1, 100, 101, 1_000, 5_000],
       latency: { rounds: 1, c1: 100, c50: 500 },
       loadRuns: 5,
@@ -82,11 +83,14 @@ const PLAN = QUICK
       largeRepeats: 3,
       memorySizes: ['256MiB', '1GiB', '4GiB'] as LargeSize[],
       naiveSizes: ['256MiB', '1GiB'] as LargeSize[],
-      memoryRepeats: 3,
+      // Peaks repeat within a few MiB run to run; 1 GiB cases reuse section 1's three runs.
+      memoryRepeats: 2,
       queueSweep: [1, 2],
       sets: { 'small-64KiB': 2_000, 'medium-5MiB': 200 } as Record<Exclude<SmallSet, 'api-refs'>, number>,
       concurrencies: [1, 4, 8, 16, 32],
       batchRepeats: 3,
+      /** The headline pair (a worker at its default 8 vs one at a time) gets every repeat; the sweep gets one. */
+      headline: [1, 8],
       apiCounts: [1, 100, 101, 1_000, 5_000],
       latency: { rounds: 3, c1: 200, c50: 1_000 },
       loadRuns: 15,
@@ -145,6 +149,9 @@ interface Ctx {
 /** Deletes what a case wrote: s3rver keeps objects as files under <directory>/<bucket>/<key path>. */
 function cleanPrefix(ctx: Ctx, prefix: string): void {
   rmSync(join(ctx.s3.directory, BUCKET, 'bench', prefix), { recursive: true, force: true });
+  // Flush the dirty pages s3rver left (a 1 GiB object is 2 GiB of writes: parts, then the assembled object), so
+  // their write-back does not slow down whichever case runs next (measured: ~10 % on the case after a copy).
+  execSync('sync');
 }
 
 type Measured<T extends { ms: number; cpuMs: number }> = T & { cpu: CpuShare };
@@ -166,7 +173,10 @@ async function large(
     queueSize,
   };
   try {
-    return await withCpu(ctx, () => runChild<LargeResult>(ctx.childBundle, task, childFlags));
+    // --expose-gc only lets the child collect once after the clock stops (heap left behind); it changes nothing before.
+    return await withCpu(ctx, () =>
+      runChild<LargeResult>(ctx.childBundle, task, ['--expose-gc', ...childFlags]),
+    );
   } finally {
     cleanPrefix(ctx, prefix);
   }
@@ -300,6 +310,7 @@ async function sectionMemory(ctx: Ctx, fromLarge: Map<string, Measured<LargeResu
       fmt(mib(hwm - idle), 0),
       fmt(mib(median(results.map((r) => r.peakArrayBuffers))), 0),
       fmt(mib(median(results.map((r) => r.peakHeapTotal))), 0),
+      fmt(mib(median(results.map((r) => r.heapUsedAfter - r.heapUsedBefore))), 1),
       fmt(mibPerSec(LARGE_SIZES[size], median(results.map((r) => r.ms))), 0),
       mode === 'naive' ? '—' : `${hwm <= target(queue) ? 'PASS' : 'MISS'} (${fmt(mib(target(queue)), 0)})`,
       String(results.length),
@@ -315,6 +326,7 @@ async function sectionMemory(ctx: Ctx, fromLarge: Map<string, Measured<LargeResu
     fmt(mib(alloc.vmHwm - alloc.idleRss), 0),
     fmt(mib(alloc.peakArrayBuffers), 0),
     fmt(mib(alloc.peakHeapTotal), 0),
+    '—',
     '—',
     '—',
     '1',
@@ -337,6 +349,7 @@ async function sectionMemory(ctx: Ctx, fromLarge: Map<string, Measured<LargeResu
         'peak − idle MiB',
         'peak buffers MiB',
         'peak V8 heap MiB',
+        'heap left after GC MiB',
         'MiB/s',
         'target MiB',
         'runs',
@@ -388,6 +401,7 @@ async function sectionBatches(ctx: Ctx): Promise<BatchResult[]> {
         (_, j) => PLAN.concurrencies[(i + j) % PLAN.concurrencies.length] as number,
       );
       for (const concurrency of order) {
+        if (i > 0 && !PLAN.headline.includes(concurrency)) continue;
         const prefix = `batch-${set}-c${concurrency}-${++ctx.seq}`;
         try {
           const r = await withCpu(ctx, () =>
@@ -423,6 +437,7 @@ async function sectionBatches(ctx: Ctx): Promise<BatchResult[]> {
         cpuCell(rs),
         String(rs[0]?.downloadUrlCalls ?? 'n/a'),
         fmt(mib(median(rs.map((r) => r.vmHwm))), 0),
+        String(rs.length),
       ]);
     }
   }
@@ -430,7 +445,7 @@ async function sectionBatches(ctx: Ctx): Promise<BatchResult[]> {
   emit();
   emit(
     `Each run copies the whole set with copyBatch, one queue message (100 refs) after another, in a fresh process; ` +
-      `median of ${PLAN.batchRepeats} run(s). Baseline: concurrency 1 (one file at a time); the copy function's ` +
+      `median of ${PLAN.batchRepeats} run(s) for concurrency ${PLAN.headline.join(' and ')}, one run for the rest of the sweep. Baseline: concurrency 1 (one file at a time); the copy function's ` +
       'default is 8.',
   );
   emit();
@@ -446,6 +461,7 @@ async function sectionBatches(ctx: Ctx): Promise<BatchResult[]> {
         'CPU % copier / origin / s3rver',
         'downloadurls calls',
         'peak RSS MiB',
+        'runs',
       ],
       rows,
     ),
