@@ -38,7 +38,8 @@ export function parseDpKey(key: string): DpKeyInfo | undefined {
   }
   const o = parsed as Record<string, unknown>;
   const info: DpKeyInfo = {};
-  if (o.fileId !== undefined && o.fileId !== null) info.fileId = String(o.fileId);
+  // Only scalars: an object here could carry a hostile toString (found by the property tests).
+  if (typeof o.fileId === 'string' || typeof o.fileId === 'number') info.fileId = String(o.fileId);
   if (typeof o.fileName === 'string') info.fileName = o.fileName;
   if (typeof o.fileType === 'string') info.fileType = o.fileType;
   if (typeof o.spaceId === 'string' || typeof o.spaceId === 'number') info.spaceId = String(o.spaceId);
