@@ -10,14 +10,12 @@
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2WithRequestContext, Context } from 'aws-lambda';
 import { loadConfig } from '../config.js';
-import { refsAsItems } from '../core/attachments/batching.js';
 import { deadlineSignal } from '../core/copy/deadline.js';
 import { AppError } from '../core/errors.js';
 import { parseCopyJobRequest } from '../core/jobs/copy-job-request.js';
-import { type CreateJobDeps, type CreateJobResult, createJobOnce } from '../core/jobs/create-job.js';
 import { getJobStatus } from '../core/jobs/job-status.js';
 import { newJobId } from '../core/jobs/keys.js';
-import { runManifestJob } from '../core/jobs/manifest-job.js';
+import { startCopyJob } from '../core/jobs/start-copy-job.js';
 import type { Logger } from '../core/logger.js';
 import { acceptsGzip, decodeBody, requestIdOf, requireJsonContentType } from '../http/api-request.js';
 import { type ApiResponse, jsonResponse, toApiResponse } from '../http/api-response.js';
@@ -43,38 +41,20 @@ async function createCopyJob(event: JobsApiEvent, d: JobsApiDeps, log: Logger, s
     bucket: d.bucket,
     ...(d.maxRefs ? { maxRefs: d.maxRefs } : {}),
   });
-  const now = d.now?.() ?? new Date();
-  const jobId = (d.newJobId ?? newJobId)(now);
-  const keyTemplate = request.keyTemplate ?? d.keyTemplate;
-  const jobDeps: CreateJobDeps = {
-    queue: d.queue,
-    store: d.store,
-    logger: log,
-    ...(d.reportPrefix === undefined ? {} : { reportPrefix: d.reportPrefix }),
-    ...(d.now === undefined ? {} : { now: d.now }),
-    ...(signal === undefined ? {} : { signal }),
-  };
-  let result: CreateJobResult;
-  if (request.kind === 'refs') {
-    result = await createJobOnce(
-      { jobId, source: { kind: 'api' }, items: refsAsItems(request.refs), keyTemplate },
-      jobDeps,
-    );
-  } else {
-    const manifest = `s3://${request.bucket}/${request.key}`;
-    result = await runManifestJob(
-      {
-        jobId,
-        bucket: request.bucket,
-        key: request.key,
-        keyTemplate,
-        source: { kind: 'api', manifest },
-        rejectUnusable: true,
-      },
-      { ...jobDeps, manifests: d.manifests },
-    );
-  }
-  const { record } = result;
+  const jobId = (d.newJobId ?? newJobId)(d.now?.() ?? new Date());
+  const { record } = await startCopyJob(
+    request,
+    { jobId, defaultKeyTemplate: d.keyTemplate },
+    {
+      queue: d.queue,
+      store: d.store,
+      manifests: d.manifests,
+      logger: log,
+      ...(d.reportPrefix === undefined ? {} : { reportPrefix: d.reportPrefix }),
+      ...(d.now === undefined ? {} : { now: d.now }),
+      ...(signal === undefined ? {} : { signal }),
+    },
+  );
   const status = `/copy-jobs/${jobId}`;
   return jsonResponse(
     202,
