@@ -6,7 +6,7 @@ import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct, Node } from 'constructs';
 import { ArchiveApi } from './constructs/archive-api.js';
-import { ArchiveFunctions } from './constructs/archive-functions.js';
+import { type AppSettings, ArchiveFunctions } from './constructs/archive-functions.js';
 import { CopyQueue, MAX_RECEIVE_COUNT } from './constructs/copy-queue.js';
 import { EkbCredentials } from './constructs/credentials.js';
 import { Observability } from './constructs/observability.js';
@@ -68,7 +68,8 @@ export const CONTEXT_DEFAULTS = {
 
 export type ContextKey = keyof typeof CONTEXT_DEFAULTS;
 
-export interface EkbArchiveSettings {
+/** The context as checked: the functions' settings (AppSettings) plus the stack's own. */
+export interface EkbArchiveSettings extends AppSettings {
   stackName: string;
   bucketName: string;
   importExistingBucket: boolean;
@@ -76,18 +77,7 @@ export interface EkbArchiveSettings {
   importExistingSecret: boolean;
   /** undefined = no scheduled sync. */
   scheduleExpression: string | undefined;
-  ekbBaseUrl: string;
-  copyConcurrency: number;
-  resolveConcurrency: number;
   copyMaxConcurrency: number;
-  objectKeyTemplate: string;
-  syncObjectKeyTemplate: string;
-  allowedDownloadHosts: string[];
-  syncFormTypes: string[];
-  syncOverlapMinutes: number;
-  syncStartDate: string;
-  deadlineMarginMs: number;
-  logLevel: string;
   logRetention: RetentionDays;
   copyMemoryMb: number;
   copyTimeoutSeconds: number;
