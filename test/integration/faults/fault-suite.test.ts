@@ -38,6 +38,7 @@ import { LocalQueue } from '../../../infra/local/local-queue.js';
 import { startEkuaibaoSandbox } from '../../../infra/local/sandbox/server.js';
 import type { EkuaibaoSandbox, SandboxFault, SandboxFile } from '../../../infra/local/sandbox/types.js';
 import { type FaultProxy, startFaultProxy } from '../../helpers/fault-proxy.js';
+import { s3ObjectCreatedEvent } from '../../helpers/s3-event.js';
 import { startS3rver, type TestS3 } from '../../helpers/s3rver.js';
 
 const KIB = 1024;
@@ -322,30 +323,13 @@ async function listAll(prefix: string): Promise<string[]> {
 }
 
 function s3Event(key: string, size: number, eTag: string, n: number): S3Event {
-  return {
-    Records: [
-      {
-        eventVersion: '2.1',
-        eventSource: 'aws:s3',
-        awsRegion: 'us-east-1',
-        eventTime: new Date().toISOString(),
-        eventName: 'ObjectCreated:Put',
-        userIdentity: { principalId: 'AWS:LOCAL' },
-        requestParameters: { sourceIPAddress: '127.0.0.1' },
-        responseElements: { 'x-amz-request-id': `req${n}`, 'x-amz-id-2': `id${n}` },
-        s3: {
-          s3SchemaVersion: '1.0',
-          configurationId: 'ekb-archive-manifests',
-          bucket: {
-            name: s3.bucket,
-            ownerIdentity: { principalId: 'LOCAL' },
-            arn: `arn:aws:s3:::${s3.bucket}`,
-          },
-          object: { key: encodeURIComponent(key), size, eTag, sequencer: `00${String(n).padStart(14, '0')}` },
-        },
-      },
-    ],
-  };
+  return s3ObjectCreatedEvent({
+    bucket: s3.bucket,
+    key,
+    size,
+    eTag,
+    sequencer: `00${String(n).padStart(14, '0')}`,
+  });
 }
 
 function localBatchQueue(queue: LocalQueue): BatchQueue {

@@ -4,7 +4,7 @@
  * and do no upstream work for any of them. Fan-out streams a 200,000-line manifest: the first batches are queued
  * long before the source has been read to the end.
  */
-import type { APIGatewayProxyResultV2, Context, S3Event } from 'aws-lambda';
+import type { APIGatewayProxyResultV2, Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createS3ReportStore } from '../../../functions/aws/s3-report-store.js';
 import { loadConfig } from '../../../functions/config.js';
@@ -21,6 +21,7 @@ import { depsFromConfig as resolveDepsFromConfig } from '../../../functions/reso
 import { createHandler as createResolveHandler } from '../../../functions/resolve/handler.js';
 import { startEkuaibaoSandbox } from '../../../infra/local/sandbox/server.js';
 import type { EkuaibaoSandbox } from '../../../infra/local/sandbox/types.js';
+import { s3ObjectCreatedEvent } from '../../helpers/s3-event.js';
 import { startS3rver, type TestS3 } from '../../helpers/s3rver.js';
 
 let sandbox: EkuaibaoSandbox;
@@ -209,30 +210,13 @@ describe('fan-out on a huge manifest', () => {
       bucket: s3.bucket,
       keyTemplate: 'attachments/{fileId}/{fileName}',
     });
-    const event: S3Event = {
-      Records: [
-        {
-          eventVersion: '2.1',
-          eventSource: 'aws:s3',
-          awsRegion: 'us-east-1',
-          eventTime: new Date().toISOString(),
-          eventName: 'ObjectCreated:Put',
-          userIdentity: { principalId: 'LOCAL' },
-          requestParameters: { sourceIPAddress: '127.0.0.1' },
-          responseElements: { 'x-amz-request-id': 'r', 'x-amz-id-2': 'i' },
-          s3: {
-            s3SchemaVersion: '1.0',
-            configurationId: 'manifests',
-            bucket: {
-              name: s3.bucket,
-              ownerIdentity: { principalId: 'LOCAL' },
-              arn: `arn:aws:s3:::${s3.bucket}`,
-            },
-            object: { key: 'manifests/huge.jsonl', size: 12_000_000, eTag: 'e1', sequencer: '01' },
-          },
-        },
-      ],
-    };
+    const event = s3ObjectCreatedEvent({
+      bucket: s3.bucket,
+      key: 'manifests/huge.jsonl',
+      size: 12_000_000,
+      eTag: 'e1',
+      sequencer: '01',
+    });
     const out = (await fanOut(event, {
       awsRequestId: 'f',
       getRemainingTimeInMillis: () => 600_000,
