@@ -400,6 +400,7 @@ interface ReportInput {
 const s = (ms: number, digits = 2) => fmt(ms / 1000, digits);
 const mibOf = (bytes: number) => fmt(mib(bytes), 0);
 const x = (ratio: number, digits = 2) => `${fmt(ratio, digits)}×`;
+const perFile = (ms: number) => fmt(ms, ms >= 100 ? 0 : 2);
 
 function report(emit: (t?: string) => void, r: ReportInput): void {
   const { plan } = r;
@@ -443,13 +444,7 @@ function report(emit: (t?: string) => void, r: ReportInput): void {
       `${throughput('ekb')} / ${throughput('rclone')}`,
       x(m.throughput),
       `${s(med('ekb', (x) => x.cpuMs))} / ${s(med('rclone', (x) => x.cpuMs))}`,
-      `${fmt(
-        med('ekb', (x) => x.cpuMs / x.files),
-        2,
-      )} / ${fmt(
-        med('rclone', (x) => x.cpuMs / x.files),
-        2,
-      )}`,
+      `${perFile(med('ekb', (x) => x.cpuMs / x.files))} / ${perFile(med('rclone', (x) => x.cpuMs / x.files))}`,
       x(m.cpuPerFile),
       `${mibOf(med('ekb', (x) => x.maxRssBytes))} / ${mibOf(med('rclone', (x) => x.maxRssBytes))}`,
       x(m.rss),
