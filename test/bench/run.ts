@@ -8,7 +8,8 @@
  * heap never pollutes another and the servers' memory is not counted.
  *
  * Flags: --quick (smaller sets, single repeats, no 4 GiB), --only=1,3 (sections), --out=FILE (Markdown report),
- * --profile[=DIR] (section 6: CPU profile of the CLI on the small case; DIR keeps the raw .cpuprofile).
+ * --profile[=DIR] (section 6: CPU profile of the CLI on the small case; DIR keeps the raw .cpuprofile),
+ * --cases=small,medium,large,latency (section 6: only these cases).
  */
 import { execSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
@@ -50,6 +51,7 @@ import {
 } from './inputs.js';
 import { processCpuMs, runChild, type S3Process, startS3Process } from './processes.js';
 import { fmt, median, mib, mibPerSec, percentile, table } from './stats.js';
+import type { CaseId } from './verdicts.js';
 import { sectionVersusRclone } from './versus-rclone.js';
 
 const argv = process.argv.slice(2);
@@ -65,12 +67,23 @@ const childFlags = (argv.find((a) => a.startsWith('--child-flags='))?.slice(14) 
   .split(' ')
   .filter(Boolean);
 const runs = (section: number): boolean => !only || only.includes(section);
-/** Section 6: --profile adds a CPU profile of the CLI on the small case; --profile=DIR also keeps the raw file. */
+/** Section 6: --profile adds a CPU profile of the CLI on the small case (--profile=DIR keeps the raw file); --cases= picks cases. */
 const profileArg = argv.find((a) => a === '--profile' || a.startsWith('--profile='));
-const profile = {
+const casesArg = argv.find((a) => a.startsWith('--cases='))?.slice(8);
+const versusFlags = {
   profile: profileArg !== undefined,
   ...(profileArg?.startsWith('--profile=') ? { profileDir: resolve(profileArg.slice(10)) } : {}),
+  ...(casesArg ? { cases: parseCases(casesArg) } : {}),
 };
+
+function parseCases(text: string): CaseId[] {
+  const known: CaseId[] = ['small', 'medium', 'large', 'latency'];
+  const asked = text.split(',').filter(Boolean);
+  const unknown = asked.filter((c) => !known.includes(c as CaseId));
+  if (unknown.length > 0)
+    throw new Error(`--cases: unknown ${unknown.join(', ')} (known: ${known.join(', ')})`);
+  return asked as CaseId[];
+}
 
 const PLAN = QUICK
   ? {
@@ -94,7 +107,7 @@ const PLAN = QUICK
         latencyFiles: 500,
         latencyMs: 50,
         startupRuns: 3,
-        ...profile,
+        ...versusFlags,
       },
     }
   : {
@@ -122,7 +135,7 @@ const PLAN = QUICK
         latencyFiles: 2_000,
         latencyMs: 50,
         startupRuns: 10,
-        ...profile,
+        ...versusFlags,
       },
     };
 

@@ -210,3 +210,17 @@ export function runMeasured(
     });
   });
 }
+
+/**
+ * Lines where a tool said something went wrong (rclone logs ERROR/NOTICE by default; the CLI prints `failed …`
+ * lines and JSON log lines at warn or error). A retried request shows up here even when the run ended well.
+ */
+export function warningsIn(tool: 'ekb' | 'rclone', output: string): string[] {
+  const pattern = tool === 'rclone' ? /\b(ERROR|NOTICE|WARNING)\b/ : /^failed |"level":"(warn|error)"/;
+  const lines = output.split('\n').filter((l) => pattern.test(l));
+  if (lines.length === 0) return [];
+  const shown = lines
+    .slice(0, 2)
+    .map((l) => (l.length > 160 ? `${l.slice(0, 157)}…` : l).replace(/\|/g, '/'));
+  return [`${lines.length} line(s)`, ...shown];
+}

@@ -27,7 +27,7 @@ import { type LargeSize, largeFile, refOf, setFiles } from './inputs.js';
 import { type ListingCounts, startListingServer } from './listing-server.js';
 import { processCpuMs, type S3Process } from './processes.js';
 import { type ProfileSummary, summarizeProfile } from './profile-summary.js';
-import { fmt, median, mib, table } from './stats.js';
+import { countsAcross, fmt, median, mib, table } from './stats.js';
 import {
   CLI_BIN,
   cliCopyArgs,
@@ -39,6 +39,7 @@ import {
   runMeasured,
   type S3Target,
   type ToolRun,
+  warningsIn,
 } from './tools.js';
 import {
   type CaseId,
@@ -73,6 +74,8 @@ export interface VersusPlan {
   /** Take a CPU profile of the CLI on the small case (an extra, unmeasured run); keep it in this folder if set. */
   profile: boolean;
   profileDir?: string;
+  /** Only these cases (all when absent): re-running one case is then one short command. */
+  cases?: CaseId[];
 }
 
 export interface VersusDeps {
@@ -101,6 +104,8 @@ interface Measured extends RunSample {
   originCounts: ListingCounts;
   api: { token: number; downloadUrls: number; downloads: number };
   s3Counts: Record<string, number>;
+  /** Warning and error lines the tool printed (count and the first two, shortened). */
+  notes: string[];
 }
 
 const sizeLabel = (bytes: number): string =>
@@ -117,7 +122,7 @@ function casesFor(plan: VersusPlan): VsCase[] {
   const latency = setFiles('small-64KiB', plan.latencyFiles);
   const label = (files: SandboxFile[]) =>
     `${files.length.toLocaleString('en-US')} × ${sizeLabel(files[0]?.size ?? 0)}`;
-  return [
+  const all: VsCase[] = [
     { id: 'small', label: label(small), dir: `small-${small.length}`, files: small, latencyMs: 0 },
     { id: 'medium', label: label(medium), dir: `medium-${medium.length}`, files: medium, latencyMs: 0 },
     { id: 'large', label: label(large), dir: `large-${plan.largeSize}`, files: large, latencyMs: 0 },
@@ -129,6 +134,7 @@ function casesFor(plan: VersusPlan): VsCase[] {
       latencyMs: plan.latencyMs,
     },
   ];
+  return plan.cases ? all.filter((c) => plan.cases?.includes(c.id)) : all;
 }
 
 /** SHA-256 of a file on disk (an object s3rver stored). */
@@ -317,6 +323,7 @@ export async function sectionVersusRclone(deps: VersusDeps, plan: VersusPlan): P
         originCounts,
         api: { token: st.tokenCalls, downloadUrls: st.downloadUrlCalls, downloads: st.downloadsStarted },
         s3Counts,
+        notes: warningsIn(tool, run.output),
       };
     } finally {
       setLatency(0);
@@ -353,11 +360,11 @@ export async function sectionVersusRclone(deps: VersusDeps, plan: VersusPlan): P
     }
 
     let profile: ProfileSummary | undefined;
-    if (plan.profile) {
+    const small = cases.find((c) => c.id === 'small');
+    if (plan.profile && small) {
       const profDir = plan.profileDir ?? join(work, 'profile');
       rmSync(profDir, { recursive: true, force: true });
       mkdirSync(profDir, { recursive: true });
-      const small = cases[0] as VsCase;
       const r = await runOnce('ekb', small, ['--cpu-prof', `--cpu-prof-dir=${profDir}`]);
       // CPU.<date>.<time>.<pid>.<thread>.<seq>.cpuprofile: thread 0 is the main thread (the copy runs there).
       const files = readdirSync(profDir).filter((n) => n.endsWith('.cpuprofile'));
@@ -515,34 +522,41 @@ function report(emit: (t?: string) => void, r: ReportInput): void {
   );
   emit();
 
-  emit('### What each tool asked for (first pair; every pair made the same requests unless noted)');
+  emit('### What each tool asked for, per run (a range where the pairs differed)');
   emit();
   const reqRows: string[][] = [];
   for (const c of r.cases) {
     const pairs = r.results.get(c.id) ?? [];
-    const first = pairs[0];
-    if (!first) continue;
     for (const tool of ['ekb', 'rclone'] as Tool[]) {
-      const m = first[tool];
-      const same = pairs.every(
-        (p) => JSON.stringify(sortedCounts(p[tool].s3Counts)) === JSON.stringify(sortedCounts(m.s3Counts)),
+      const runs = pairs.map((p) => p[tool]);
+      if (runs.length === 0) continue;
+      const origin = runs.map(
+        (m): Record<string, number> =>
+          tool === 'ekb'
+            ? { 'GET (signed URLs)': m.api.downloads }
+            : { 'listing GET': m.originCounts.listing, HEAD: m.originCounts.head, GET: m.originCounts.get },
       );
-      const originText =
-        tool === 'ekb'
-          ? `${m.api.downloads} GET (signed URLs)`
-          : `${m.originCounts.listing} listing GET, ${m.originCounts.head} HEAD, ${m.originCounts.get} GET`;
+      const notes = runs.flatMap((m, i) =>
+        m.notes.length > 0 ? [`pair ${i + 1}: ${m.notes.join(' / ')}`] : [],
+      );
       reqRows.push([
         c.label,
         tool,
-        originText,
-        tool === 'ekb' ? `${m.api.token} token, ${m.api.downloadUrls} downloadurls` : '—',
-        Object.entries(sortedCounts(m.s3Counts))
-          .map(([op, n]) => `${op} ${n}`)
-          .join(', ') + (same ? '' : ' (varied between pairs)'),
+        countsAcross(origin),
+        tool === 'ekb'
+          ? countsAcross(runs.map((m) => ({ token: m.api.token, downloadurls: m.api.downloadUrls })))
+          : '—',
+        countsAcross(runs.map((m) => sortedCounts(m.s3Counts))),
+        notes.length > 0 ? notes.join('; ') : '—',
       ]);
     }
   }
-  emit(table(['case', 'tool', 'origin', '合思 API', 'S3 (s3rver)'], reqRows));
+  emit(
+    table(
+      ['case', 'tool', 'origin', '合思 API', 'S3 (s3rver)', 'warnings and errors the tool printed'],
+      reqRows,
+    ),
+  );
   emit();
 
   const st = (tool: Tool, f: (t: ToolRun) => number) => median(r.startup[tool].map(f));
@@ -646,7 +660,7 @@ function report(emit: (t?: string) => void, r: ReportInput): void {
     const p = r.profile;
     const pct = (ms: number) => fmt((100 * ms) / p.totalMs, 1);
     emit(
-      `### Where the CLI's CPU goes: node --cpu-prof, ${r.cases[0]?.label} (one extra run, ${s(p.runMs ?? Number.NaN)} s)`,
+      `### Where the CLI's CPU goes: node --cpu-prof, ${r.cases.find((c) => c.id === 'small')?.label} (one extra run, ${s(p.runMs ?? Number.NaN)} s)`,
     );
     emit();
     emit(

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { cliCopyArgs, cliEnv, parseTimeLine, rcloneCopyArgs, rcloneEnv } from '../../bench/tools.js';
+import {
+  cliCopyArgs,
+  cliEnv,
+  parseTimeLine,
+  rcloneCopyArgs,
+  rcloneEnv,
+  warningsIn,
+} from '../../bench/tools.js';
 
 const s3 = { endpoint: 'http://127.0.0.1:4569', bucket: 'ekb-bench', region: 'us-east-1' };
 
@@ -127,5 +134,38 @@ describe('bench tools: GNU time output', () => {
   it('throws on output it does not understand instead of reporting zeros', () => {
     expect(() => parseTimeLine('Command terminated by signal 9\n')).toThrow(/GNU time/);
     expect(() => parseTimeLine('')).toThrow(/GNU time/);
+  });
+});
+
+describe('bench tools: warnings a run printed', () => {
+  it('picks rclone’s ERROR and NOTICE lines, counts them and shows the first two', () => {
+    const out = [
+      '2026/11/30 07:10:01 ERROR : a.bin: Failed to copy: connection reset by peer',
+      '2026/11/30 07:10:02 NOTICE: b.bin: retrying',
+      '2026/11/30 07:10:03 ERROR : c.bin: Failed to copy: x',
+      'Transferred: 3 / 3, 100%',
+    ].join('\n');
+    const w = warningsIn('rclone', out);
+    expect(w[0]).toBe('3 line(s)');
+    expect(w).toHaveLength(3);
+    expect(w[1]).toContain('a.bin');
+  });
+
+  it('picks the CLI’s failed lines and warn/error log lines, not its per-file "copied" lines or summary', () => {
+    const out = [
+      'copied   f-1 "k1" → bench/p/a.bin',
+      'failed   f-2 "k2": http_5xx: 合思 answered 503',
+      '{"level":"warn","message":"retrying downloadurls"}',
+      '{"level":"info","message":"batch done"}',
+      '2000 copied, 0 skipped, 0 failed',
+    ].join('\n');
+    const w = warningsIn('ekb', out);
+    expect(w[0]).toBe('2 line(s)');
+    expect(w.slice(1).join('\n')).toMatch(/^failed {3}f-2/);
+  });
+
+  it('says nothing for a clean run, and keeps Markdown table cells intact', () => {
+    expect(warningsIn('rclone', 'Transferred: 1\n')).toEqual([]);
+    expect(warningsIn('rclone', 'ERROR : a|b')[1]).toBe('ERROR : a/b');
   });
 });
