@@ -190,7 +190,10 @@ export async function sectionVersusRclone(deps: VersusDeps, plan: VersusPlan): P
     path,
     home,
   });
-  const rcEnv = rcloneEnv(path, home);
+  // rclone gets a HOME of its own, so the report can say it left nothing there (no rclone.conf, no cache).
+  const rcloneHome = join(work, 'rclone-home');
+  mkdirSync(rcloneHome, { recursive: true });
+  const rcEnv = rcloneEnv(path, rcloneHome);
   const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
   let seq = 0;
 
@@ -375,8 +378,10 @@ export async function sectionVersusRclone(deps: VersusDeps, plan: VersusPlan): P
       profile.file = plan.profileDir ? join(profDir, file) : undefined;
     }
 
+    const leftInHome = readdirSync(rcloneHome, { recursive: true }).map(String);
     const { CONTEXT_DEFAULTS } = await import('../../infra/stack.js');
     report(emit, {
+      leftInHome,
       version,
       plan,
       cases,
@@ -395,6 +400,8 @@ export async function sectionVersusRclone(deps: VersusDeps, plan: VersusPlan): P
 // ---- the report --------------------------------------------------------------------------------------------------
 
 interface ReportInput {
+  /** What rclone left in its own HOME over all its runs (nothing, when `--config ""` holds). */
+  leftInHome: string[];
   version: string;
   plan: VersusPlan;
   cases: VsCase[];
@@ -417,7 +424,10 @@ function report(emit: (t?: string) => void, r: ReportInput): void {
       `${plan.pairs} pair(s) per case, run ekb then rclone, every run into a fresh prefix, every object checked ` +
       "byte for byte (SHA-256) after its run. Time is spawn to exit; CPU is user + system of the tool's whole " +
       'process tree and peak RSS its ru_maxrss, both from wait4() through GNU time. Ratios are medians of the ' +
-      'per-pair ratios.',
+      'per-pair ratios. ' +
+      (r.leftInHome.length === 0
+        ? 'rclone left nothing in its HOME (no rclone.conf, no cache).'
+        : `rclone left files in its HOME: ${r.leftInHome.join(', ')}.`),
   );
   emit();
 
