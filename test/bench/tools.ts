@@ -133,9 +133,18 @@ export function rcloneEnv(path: string, home: string): Record<string, string> {
   };
 }
 
+/**
+ * `rclone version` with the configuration in memory: without `--config ""` even this creates ~/.config/rclone while
+ * looking for a config file, in the user's HOME.
+ */
+export const RCLONE_VERSION_ARGS = ['--config', '', 'version'];
+
 /** The installed rclone's version line, or undefined when there is none on PATH. */
 export function rcloneVersion(): string | undefined {
-  const r = spawnSync('rclone', ['version'], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '' } });
+  const r = spawnSync('rclone', RCLONE_VERSION_ARGS, {
+    encoding: 'utf8',
+    env: { PATH: process.env.PATH ?? '' },
+  });
   if (r.error || r.status !== 0) return undefined;
   return r.stdout.split('\n')[0]?.trim();
 }

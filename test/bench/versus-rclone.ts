@@ -33,6 +33,7 @@ import {
   cliCopyArgs,
   cliEnv,
   hasGnuTime,
+  RCLONE_VERSION_ARGS,
   rcloneCopyArgs,
   rcloneEnv,
   rcloneVersion,
@@ -338,14 +339,14 @@ export async function sectionVersusRclone(deps: VersusDeps, plan: VersusPlan): P
     // Warm-up, not measured: tsx compiles the CLI's TypeScript into its cache on the first run, and both binaries
     // come into the page cache.
     await runMeasured(process.execPath, [CLI_BIN, '--version'], ekbEnv, join(work, 'warm.out'));
-    await runMeasured('rclone', ['version'], rcEnv, join(work, 'warm.out'));
+    await runMeasured('rclone', RCLONE_VERSION_ARGS, rcEnv, join(work, 'warm.out'));
 
     const startup = { ekb: [] as ToolRun[], rclone: [] as ToolRun[] };
     for (let i = 0; i < plan.startupRuns; i++) {
       startup.ekb.push(
         await runMeasured(process.execPath, [CLI_BIN, '--version'], ekbEnv, join(work, 's.out')),
       );
-      startup.rclone.push(await runMeasured('rclone', ['version'], rcEnv, join(work, 's.out')));
+      startup.rclone.push(await runMeasured('rclone', RCLONE_VERSION_ARGS, rcEnv, join(work, 's.out')));
     }
 
     const results = new Map<CaseId, Array<{ ekb: Measured; rclone: Measured }>>();
@@ -589,7 +590,7 @@ function report(emit: (t?: string) => void, r: ReportInput): void {
           mibOf(st('ekb', (t) => t.maxRssBytes)),
         ],
         [
-          'rclone version',
+          'rclone --config "" version',
           fmt(
             st('rclone', (t) => t.ms),
             0,
