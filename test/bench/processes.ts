@@ -14,6 +14,8 @@ export interface S3Process {
   endpoint: string;
   directory: string;
   bucket: string;
+  /** Requests served since the last call, by S3 operation (see s3-operations.ts); the tally restarts. */
+  takeCounts(): Promise<Record<string, number>>;
   stop(): Promise<void>;
 }
 
@@ -22,23 +24,35 @@ export function startS3Process(directory: string, bucket: string): Promise<S3Pro
   const child = spawn(process.execPath, ['--import', 'tsx', S3RVER_SCRIPT, directory, bucket], {
     stdio: ['pipe', 'pipe', 'inherit'],
   });
+  const countWaiters: Array<(counts: Record<string, number>) => void> = [];
   return new Promise((resolve, reject) => {
     let out = '';
-    const onData = (chunk: Buffer): void => {
+    child.stdout?.on('data', (chunk: Buffer) => {
       out += chunk.toString('utf8');
-      const line = out.split('\n').find((l) => l.startsWith('@@S3 '));
-      if (!line) return;
-      child.stdout?.off('data', onData);
-      const info = JSON.parse(line.slice(5)) as { endpoint: string };
-      resolve({
-        pid: child.pid as number,
-        endpoint: info.endpoint,
-        directory,
-        bucket,
-        stop: () => stopProcess(child),
-      });
-    };
-    child.stdout?.on('data', onData);
+      let nl = out.indexOf('\n');
+      while (nl >= 0) {
+        const line = out.slice(0, nl);
+        out = out.slice(nl + 1);
+        nl = out.indexOf('\n');
+        if (line.startsWith('@@COUNTS ')) {
+          countWaiters.shift()?.(JSON.parse(line.slice(9)) as Record<string, number>);
+        } else if (line.startsWith('@@S3 ')) {
+          const info = JSON.parse(line.slice(5)) as { endpoint: string };
+          resolve({
+            pid: child.pid as number,
+            endpoint: info.endpoint,
+            directory,
+            bucket,
+            takeCounts: () =>
+              new Promise((done) => {
+                countWaiters.push(done);
+                child.stdin?.write('counts\n');
+              }),
+            stop: () => stopProcess(child),
+          });
+        }
+      }
+    });
     child.once('exit', (code) => reject(new Error(`s3rver process exited early (${code})`)));
     child.once('error', reject);
   });

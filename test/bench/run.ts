@@ -1,18 +1,20 @@
 /**
- * `npm run bench`: copy throughput, memory, vendor API efficiency and cold start, each beside its baseline, in one
- * run on loopback (合思 sandbox → copier → s3rver). Not part of `npm test`: nothing here is a *.test.ts file and no
+ * `npm run bench`: copy throughput, memory, vendor API efficiency, cold start and the CLI against rclone, each
+ * beside its baseline, in one run on loopback (合思 sandbox → copier → s3rver). Not part of `npm test`: nothing here is a *.test.ts file and no
  * vitest project includes test/bench/.
  *
  * Processes: this one hosts the sandbox (the origin) and orchestrates; s3rver runs in a process of its own; every
  * measured case runs in a fresh child built from child.ts with the functions' own esbuild settings, so one case's
  * heap never pollutes another and the servers' memory is not counted.
  *
- * Flags: --quick (smaller sets, single repeats, no 4 GiB), --only=1,3 (sections), --out=FILE (Markdown report).
+ * Flags: --quick (smaller sets, single repeats, no 4 GiB), --only=1,3 (sections), --out=FILE (Markdown report),
+ * --profile[=DIR] (section 6: CPU profile of the CLI on the small case; DIR keeps the raw .cpuprofile),
+ * --cases=small,medium,large,latency (section 6: only these cases).
  */
 import { execSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { choosePartSize, DEFAULT_PART_BYTES } from '../../functions/core/copy/part-size.js';
@@ -49,6 +51,8 @@ import {
 } from './inputs.js';
 import { processCpuMs, runChild, type S3Process, startS3Process } from './processes.js';
 import { fmt, median, mib, mibPerSec, percentile, table } from './stats.js';
+import type { CaseId } from './verdicts.js';
+import { sectionVersusRclone } from './versus-rclone.js';
 
 const argv = process.argv.slice(2);
 const QUICK = argv.includes('--quick');
@@ -63,6 +67,23 @@ const childFlags = (argv.find((a) => a.startsWith('--child-flags='))?.slice(14) 
   .split(' ')
   .filter(Boolean);
 const runs = (section: number): boolean => !only || only.includes(section);
+/** Section 6: --profile adds a CPU profile of the CLI on the small case (--profile=DIR keeps the raw file); --cases= picks cases. */
+const profileArg = argv.find((a) => a === '--profile' || a.startsWith('--profile='));
+const casesArg = argv.find((a) => a.startsWith('--cases='))?.slice(8);
+const versusFlags = {
+  profile: profileArg !== undefined,
+  ...(profileArg?.startsWith('--profile=') ? { profileDir: resolve(profileArg.slice(10)) } : {}),
+  ...(casesArg ? { cases: parseCases(casesArg) } : {}),
+};
+
+function parseCases(text: string): CaseId[] {
+  const known: CaseId[] = ['small', 'medium', 'large', 'latency'];
+  const asked = text.split(',').filter(Boolean);
+  const unknown = asked.filter((c) => !known.includes(c as CaseId));
+  if (unknown.length > 0)
+    throw new Error(`--cases: unknown ${unknown.join(', ')} (known: ${known.join(', ')})`);
+  return asked as CaseId[];
+}
 
 const PLAN = QUICK
   ? {
@@ -78,6 +99,16 @@ const PLAN = QUICK
       apiCounts: [1, 100, 101, 1_000, 5_000],
       latency: { rounds: 1, c1: 100, c50: 500 },
       loadRuns: 5,
+      versus: {
+        pairs: 1,
+        smallFiles: 500,
+        mediumFiles: 50,
+        largeSize: '256MiB' as LargeSize,
+        latencyFiles: 500,
+        latencyMs: 50,
+        startupRuns: 3,
+        ...versusFlags,
+      },
     }
   : {
       // One 1 GiB run varies by ±6 % on the shared machine; five give a steadier median for the 0.95 verdict.
@@ -95,6 +126,17 @@ const PLAN = QUICK
       apiCounts: [1, 100, 101, 1_000, 5_000],
       latency: { rounds: 3, c1: 200, c50: 1_000 },
       loadRuns: 15,
+      // Section 6 (issue 17): three pairs per case is the least a median means anything on this machine.
+      versus: {
+        pairs: 3,
+        smallFiles: 2_000,
+        mediumFiles: 200,
+        largeSize: '1GiB' as LargeSize,
+        latencyFiles: 2_000,
+        latencyMs: 50,
+        startupRuns: 10,
+        ...versusFlags,
+      },
     };
 
 const BUCKET = 'ekb-bench';
@@ -649,7 +691,7 @@ async function main(): Promise<void> {
     sourcemap: false,
   });
 
-  const needsServers = runs(1) || runs(2) || runs(3) || runs(4);
+  const needsServers = runs(1) || runs(2) || runs(3) || runs(4) || runs(6);
   let sandbox: EkuaibaoSandbox | undefined;
   let s3: S3Process | undefined;
   try {
@@ -682,6 +724,9 @@ async function main(): Promise<void> {
       if (runs(4)) await sectionApi(ctx, batches);
     }
     if (runs(5)) await sectionColdStart(tmp);
+    if (runs(6) && sandbox && s3) {
+      await sectionVersusRclone({ sandbox, s3, bucket: BUCKET, tmp, emit }, PLAN.versus);
+    }
   } finally {
     await s3?.stop();
     await sandbox?.close();

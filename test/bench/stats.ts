@@ -32,3 +32,20 @@ export function table(headers: readonly string[], rows: ReadonlyArray<readonly s
     `| ${cells.map((c, i) => c.padEnd(widths[i] as number)).join(' | ')} |`;
   return [line(headers), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.map(line)].join('\n');
 }
+
+/**
+ * Request tallies of several runs in one cell: `name n` when every run made the same number, `name min–max` when
+ * they differed; names in the order first seen, zero for a run that lacked one.
+ */
+export function countsAcross(runs: ReadonlyArray<Readonly<Record<string, number>>>): string {
+  const names: string[] = [];
+  for (const r of runs) for (const k of Object.keys(r)) if (!names.includes(k)) names.push(k);
+  return names
+    .map((k) => {
+      const xs = runs.map((r) => r[k] ?? 0);
+      const lo = Math.min(...xs);
+      const hi = Math.max(...xs);
+      return lo === hi ? `${k} ${lo}` : `${k} ${lo}–${hi}`;
+    })
+    .join(', ');
+}
