@@ -1,0 +1,6 @@
+/** Where the sandbox's download URLs live (one server stands in for every file host). */
+
+/** Query-signed OSS URLs of downloadurls: `/oss/<fileId>/<fileName>?Expires&OSSAccessKeyId&Signature`. */
+export const OSS_PREFIX = '/oss/';
+/** DingTalk-drive (DP:) URLs: `/yundisk0/<base64url fileId>.file`, signed by headers. */
+export const DP_PREFIX = '/yundisk0/';
