@@ -1,8 +1,9 @@
 /**
  * The sandbox's demo tenant: ten forms of five types, updated over four days in March 2026 (China time), with
  * attachments in every place the contract names (form.attachments, detail lines, invoice forms, custom fields
- * on the form and inside detail lines, approval logs), two DingTalk-drive (DP:) files, CJK names, names with
- * spaces and odd characters, a deleted form, a form without attachments, and a file shared by two forms.
+ * on the form and inside detail lines, approval logs), DingTalk-drive (DP:) files, CJK names, names with
+ * spaces and odd characters, a deleted form, a form without attachments, a file shared by two forms, and the two
+ * files of the vendor's downloadurls page with their exact ids and keys (VENDOR_PAGE_FILES).
  * Everything is fixed: no clock, no randomness, so every test and every run sees the same tenant.
  */
 import type { EkuaibaoForm } from '../../../functions/core/ekuaibao/types.js';
@@ -31,10 +32,30 @@ function at(chinaTime: string): number {
   return ms;
 }
 
+/** The examples of the vendor's downloadurls page, exactly as printed there. */
+export const VENDOR_PAGE_FILES = {
+  docx: {
+    id: '61sbwX3DEAgk00',
+    key: 'openapi0306c2d1-7a5b-4e96-8172-60c5ee0f971e-kotlin简介.docx',
+    fileName: 'kotlin简介.docx',
+    size: 23_456,
+  },
+  dp: {
+    id: '136634573449',
+    inner: {
+      fileId: '136634437985',
+      fileName: '128163bbba83.jpg',
+      fileSize: 2_985_928,
+      fileType: 'jpg',
+      spaceId: '7215288789',
+    },
+  },
+} as const;
+
 const A = {
   travelSummary: attachment(
-    '61sbwX3DEAgk00',
-    'openapi0306c2d1-7a5b-4e96-8172-60c5ee0f971e-差旅报销说明.pdf',
+    'MmF7bOrK5hNz00',
+    'openapi1f0e2d3c-4b5a-4968-8776-5d4c3b2a1f0e-差旅报销说明.pdf',
     '差旅报销说明.pdf',
     48_213,
   ),
@@ -51,8 +72,8 @@ const A = {
     '补充说明.txt',
     1_024,
   ),
-  meetingPhoto: dpAttachment('136634573449', {
-    fileId: '136634437985',
+  meetingPhoto: dpAttachment('136634573451', {
+    fileId: '136634437987',
     fileName: '现场照片 01.jpg',
     fileSize: 298_765,
     fileType: 'jpg',
@@ -118,6 +139,15 @@ const A = {
     12_345,
   ),
   activityPlan: attachment('LlE6aNqJ4gMy00', '活动方案-1772762400000-1.pptx', '活动方案.pptx', 199_999),
+  // The two files of the vendor's own page (seed-attachment-download.md), byte for byte: its curl body works
+  // verbatim against the demo tenant. The DP: file is as large as its key says (fileSize 2985928).
+  vendorDocx: attachment(
+    VENDOR_PAGE_FILES.docx.id,
+    VENDOR_PAGE_FILES.docx.key,
+    VENDOR_PAGE_FILES.docx.fileName,
+    VENDOR_PAGE_FILES.docx.size,
+  ),
+  vendorDp: dpAttachment(VENDOR_PAGE_FILES.dp.id, VENDOR_PAGE_FILES.dp.inner),
 } as const;
 
 /** Every file the demo forms reference, each once (the shared one included once). */
@@ -168,7 +198,7 @@ export function demoForms(): EkuaibaoForm[] {
       {
         title: '上海出差报销',
         expenseMoney: { standard: '2380.50', standardStrCode: 'CNY' },
-        attachments: refs(A.travelSummary, A.purchaseList),
+        attachments: refs(A.travelSummary, A.purchaseList, A.vendorDocx),
         details: [
           {
             feeTypeId: 'sandbox:taxi',
@@ -181,7 +211,7 @@ export function demoForms(): EkuaibaoForm[] {
           },
           {
             feeTypeId: 'sandbox:meeting',
-            feeTypeForm: { amount: { standard: '2294.50' }, attachments: refs(A.meetingPhoto) },
+            feeTypeForm: { amount: { standard: '2294.50' }, attachments: refs(A.meetingPhoto, A.vendorDp) },
           },
         ],
       },
