@@ -12,7 +12,14 @@ import { sleepUnlessClosed } from './faults.js';
 import { drain, type RequestContext, readBody, sendBytes, sendJson, sendJsonPlain } from './http.js';
 import { findRoute } from './routes/index.js';
 import { emptyStats, SandboxState } from './state.js';
-import type { EkuaibaoSandbox, SandboxFault, SandboxFile, SandboxOptions, SandboxStats } from './types.js';
+import type {
+  EkuaibaoSandbox,
+  IntegritySwitches,
+  SandboxFault,
+  SandboxFile,
+  SandboxOptions,
+  SandboxStats,
+} from './types.js';
 
 class Sandbox implements EkuaibaoSandbox {
   readonly #state: SandboxState;
@@ -97,6 +104,24 @@ class Sandbox implements EkuaibaoSandbox {
     const file = this.#state.files.get(fileId);
     if (!file) throw new RangeError(`sandbox has no file ${fileId}`);
     return sha256OfContent(file.seed ?? file.id, file.size);
+  }
+
+  setIntegrity(switches: Partial<IntegritySwitches>): void {
+    const { integrity } = this.#state;
+    if (switches.crc64 !== undefined) integrity.crc64 = switches.crc64;
+    if (switches.contentMd5 !== undefined) integrity.contentMd5 = switches.contentMd5;
+  }
+
+  async checksums(fileId: string): Promise<{ crc64: string; md5: string }> {
+    const file = this.#state.files.get(fileId);
+    if (!file) throw new RangeError(`sandbox has no file ${fileId}`);
+    const seed = file.seed ?? file.id;
+    const { checksums } = this.#state;
+    const [crc64, md5] = await Promise.all([
+      checksums.crc64(seed, file.size),
+      checksums.md5(seed, file.size),
+    ]);
+    return { crc64, md5 };
   }
 
   async close(): Promise<void> {

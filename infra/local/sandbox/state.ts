@@ -3,11 +3,12 @@
  * its clock, the armed faults and the counters. Routes read and change it; the server core owns one.
  */
 import type { EkuaibaoForm } from '../../../functions/core/ekuaibao/types.js';
+import { ChecksumCache } from './checksums.js';
 import { DEMO_APP_KEY, DEMO_APP_SECURITY, demoFiles, demoForms } from './demo-data.js';
 import { FaultBoard } from './faults.js';
 import { findAttachmentObjects, type StoredForm } from './forms.js';
 import { Signer } from './signing.js';
-import type { SandboxFile, SandboxOptions, SandboxStats } from './types.js';
+import type { IntegritySwitches, SandboxFile, SandboxOptions, SandboxStats } from './types.js';
 
 const TWO_HOURS_MS = 2 * 60 * 60 * 1000;
 const FIFTEEN_MINUTES_MS = 15 * 60 * 1000;
@@ -53,6 +54,10 @@ export class SandboxState {
   tokens = new Map<string, TokenRecord>();
   /** Every access and refresh token ever issued (revoked ones too), for tests that prove none leaked. */
   readonly issued: string[] = [];
+  readonly integrity: IntegritySwitches;
+  readonly checksums = new ChecksumCache();
+  /** Versions served so far by changingBody (each firing is a new one). */
+  bodyVersions = 0;
 
   constructor(options: SandboxOptions) {
     this.appKey = options.appKey ?? DEMO_APP_KEY;
@@ -60,6 +65,10 @@ export class SandboxState {
     this.now = options.now ?? Date.now;
     this.tokenTtlMs = options.tokenTtlMs ?? TWO_HOURS_MS;
     this.dpTtlMs = options.dpSignatureTtlMs ?? FIFTEEN_MINUTES_MS;
+    this.integrity = {
+      crc64: options.integrity?.crc64 ?? true,
+      contentMd5: options.integrity?.contentMd5 ?? false,
+    };
     this.faults = new FaultBoard((kind) => {
       this.stats.faultsFired[kind] = (this.stats.faultsFired[kind] ?? 0) + 1;
     });

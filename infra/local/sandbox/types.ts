@@ -18,6 +18,16 @@ export interface SandboxFile {
   /** Content seed; defaults to the id. */
   seed?: string;
   contentType?: string;
+  /** Uploaded before OSS computed CRC-64: downloads carry no `x-oss-hash-crc64ecma` (the source is unverifiable). */
+  withoutCrc64?: boolean;
+}
+
+/** What OSS-style downloads say about their bytes. */
+export interface IntegritySwitches {
+  /** `x-oss-hash-crc64ecma` on OSS-style downloads (default on, as OSS does). */
+  crc64: boolean;
+  /** `Content-MD5` (base64) on whole-object OSS-style downloads (default off: OSS sends it for some uploads only). */
+  contentMd5: boolean;
 }
 
 export type SandboxRoute = 'token' | 'downloadurls' | 'applyList' | 'flowDetails' | 'download' | 'any';
@@ -49,7 +59,24 @@ export type SandboxFault =
   /** The first data call with a freshly issued token answers 403 未授权 (the 2023 vendor quirk). */
   | { kind: 'forbiddenAfterIssue'; times?: number }
   /** Downloads answer 403 as if the signed URL had expired. */
-  | { kind: 'expiredUrl'; times?: number };
+  | { kind: 'expiredUrl'; times?: number }
+  /**
+   * Downloads (GET): one byte flipped at `atByte` of the object (default: its middle), length unchanged; the
+   * checksum headers still describe the true bytes.
+   */
+  | { kind: 'corruptBody'; atByte?: number; times?: number }
+  /**
+   * Downloads: the checksum header carries a well-formed value of other bytes (`crc64` by default; `md5` sends a
+   * wrong Content-MD5 even when that switch is off).
+   */
+  | { kind: 'wrongChecksum'; header?: 'crc64' | 'md5'; times?: number }
+  /** Downloads: the checksum header is not a checksum (`value`, default `not-a-checksum`). */
+  | { kind: 'malformedChecksum'; header?: 'crc64' | 'md5'; value?: string; times?: number }
+  /**
+   * Downloads: the object was overwritten since the last GET — same length, other bytes, and ETag and checksum
+   * headers that describe the new bytes. Each firing serves a new version; later GETs serve the original again.
+   */
+  | { kind: 'changingBody'; times?: number };
 
 export interface SandboxStats {
   tokenCalls: number;
@@ -89,6 +116,8 @@ export interface SandboxOptions {
   forms?: EkuaibaoForm[];
   /** The sandbox's clock, epoch ms (tests move it to expire tokens and URLs). */
   now?: () => number;
+  /** Integrity headers of OSS-style downloads (default: CRC-64 on, Content-MD5 off). */
+  integrity?: Partial<IntegritySwitches>;
 }
 
 export interface EkuaibaoSandbox {
@@ -111,5 +140,12 @@ export interface EkuaibaoSandbox {
   issuedTokens?(): string[];
   /** SHA-256 (hex) of a file's generated body, streamed. */
   sha256(fileId: string): Promise<string>;
+  /** Turns the integrity headers of OSS-style downloads on or off from now on. */
+  setIntegrity(switches: Partial<IntegritySwitches>): void;
+  /**
+   * What OSS-style downloads of a file say about its bytes: CRC-64/XZ (decimal) and MD5 (base64). Computed once
+   * and kept; calling it before a timed download takes the first-GET cost (~1 s per GiB) out of the timing.
+   */
+  checksums(fileId: string): Promise<{ crc64: string; md5: string }>;
   close(): Promise<void>;
 }

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Crc64 } from '../../../functions/core/integrity/crc64.js';
 import { sha256OfContent } from '../../../infra/local/sandbox/content.js';
 import { VENDOR_PAGE_FILES } from '../../../infra/local/sandbox/demo-data.js';
 import { type RunningStack, startStack } from './start-stack.js';
@@ -53,14 +54,23 @@ interface Item {
 async function download(
   url: string,
   headers: Record<string, string> = {},
-): Promise<{ status: number; headers: Record<string, unknown>; size: number; sha256: string; text: string }> {
+): Promise<{
+  status: number;
+  headers: Record<string, unknown>;
+  size: number;
+  sha256: string;
+  crc64: string;
+  text: string;
+}> {
   const res = await request(url, { headers });
   const hash = createHash('sha256');
+  const crc = new Crc64();
   const head: Buffer[] = [];
   let size = 0;
   for await (const chunk of res.body) {
     const b = chunk as Buffer;
     hash.update(b);
+    crc.update(b);
     if (size < 4096) head.push(b);
     size += b.length;
   }
@@ -69,6 +79,7 @@ async function download(
     headers: res.headers,
     size,
     sha256: hash.digest('hex'),
+    crc64: crc.digestDecimal(),
     text: Buffer.concat(head).toString('utf8'),
   };
 }
@@ -147,6 +158,8 @@ describe("the vendor page's examples against npm start (issue 18)", () => {
     expect(got.size).toBe(DP.size);
     expect(got.headers['content-type']).toBe('image/jpeg');
     expect(got.sha256).toBe(await sha256OfContent(DP.id, DP.size));
+    // As Aliyun OSS does, the answer carries the object's CRC-64 (ECMA, decimal).
+    expect(got.headers['x-oss-hash-crc64ecma']).toBe(got.crc64);
   });
 
   it('refuses the DP: download without its headers, or with the stale ones printed on the page, as OSS does', async () => {

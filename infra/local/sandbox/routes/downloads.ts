@@ -39,6 +39,9 @@ export const downloadsRoute: RouteSpec = {
       seed: thumb ? `${seed}#thumb` : seed,
       size: thumb ? Math.min(THUMB_SIZE, file.size) : file.size,
       contentType,
+      // Both hosts are Aliyun OSS (DP: links too); a resized thumbnail is made on the fly, without checksums.
+      oss: !thumb,
+      withoutCrc64: file.withoutCrc64 === true,
     });
   },
 };

@@ -7,6 +7,7 @@ import { contentChunks } from '../content.js';
 import { etagOf, parseRange } from '../download-meta.js';
 import { type BodyPlan, writeBody } from '../faults.js';
 import { type RequestContext, sendOssError } from '../http.js';
+import { flipByte, planIntegrity } from '../integrity.js';
 import type { SandboxState } from '../state.js';
 
 /** Thumbnails are small stand-ins (any image bytes do; nobody decodes them). */
@@ -17,6 +18,10 @@ export interface DownloadTarget {
   seed: string;
   size: number;
   contentType: string;
+  /** Served as OSS serves a stored object (checksum headers), not a processed image or another host's file. */
+  oss: boolean;
+  /** The object predates OSS's CRC-64 (no x-oss-hash-crc64ecma). */
+  withoutCrc64?: boolean;
 }
 
 /** A 403 from the file host (expired, bad signature, missing or stale headers), counted. */
@@ -36,30 +41,42 @@ export async function serveDownload(
   target: DownloadTarget,
 ): Promise<void> {
   const { req, res } = ctx;
-  const { seed, size, contentType } = target;
+  const { size, contentType } = target;
   const range = parseRange(req.headers.range, size);
-  const headers: Record<string, string | number> = {
-    'content-type': contentType,
-    etag: etagOf(seed, size),
-    'accept-ranges': 'bytes',
-    'last-modified': new Date(Date.UTC(2026, 2, 1)).toUTCString(),
-  };
   if (range === 'unsatisfiable') {
     sendOssError(ctx, 416, 'InvalidRange', 'The requested range cannot be satisfied.', {
       'content-range': `bytes */${size}`,
     });
     return;
   }
+  const integrity = await planIntegrity(state, {
+    seed: target.seed,
+    size,
+    oss: target.oss,
+    withoutCrc64: target.withoutCrc64 === true,
+    whole: range === undefined,
+    get: req.method === 'GET',
+  });
+  const { seed } = integrity;
   const [start, end] = range ?? [0, size];
-  headers['content-length'] = end - start;
+  const headers: Record<string, string | number> = {
+    'content-type': contentType,
+    etag: etagOf(seed, size),
+    'accept-ranges': 'bytes',
+    'last-modified': new Date(Date.UTC(2026, 2, 1)).toUTCString(),
+    ...integrity.headers,
+    'content-length': end - start,
+  };
   if (range) headers['content-range'] = `bytes ${start}-${end - 1}/${size}`;
+  if (res.destroyed) return;
   res.writeHead(range ? 206 : 200, headers);
   if (req.method === 'HEAD') {
     res.end();
     return;
   }
   state.stats.downloadsStarted += 1;
-  const outcome = await writeBody(res, contentChunks(seed, start, end), bodyPlan(ctx, state));
+  const chunks = flipByte(contentChunks(seed, start, end), start, integrity.corruptAt);
+  const outcome = await writeBody(res, chunks, bodyPlan(ctx, state));
   if (outcome === 'complete') state.stats.downloadsCompleted += 1;
 }
 
