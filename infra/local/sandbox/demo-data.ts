@@ -148,7 +148,28 @@ const A = {
     VENDOR_PAGE_FILES.docx.size,
   ),
   vendorDp: dpAttachment(VENDOR_PAGE_FILES.dp.id, VENDOR_PAGE_FILES.dp.inner),
+  // A screenshot attached to an approver's comment (评论附件).
+  commentShot: attachment('NnG8cPsL6iOa00', '评论截图-1772415900000-1.png', '评论截图.png', 30_720),
 } as const;
+
+/** The demo forms' invoices (their files and numbers are in demo-packages.ts). */
+export const DEMO_INVOICE_IDS = {
+  /** A taxi receipt photographed and OCR'd: INVOICE/url serves a crop of the photo. */
+  taxi: 'sandboxCorp0001:144062070284:00097977',
+  /** A 数电票 (fully digital invoice): its signed XML is the legal original. */
+  hotelXml: 'sandboxCorp0001::26312000000123878916',
+  /** A VAT e-invoice as PDF. */
+  meetingPdf: 'sandboxCorp0001:044002105112:13116949',
+  /** A 数电票 as OFD. */
+  officeOfd: 'sandboxCorp0001::26442000000074288816',
+  /** A train ticket whose original the vendor cannot produce. */
+  trainLost: 'sandboxCorp0001::E000012345678',
+  /** A fixed-amount invoice (定额发票) photo, on a form that has no attachment of its own. */
+  mealFixed: 'ID01sbxFixd0001',
+} as const;
+
+const invoiceRefs = (...items: [string, string[]][]) =>
+  items.map(([invoiceId, itemIds]) => ({ invoiceId, itemIds }));
 
 /** Every file the demo forms reference, each once (the shared one included once). */
 export function demoFiles(): SandboxFile[] {
@@ -205,18 +226,33 @@ export function demoForms(): EkuaibaoForm[] {
             feeTypeForm: {
               amount: { standard: '86.00' },
               attachments: refs(A.taxiReceipt),
-              invoiceForm: { type: 'exist', invoices: [], attachments: refs(A.hotelInvoice) },
+              invoiceForm: {
+                type: 'exist',
+                invoices: invoiceRefs(
+                  [DEMO_INVOICE_IDS.taxi, []],
+                  [DEMO_INVOICE_IDS.hotelXml, ['sbxItem0001', 'sbxItem0002']],
+                ),
+                attachments: refs(A.hotelInvoice),
+              },
               u_补充材料: refs(A.supplement),
             },
           },
           {
             feeTypeId: 'sandbox:meeting',
-            feeTypeForm: { amount: { standard: '2294.50' }, attachments: refs(A.meetingPhoto, A.vendorDp) },
+            feeTypeForm: {
+              amount: { standard: '2294.50' },
+              attachments: refs(A.meetingPhoto, A.vendorDp),
+              invoiceForm: {
+                type: 'exist',
+                invoices: invoiceRefs([DEMO_INVOICE_IDS.meetingPdf, ['sbxItem0003']]),
+              },
+            },
           },
         ],
       },
       [
         log('freeflow.submit', '2026-03-01 18:20:00'),
+        log('freeflow.comment', '2026-03-02 09:05:00', [A.commentShot]),
         log('freeflow.agree', '2026-03-02 09:10:00', [A.approvalNote]),
       ],
     ),
@@ -235,7 +271,14 @@ export function demoForms(): EkuaibaoForm[] {
             feeTypeId: 'sandbox:office',
             feeTypeForm: {
               amount: { standard: '512.00' },
-              invoiceForm: { type: 'exist', invoices: [], attachments: refs(A.eInvoice) },
+              invoiceForm: {
+                type: 'exist',
+                invoices: invoiceRefs(
+                  [DEMO_INVOICE_IDS.officeOfd, ['sbxItem0004']],
+                  [DEMO_INVOICE_IDS.trainLost, []],
+                ),
+                attachments: refs(A.eInvoice),
+              },
             },
           },
         ],
@@ -245,7 +288,16 @@ export function demoForms(): EkuaibaoForm[] {
     form('ID_3kPq8Xz1a03', 'B26000003', 'expense', 'paid', '2026-03-02 20:00:00', '2026-03-03 07:30:00', {
       title: '餐费（无附件）',
       attachments: [],
-      details: [{ feeTypeId: 'sandbox:meal', feeTypeForm: { amount: { standard: '45.00' } } }],
+      // No attachment object anywhere: only its invoice (a photo, via the invoice calls) carries a file.
+      details: [
+        {
+          feeTypeId: 'sandbox:meal',
+          feeTypeForm: {
+            amount: { standard: '45.00' },
+            invoiceForm: { type: 'exist', invoices: invoiceRefs([DEMO_INVOICE_IDS.mealFixed, []]) },
+          },
+        },
+      ],
     }),
     form(
       'ID_3kPq8Xz1b01',
@@ -296,18 +348,24 @@ export function demoForms(): EkuaibaoForm[] {
     }),
     form('ID_3kPq8Xz1e01', 'P26000001', 'payment', 'paid', '2026-03-04 20:00:00', '2026-03-05 08:00:00', {
       title: '供应商付款',
+      // Another employee's form: getFlowsPdf refuses to print it together with sandbox:u001's.
+      submitterId: 'sandbox:u003',
       payMoney: { standard: '30000.00' },
       attachments: refs(A.paymentSlip),
     }),
+    // Submitted, then withdrawn (撤回): a draft again.
     form(
       'ID_3kPq8Xz1d02',
       'C26000002',
       'custom',
-      'approving',
+      'draft',
       '2026-03-05 09:00:00',
       '2026-03-05 23:59:59',
       { title: '市场活动' },
-      [log('freeflow.submit', '2026-03-05 09:00:00', [A.activityPlan])],
+      [
+        log('freeflow.submit', '2026-03-05 09:00:00', [A.activityPlan]),
+        log('freeflow.retract', '2026-03-05 23:59:59'),
+      ],
     ),
   ];
 }

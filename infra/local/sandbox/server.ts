@@ -9,15 +9,21 @@ import type { AddressInfo } from 'node:net';
 import type { EkuaibaoForm } from '../../../functions/core/ekuaibao/types.js';
 import { sha256OfContent } from './content.js';
 import { sleepUnlessClosed } from './faults.js';
+import { formsPdf } from './form-pdf.js';
 import { drain, type RequestContext, readBody, sendBytes, sendJson, sendJsonPlain } from './http.js';
+import { processedBody } from './objects.js';
 import { findRoute } from './routes/index.js';
+import { invoiceProcess } from './routes/invoices.js';
 import { emptyStats, SandboxState } from './state.js';
 import type {
   EkuaibaoSandbox,
   IntegritySwitches,
   SandboxFault,
   SandboxFile,
+  SandboxFormChange,
+  SandboxInvoice,
   SandboxOptions,
+  SandboxReceipt,
   SandboxStats,
 } from './types.js';
 
@@ -104,6 +110,40 @@ class Sandbox implements EkuaibaoSandbox {
     const file = this.#state.files.get(fileId);
     if (!file) throw new RangeError(`sandbox has no file ${fileId}`);
     return sha256OfContent(file.seed ?? file.id, file.size);
+  }
+
+  addInvoice(invoice: SandboxInvoice): void {
+    this.#state.addInvoice(invoice);
+  }
+
+  putReceipts(flowId: string, receipts: SandboxReceipt[]): void {
+    this.#state.putReceipts(flowId, receipts);
+  }
+
+  changeForm(flowId: string, change?: SandboxFormChange): EkuaibaoForm {
+    return this.#state.changeForm(flowId, change);
+  }
+
+  async objectSha256(key: string, process?: string): Promise<string> {
+    const object = this.#state.objects.get(key);
+    if (!object) throw new RangeError(`sandbox has no object ${key}`);
+    const body = process === undefined ? object : processedBody(object.seed, object.size, process);
+    return sha256OfContent(body.seed, body.size);
+  }
+
+  async invoiceSha256(invoiceId: string): Promise<string> {
+    const invoice = this.#state.invoices.get(invoiceId);
+    if (!invoice) throw new RangeError(`sandbox has no invoice ${invoiceId}`);
+    return this.objectSha256(invoice.file.key, invoiceProcess(this.#state, invoice));
+  }
+
+  flowsPdf(flowIds: string[]): Buffer {
+    const forms = flowIds.map((id) => {
+      const stored = this.#state.forms.get(id);
+      if (!stored) throw new RangeError(`sandbox has no form ${id}`);
+      return stored.form;
+    });
+    return formsPdf(forms);
   }
 
   setIntegrity(switches: Partial<IntegritySwitches>): void {

@@ -30,7 +30,66 @@ export interface IntegritySwitches {
   contentMd5: boolean;
 }
 
-export type SandboxRoute = 'token' | 'downloadurls' | 'applyList' | 'flowDetails' | 'download' | 'any';
+export type SandboxRoute =
+  | 'token'
+  | 'downloadurls'
+  | 'applyList'
+  | 'flowDetails'
+  /** Every file GET: oss/, yundisk0/ (DP:), files-dd/ (OSS-style), vipimg/ (?e=&token= style). */
+  | 'download'
+  /** POST /api/openapi/v1/flowDetails/attachment */
+  | 'flowAttachments'
+  /** POST /api/openapi/v2/extension/flow/INVOICE/search */
+  | 'invoiceSearch'
+  /** POST /api/openapi/v2/extension/INVOICE/url */
+  | 'invoiceUrls'
+  /** GET /api/openapi/v1/flowDetails/getFlowsPdf/[ids] */
+  | 'flowsPdf'
+  | 'any';
+
+/**
+ * An invoice (发票) of the tenant. Forms point at it from a fee detail:
+ * `details[].feeTypeForm.invoiceForm.invoices[] = {invoiceId, itemIds}`.
+ */
+export interface SandboxInvoice {
+  /** As the vendor writes them: `<corp>:<发票代码>:<发票号码>`, `<corp>::<发票号码>` (数电票), or opaque. */
+  id: string;
+  /** invoice (增值税), taxi, train, fixed (定额), … */
+  type: string;
+  itemIds: string[];
+  /** 发票代码 (none for 数电票 and train tickets). flowDetails/attachment sends it as `invoiceNumber`. */
+  code?: string;
+  /** 发票号码. flowDetails/attachment sends it as `invoiceCode` (the vendor's swap). */
+  number?: string;
+  /** How it was entered: ocr, upload, query, … */
+  source: string;
+  /** The OCR region INVOICE/url reports ([] for XML). */
+  region: number[];
+  /** The invoice's file: XML (the signed original of a 数电票), PDF, OFD or an image. */
+  file: {
+    fileId?: string;
+    key: string;
+    fileName: string;
+    size: number;
+    /** For images: the OCR crop INVOICE/url serves (`image/crop,w_…,h_…,x_…,y_…,g_nw`), not the photo. */
+    crop?: string;
+  };
+  /** The vendor cannot produce the original: INVOICE/url leaves it out, flowDetails/attachment lists no file. */
+  unavailable?: boolean;
+}
+
+/** A bank receipt (回单) of a paid form: no fileId, so only flowDetails/attachment can sign it. */
+export interface SandboxReceipt {
+  key: string;
+  size: number;
+}
+
+/** A change to a form, as an employee editing it would make (new updateTime; optionally a new attachment). */
+export interface SandboxFormChange {
+  /** Appended to `form.attachments`; its file is registered (fileId and key default from the name). */
+  attachment?: { fileName: string; size: number; fileId?: string; key?: string };
+  title?: string;
+}
 
 /** A fault applies to the next `times` matching requests (default 1), then disarms itself. */
 export type SandboxFault =
@@ -76,7 +135,22 @@ export type SandboxFault =
    * Downloads: the object was overwritten since the last GET — same length, other bytes, and ETag and checksum
    * headers that describe the new bytes. Each firing serves a new version; later GETs serve the original again.
    */
-  | { kind: 'changingBody'; times?: number };
+  | { kind: 'changingBody'; times?: number }
+  /**
+   * A form vanishes between being listed and being fetched: for the next matching call the form (`flowId`, or
+   * every form asked for) behaves as deleted — flowDetails and getFlowsPdf answer 412, flowDetails/attachment and
+   * INVOICE/search leave it out (all absent: 400 单据不存在 for flowDetails/attachment).
+   */
+  | {
+      kind: 'vanishedForm';
+      route: 'flowDetails' | 'flowAttachments' | 'invoiceSearch' | 'flowsPdf' | 'any';
+      flowId?: string;
+      times?: number;
+    }
+  /** INVOICE/url cannot produce the original of `invoiceId` (or of every invoice asked for): left out. */
+  | { kind: 'invoiceUnavailable'; invoiceId?: string; times?: number }
+  /** getFlowsPdf answers 412 单据内容过大 whatever the size. */
+  | { kind: 'pdfTooLarge'; times?: number };
 
 export interface SandboxStats {
   tokenCalls: number;
@@ -98,6 +172,10 @@ export interface SandboxStats {
   unauthorizedCalls?: number;
   /** POST /api/openapi/v2/auth/refreshToken calls. */
   refreshTokenCalls?: number;
+  flowAttachmentCalls?: number;
+  invoiceSearchCalls?: number;
+  invoiceUrlCalls?: number;
+  flowsPdfCalls?: number;
 }
 
 export interface SandboxOptions {
@@ -118,6 +196,12 @@ export interface SandboxOptions {
   now?: () => number;
   /** Integrity headers of OSS-style downloads (default: CRC-64 on, Content-MD5 off). */
   integrity?: Partial<IntegritySwitches>;
+  /** Invoices known at start; defaults to the demo set when `forms` is not given, else none. */
+  invoices?: SandboxInvoice[];
+  /** Bank receipts per form id; defaults to the demo set when `forms` is not given, else none. */
+  receipts?: Record<string, SandboxReceipt[]>;
+  /** getFlowsPdf refuses (412) forms whose content (attachments and invoice files) exceeds this; vendor: 32 MB. */
+  flowsPdfMaxBytes?: number;
 }
 
 export interface EkuaibaoSandbox {
@@ -140,6 +224,24 @@ export interface EkuaibaoSandbox {
   issuedTokens?(): string[];
   /** SHA-256 (hex) of a file's generated body, streamed. */
   sha256(fileId: string): Promise<string>;
+  /** Adds or replaces an invoice (by id). */
+  addInvoice(invoice: SandboxInvoice): void;
+  /** Sets a form's bank receipts (replacing any). */
+  putReceipts(flowId: string, receipts: SandboxReceipt[]): void;
+  /**
+   * Changes a live form as its owner editing it would: updateTime becomes the sandbox's now, and the change's
+   * attachment (if any) is appended and registered. Returns the form as flowDetails now shows it.
+   */
+  changeForm(flowId: string, change?: SandboxFormChange): EkuaibaoForm;
+  /**
+   * SHA-256 (hex) of what the sandbox serves for a storage key on the form-package hosts (files-dd/, vipimg/):
+   * attachments by key, invoice files, receipts; with `process` (an x-oss-process value), of the processed image.
+   */
+  objectSha256(key: string, process?: string): Promise<string>;
+  /** SHA-256 (hex) of what INVOICE/url's `url` for this invoice serves (the crop, for a cropped image). */
+  invoiceSha256(invoiceId: string): Promise<string>;
+  /** The PDF getFlowsPdf serves for these form ids now (deterministic for a given state of the forms). */
+  flowsPdf(flowIds: string[]): Buffer;
   /** Turns the integrity headers of OSS-style downloads on or off from now on. */
   setIntegrity(switches: Partial<IntegritySwitches>): void;
   /**

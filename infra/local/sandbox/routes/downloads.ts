@@ -7,12 +7,13 @@
 
 import { contentTypeOf } from '../download-meta.js';
 import { header, type RequestContext, sendOssError } from '../http.js';
+import { THUMB_SIZE } from '../objects.js';
 import { THUMB_PROCESS } from '../signing.js';
 import type { SandboxState } from '../state.js';
 import type { SandboxFile } from '../types.js';
 import { DP_PREFIX, OSS_PREFIX } from './download-paths.js';
 import type { RouteSpec } from './route-spec.js';
-import { refuseDownload, serveDownload, THUMB_SIZE } from './serve-download.js';
+import { refuseDownload, serveDownload } from './serve-download.js';
 
 export const downloadsRoute: RouteSpec = {
   scope: 'download',

@@ -2,6 +2,7 @@
  * The forms (单据) routes: getApplyList (one type per call, paged, a China-time window on `orderBy`,
  * `active=false` lists only deleted forms) and flowDetails by id or by code (unknown or deleted → 412).
  */
+import { liveFormsFor } from '../form-package.js';
 import { listForms, parseApplyListQuery, presentForm } from '../forms.js';
 import { sendApiError, sendJson, sendMethodNotAllowed } from '../http.js';
 import { authorize } from './auth.js';
@@ -48,10 +49,10 @@ export const flowDetailsRoute: RouteSpec = {
       sendApiError(ctx, 400, `缺少参数 ${byCode ? 'code' : 'flowId'}`);
       return;
     }
-    const stored = byCode
-      ? [...state.forms.values()].find((s) => s.form.code === wanted)
-      : state.forms.get(wanted);
-    if (!stored || stored.deleted) {
+    const live = liveFormsFor(state, 'flowDetails');
+    const id = byCode ? [...state.forms.values()].find((s) => s.form.code === wanted)?.form.id : wanted;
+    const stored = id === undefined ? undefined : live(id);
+    if (!stored) {
       sendApiError(ctx, 412, '单据不存在或已删除');
       return;
     }

@@ -5,7 +5,11 @@
 import { locationRoute, refreshTokenRoute, tokenRoute } from './auth.js';
 import { downloadUrlsRoute } from './download-urls.js';
 import { downloadsRoute } from './downloads.js';
+import { flowAttachmentsRoute } from './flow-attachments.js';
+import { flowsPdfRoute } from './flows-pdf.js';
 import { applyListRoute, flowDetailsRoute } from './forms.js';
+import { invoiceSearchRoute, invoiceUrlsRoute } from './invoices.js';
+import { packageDownloadsRoute } from './package-downloads.js';
 import type { RouteSpec } from './route-spec.js';
 
 export const ROUTES: readonly RouteSpec[] = [
@@ -15,7 +19,12 @@ export const ROUTES: readonly RouteSpec[] = [
   downloadUrlsRoute,
   applyListRoute,
   flowDetailsRoute,
+  flowAttachmentsRoute,
+  invoiceSearchRoute,
+  invoiceUrlsRoute,
+  flowsPdfRoute,
   downloadsRoute,
+  packageDownloadsRoute,
 ];
 
 export function findRoute(pathname: string): RouteSpec | undefined {

@@ -10,9 +10,6 @@ import { type RequestContext, sendOssError } from '../http.js';
 import { flipByte, planIntegrity } from '../integrity.js';
 import type { SandboxState } from '../state.js';
 
-/** Thumbnails are small stand-ins (any image bytes do; nobody decodes them). */
-export const THUMB_SIZE = 2048;
-
 /** What a download serves: the body generated from `seed`, `size` bytes long. */
 export interface DownloadTarget {
   seed: string;
