@@ -90,8 +90,6 @@ function integerParam(raw: string): number | undefined {
 export interface StoredForm {
   form: EkuaibaoForm;
   deleted: boolean;
-  /** Changes made with changeForm so far (names the attachments they add). */
-  changes?: number;
 }
 
 /** The form as the API shows it: a copy, flagged `active` (false once deleted). */

@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import type { EkuaibaoForm } from '../../../functions/core/ekuaibao/types.js';
 import { sha256OfContent } from './content.js';
 import { sleepUnlessClosed } from './faults.js';
+import { applyFormAction } from './form-actions.js';
 import { formsPdf } from './form-pdf.js';
 import { drain, type RequestContext, readBody, sendBytes, sendJson, sendJsonPlain } from './http.js';
 import { processedBody } from './objects.js';
@@ -20,9 +21,12 @@ import type {
   IntegritySwitches,
   SandboxFault,
   SandboxFile,
+  SandboxFormAction,
   SandboxFormChange,
   SandboxInvoice,
   SandboxOptions,
+  SandboxOutboundConfig,
+  SandboxOutboundDelivery,
   SandboxReceipt,
   SandboxStats,
 } from './types.js';
@@ -146,6 +150,28 @@ class Sandbox implements EkuaibaoSandbox {
     return formsPdf(forms);
   }
 
+  configureOutbound(config: SandboxOutboundConfig | undefined): void {
+    this.#state.outbound.configure(config);
+  }
+
+  transitionForm(
+    flowId: string,
+    action: SandboxFormAction,
+    options?: { attachment?: { fileName: string; size: number } },
+  ): EkuaibaoForm {
+    const { form, message } = applyFormAction(this.#state, flowId, action, options);
+    this.#state.outbound.send(message);
+    return form;
+  }
+
+  outboundSettled(): Promise<void> {
+    return this.#state.outbound.settled();
+  }
+
+  outboundDeliveries(): SandboxOutboundDelivery[] {
+    return structuredClone(this.#state.outbound.deliveries);
+  }
+
   setIntegrity(switches: Partial<IntegritySwitches>): void {
     const { integrity } = this.#state;
     if (switches.crc64 !== undefined) integrity.crc64 = switches.crc64;
@@ -165,6 +191,7 @@ class Sandbox implements EkuaibaoSandbox {
   }
 
   async close(): Promise<void> {
+    await this.#state.outbound.close();
     const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
     this.#server.closeAllConnections();
     await closed;

@@ -6,12 +6,13 @@
 import { createHash } from 'node:crypto';
 import type { EkuaibaoForm } from '../../../functions/core/ekuaibao/types.js';
 import { ChecksumCache } from './checksums.js';
-import { DEMO_APP_KEY, DEMO_APP_SECURITY, demoFiles, demoForms } from './demo-data.js';
+import { DEMO_APP_KEY, DEMO_APP_SECURITY, DEMO_CORPORATION_ID, demoFiles, demoForms } from './demo-data.js';
 import { demoInvoices, demoReceipts } from './demo-packages.js';
 import { contentTypeOf } from './download-meta.js';
 import { FaultBoard } from './faults.js';
 import { findAttachmentObjects, presentForm, type StoredForm } from './forms.js';
 import type { StoredObject } from './objects.js';
+import { OutboundSender } from './outbound.js';
 import { Signer } from './signing.js';
 import type {
   IntegritySwitches,
@@ -53,6 +54,10 @@ export function emptyStats(): Required<SandboxStats> {
     invoiceSearchCalls: 0,
     invoiceUrlCalls: 0,
     flowsPdfCalls: 0,
+    outboundLogCalls: 0,
+    outboundAttempts: 0,
+    outboundDelivered: 0,
+    outboundFailed: 0,
   };
 }
 
@@ -83,6 +88,8 @@ export class SandboxState {
   /** What the form-package hosts serve, by storage key. */
   readonly objects = new Map<string, StoredObject>();
   readonly flowsPdfMaxBytes: number;
+  readonly outbound: OutboundSender;
+  #attachmentsAdded = 0;
 
   constructor(options: SandboxOptions) {
     this.appKey = options.appKey ?? DEMO_APP_KEY;
@@ -98,6 +105,8 @@ export class SandboxState {
       this.stats.faultsFired[kind] = (this.stats.faultsFired[kind] ?? 0) + 1;
     });
     this.flowsPdfMaxBytes = options.flowsPdfMaxBytes ?? FLOWS_PDF_MAX_BYTES;
+    this.outbound = new OutboundSender(this.now, this.stats, DEMO_CORPORATION_ID);
+    this.outbound.configure(options.outbound);
     for (const file of options.files ?? demoFiles()) this.addFile(file);
     for (const form of options.forms ?? demoForms()) this.putForm(form);
     // The demo's invoices and receipts belong to the demo forms: with forms of one's own, none unless given.
@@ -166,22 +175,30 @@ export class SandboxState {
     const stored = this.forms.get(flowId);
     if (!stored || stored.deleted) throw new RangeError(`sandbox has no live form ${flowId}`);
     const form = stored.form;
-    const n = (stored.changes ?? 0) + 1;
-    stored.changes = n;
     // Strictly later, even when a test's clock stands still: a change is always a new version.
     form.updateTime = Math.max(this.now(), (form.updateTime ?? 0) + 1);
     form.form ??= {};
     if (change.title !== undefined) form.form.title = change.title;
     if (change.attachment) {
-      const { fileName, size } = change.attachment;
-      const tag = createHash('sha256').update(`${flowId}\u0000${n}\u0000${fileName}`).digest('hex');
-      const fileId = change.attachment.fileId ?? `chg${tag.slice(0, 11)}`;
-      const key = change.attachment.key ?? `openapi${uuidFrom(tag)}-${fileName}`;
-      this.addFile({ id: fileId, key, fileName, size });
       const list = Array.isArray(form.form.attachments) ? form.form.attachments : [];
-      form.form.attachments = [...list, { fileId, key, fileName }];
+      form.form.attachments = [...list, this.newAttachment(flowId, change.attachment)];
     }
     return presentForm(stored);
+  }
+
+  /** Registers a file added to a form now (fileId and key derived from the form, a counter and the name). */
+  newAttachment(
+    flowId: string,
+    spec: { fileName: string; size: number; fileId?: string; key?: string },
+  ): { fileId: string; key: string; fileName: string } {
+    this.#attachmentsAdded += 1;
+    const tag = createHash('sha256')
+      .update(`${flowId}\u0000${this.#attachmentsAdded}\u0000${spec.fileName}`)
+      .digest('hex');
+    const fileId = spec.fileId ?? `add${tag.slice(0, 11)}`;
+    const key = spec.key ?? `openapi${uuidFrom(tag)}-${spec.fileName}`;
+    this.addFile({ id: fileId, key, fileName: spec.fileName, size: spec.size });
+    return { fileId, key, fileName: spec.fileName };
   }
 
   /** Adds or replaces a form; its attachments' files are registered when they carry a size. */

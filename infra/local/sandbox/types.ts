@@ -45,6 +45,8 @@ export type SandboxRoute =
   | 'invoiceUrls'
   /** GET /api/openapi/v1/flowDetails/getFlowsPdf/[ids] */
   | 'flowsPdf'
+  /** GET /api/openapi/v1/outboundMessageLogs */
+  | 'outboundLogs'
   | 'any';
 
 /**
@@ -82,6 +84,48 @@ export interface SandboxInvoice {
 export interface SandboxReceipt {
   key: string;
   size: number;
+}
+
+/**
+ * What happens to a form in 合思, as the sandbox plays it (each sends an outbound message when configured):
+ * submit → approving (backlog.approving 待审批); approve → paying (backlog.paying 待支付) for expense, loan and
+ * payment forms, else paid (flow.paid); pay → paid (flow.paid 已支付/审批完成); reject → rejected (flow.rejected
+ * 被驳回); withdraw → draft (单据撤回); comment → same state (freeflow.comment 评论, optionally with an
+ * attachment); delete → deleted (单据删除; updateTime kept).
+ */
+export type SandboxFormAction = 'submit' | 'approve' | 'pay' | 'reject' | 'withdraw' | 'comment' | 'delete';
+
+/** How the tenant admin configured the outbound message (出站消息) for approval events. */
+export interface SandboxOutboundConfig {
+  /** Where 合思 POSTs: http(s). */
+  url: string;
+  /** HTTP codes that count as delivered; the vendor offers 200, 201 and 204 (default [200]). */
+  successCodes?: number[];
+  /** Also required in the answer's body for success (关键字匹配; default none). */
+  keyword?: string;
+  /** Retries after a failed attempt: 0–3 (default 0, as the vendor's). */
+  retries?: number;
+  /** Wait between attempts; the vendor offers 0 or 1–10 s (default 1000 ms). At most 10 000. */
+  retryIntervalMs?: number;
+  /** One attempt's time limit (default 10 000 ms). */
+  timeoutMs?: number;
+  /** Only these actions are sent (e.g. ['flow.paid']); default every one. */
+  actions?: string[];
+  /** The log's messageType: `message` (approval events, default) or `flow` (E-Bot). */
+  messageType?: 'message' | 'flow';
+  /** The configuration's name (出站消息配置名称) in the failure log. */
+  name?: string;
+}
+
+/** One outbound message's fate (for tests; carries no URL). */
+export interface SandboxOutboundDelivery {
+  flowId: string;
+  action: string;
+  state: 'SUCCESS' | 'FAILURE';
+  /** HTTP status of each attempt (0: no answer — refused, reset or timed out). */
+  statuses: number[];
+  /** The body POSTed. */
+  request: Record<string, unknown>;
 }
 
 /** A change to a form, as an employee editing it would make (new updateTime; optionally a new attachment). */
@@ -176,6 +220,11 @@ export interface SandboxStats {
   invoiceSearchCalls?: number;
   invoiceUrlCalls?: number;
   flowsPdfCalls?: number;
+  outboundLogCalls?: number;
+  /** Outbound POST attempts (retries included), messages delivered, messages that failed every attempt. */
+  outboundAttempts?: number;
+  outboundDelivered?: number;
+  outboundFailed?: number;
 }
 
 export interface SandboxOptions {
@@ -202,6 +251,8 @@ export interface SandboxOptions {
   receipts?: Record<string, SandboxReceipt[]>;
   /** getFlowsPdf refuses (412) forms whose content (attachments and invoice files) exceeds this; vendor: 32 MB. */
   flowsPdfMaxBytes?: number;
+  /** Send outbound messages from the start (also: configureOutbound, or POST /_sandbox/outbound). */
+  outbound?: SandboxOutboundConfig;
 }
 
 export interface EkuaibaoSandbox {
@@ -242,6 +293,25 @@ export interface EkuaibaoSandbox {
   invoiceSha256(invoiceId: string): Promise<string>;
   /** The PDF getFlowsPdf serves for these form ids now (deterministic for a given state of the forms). */
   flowsPdf(flowIds: string[]): Buffer;
+  /**
+   * Configures the outbound message (undefined: none). Throws RangeError for what the vendor's console would
+   * refuse (retries outside 0–3, a success code other than 200/201/204, a URL that is not http(s)).
+   */
+  configureOutbound(config: SandboxOutboundConfig | undefined): void;
+  /**
+   * Moves a live form through an approval event (see SandboxFormAction): new state, updateTime and log entry,
+   * then the outbound message, sent in the background with the configured retry rule; failed deliveries land
+   * in the log outboundMessageLogs answers from. Returns the form as flowDetails now shows it.
+   */
+  transitionForm(
+    flowId: string,
+    action: SandboxFormAction,
+    options?: { attachment?: { fileName: string; size: number } },
+  ): EkuaibaoForm;
+  /** Resolves once every outbound message sent so far has been delivered or has failed for good. */
+  outboundSettled(): Promise<void>;
+  /** Every outbound message so far, oldest first. */
+  outboundDeliveries(): SandboxOutboundDelivery[];
   /** Turns the integrity headers of OSS-style downloads on or off from now on. */
   setIntegrity(switches: Partial<IntegritySwitches>): void;
   /**
