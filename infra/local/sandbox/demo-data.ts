@@ -208,6 +208,10 @@ function log(action: string, time: string, attachments: DemoAttachment[] = []) {
 
 /** The demo forms, oldest update first. */
 export function demoForms(): EkuaibaoForm[] {
+  return [...demoExpenseForms(), ...demoOtherForms()];
+}
+
+function demoExpenseForms(): EkuaibaoForm[] {
   return [
     form(
       'ID_3kPq8Xz1a01',
@@ -299,6 +303,11 @@ export function demoForms(): EkuaibaoForm[] {
         },
       ],
     }),
+  ];
+}
+
+function demoOtherForms(): EkuaibaoForm[] {
+  return [
     form(
       'ID_3kPq8Xz1b01',
       'J26000001',
