@@ -47,6 +47,22 @@ export function* contentChunks(
   }
 }
 
+/**
+ * Frees a generated chunk as soon as nobody needs it. Without this, a fast 1 GiB stream leaves ~64 MB of dead
+ * chunk memory waiting for V8's external-memory GC trigger; with it, RSS stays flat. Only whole, unshared
+ * ArrayBuffers (what the cipher returns) are detached.
+ */
+export function releaseChunk(chunk: Buffer): void {
+  const ab = chunk.buffer;
+  if (ab instanceof ArrayBuffer && chunk.byteOffset === 0 && ab.byteLength === chunk.length && !ab.detached) {
+    try {
+      ab.transfer(0);
+    } catch {
+      // Not detachable (e.g. a pooled buffer): the GC frees it later.
+    }
+  }
+}
+
 export interface ContentRange {
   /** First byte, inclusive (default 0). */
   start?: number;

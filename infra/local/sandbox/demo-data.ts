@@ -1,8 +1,9 @@
 /**
  * The sandbox's demo tenant: ten forms of five types, updated over four days in March 2026 (China time), with
  * attachments in every place the contract names (form.attachments, detail lines, invoice forms, custom fields
- * on the form and inside detail lines, approval logs), two DingTalk-drive (DP:) files, CJK names, names with
- * spaces and odd characters, a deleted form, a form without attachments, and a file shared by two forms.
+ * on the form and inside detail lines, approval logs), DingTalk-drive (DP:) files, CJK names, names with
+ * spaces and odd characters, a deleted form, a form without attachments, a file shared by two forms, and the two
+ * files of the vendor's downloadurls page with their exact ids and keys (VENDOR_PAGE_FILES).
  * Everything is fixed: no clock, no randomness, so every test and every run sees the same tenant.
  */
 import type { EkuaibaoForm } from '../../../functions/core/ekuaibao/types.js';
@@ -31,10 +32,30 @@ function at(chinaTime: string): number {
   return ms;
 }
 
+/** The examples of the vendor's downloadurls page, exactly as printed there. */
+export const VENDOR_PAGE_FILES = {
+  docx: {
+    id: '61sbwX3DEAgk00',
+    key: 'openapi0306c2d1-7a5b-4e96-8172-60c5ee0f971e-kotlin简介.docx',
+    fileName: 'kotlin简介.docx',
+    size: 23_456,
+  },
+  dp: {
+    id: '136634573449',
+    inner: {
+      fileId: '136634437985',
+      fileName: '128163bbba83.jpg',
+      fileSize: 2_985_928,
+      fileType: 'jpg',
+      spaceId: '7215288789',
+    },
+  },
+} as const;
+
 const A = {
   travelSummary: attachment(
-    '61sbwX3DEAgk00',
-    'openapi0306c2d1-7a5b-4e96-8172-60c5ee0f971e-差旅报销说明.pdf',
+    'MmF7bOrK5hNz00',
+    'openapi1f0e2d3c-4b5a-4968-8776-5d4c3b2a1f0e-差旅报销说明.pdf',
     '差旅报销说明.pdf',
     48_213,
   ),
@@ -51,8 +72,8 @@ const A = {
     '补充说明.txt',
     1_024,
   ),
-  meetingPhoto: dpAttachment('136634573449', {
-    fileId: '136634437985',
+  meetingPhoto: dpAttachment('136634573451', {
+    fileId: '136634437987',
     fileName: '现场照片 01.jpg',
     fileSize: 298_765,
     fileType: 'jpg',
@@ -118,7 +139,37 @@ const A = {
     12_345,
   ),
   activityPlan: attachment('LlE6aNqJ4gMy00', '活动方案-1772762400000-1.pptx', '活动方案.pptx', 199_999),
+  // The two files of the vendor's own page (seed-attachment-download.md), byte for byte: its curl body works
+  // verbatim against the demo tenant. The DP: file is as large as its key says (fileSize 2985928).
+  vendorDocx: attachment(
+    VENDOR_PAGE_FILES.docx.id,
+    VENDOR_PAGE_FILES.docx.key,
+    VENDOR_PAGE_FILES.docx.fileName,
+    VENDOR_PAGE_FILES.docx.size,
+  ),
+  vendorDp: dpAttachment(VENDOR_PAGE_FILES.dp.id, VENDOR_PAGE_FILES.dp.inner),
+  // A screenshot attached to an approver's comment (评论附件).
+  commentShot: attachment('NnG8cPsL6iOa00', '评论截图-1772415900000-1.png', '评论截图.png', 30_720),
 } as const;
+
+/** The demo forms' invoices (their files and numbers are in demo-packages.ts). */
+export const DEMO_INVOICE_IDS = {
+  /** A taxi receipt photographed and OCR'd: INVOICE/url serves a crop of the photo. */
+  taxi: 'sandboxCorp0001:144062070284:00097977',
+  /** A 数电票 (fully digital invoice): its signed XML is the legal original. */
+  hotelXml: 'sandboxCorp0001::26312000000123878916',
+  /** A VAT e-invoice as PDF. */
+  meetingPdf: 'sandboxCorp0001:044002105112:13116949',
+  /** A 数电票 as OFD. */
+  officeOfd: 'sandboxCorp0001::26442000000074288816',
+  /** A train ticket whose original the vendor cannot produce. */
+  trainLost: 'sandboxCorp0001::E000012345678',
+  /** A fixed-amount invoice (定额发票) photo, on a form that has no attachment of its own. */
+  mealFixed: 'ID01sbxFixd0001',
+} as const;
+
+const invoiceRefs = (...items: [string, string[]][]) =>
+  items.map(([invoiceId, itemIds]) => ({ invoiceId, itemIds }));
 
 /** Every file the demo forms reference, each once (the shared one included once). */
 export function demoFiles(): SandboxFile[] {
@@ -157,6 +208,10 @@ function log(action: string, time: string, attachments: DemoAttachment[] = []) {
 
 /** The demo forms, oldest update first. */
 export function demoForms(): EkuaibaoForm[] {
+  return [...demoExpenseForms(), ...demoOtherForms()];
+}
+
+function demoExpenseForms(): EkuaibaoForm[] {
   return [
     form(
       'ID_3kPq8Xz1a01',
@@ -168,25 +223,40 @@ export function demoForms(): EkuaibaoForm[] {
       {
         title: '上海出差报销',
         expenseMoney: { standard: '2380.50', standardStrCode: 'CNY' },
-        attachments: refs(A.travelSummary, A.purchaseList),
+        attachments: refs(A.travelSummary, A.purchaseList, A.vendorDocx),
         details: [
           {
             feeTypeId: 'sandbox:taxi',
             feeTypeForm: {
               amount: { standard: '86.00' },
               attachments: refs(A.taxiReceipt),
-              invoiceForm: { type: 'exist', invoices: [], attachments: refs(A.hotelInvoice) },
+              invoiceForm: {
+                type: 'exist',
+                invoices: invoiceRefs(
+                  [DEMO_INVOICE_IDS.taxi, []],
+                  [DEMO_INVOICE_IDS.hotelXml, ['sbxItem0001', 'sbxItem0002']],
+                ),
+                attachments: refs(A.hotelInvoice),
+              },
               u_补充材料: refs(A.supplement),
             },
           },
           {
             feeTypeId: 'sandbox:meeting',
-            feeTypeForm: { amount: { standard: '2294.50' }, attachments: refs(A.meetingPhoto) },
+            feeTypeForm: {
+              amount: { standard: '2294.50' },
+              attachments: refs(A.meetingPhoto, A.vendorDp),
+              invoiceForm: {
+                type: 'exist',
+                invoices: invoiceRefs([DEMO_INVOICE_IDS.meetingPdf, ['sbxItem0003']]),
+              },
+            },
           },
         ],
       },
       [
         log('freeflow.submit', '2026-03-01 18:20:00'),
+        log('freeflow.comment', '2026-03-02 09:05:00', [A.commentShot]),
         log('freeflow.agree', '2026-03-02 09:10:00', [A.approvalNote]),
       ],
     ),
@@ -205,7 +275,14 @@ export function demoForms(): EkuaibaoForm[] {
             feeTypeId: 'sandbox:office',
             feeTypeForm: {
               amount: { standard: '512.00' },
-              invoiceForm: { type: 'exist', invoices: [], attachments: refs(A.eInvoice) },
+              invoiceForm: {
+                type: 'exist',
+                invoices: invoiceRefs(
+                  [DEMO_INVOICE_IDS.officeOfd, ['sbxItem0004']],
+                  [DEMO_INVOICE_IDS.trainLost, []],
+                ),
+                attachments: refs(A.eInvoice),
+              },
             },
           },
         ],
@@ -215,8 +292,22 @@ export function demoForms(): EkuaibaoForm[] {
     form('ID_3kPq8Xz1a03', 'B26000003', 'expense', 'paid', '2026-03-02 20:00:00', '2026-03-03 07:30:00', {
       title: '餐费（无附件）',
       attachments: [],
-      details: [{ feeTypeId: 'sandbox:meal', feeTypeForm: { amount: { standard: '45.00' } } }],
+      // No attachment object anywhere: only its invoice (a photo, via the invoice calls) carries a file.
+      details: [
+        {
+          feeTypeId: 'sandbox:meal',
+          feeTypeForm: {
+            amount: { standard: '45.00' },
+            invoiceForm: { type: 'exist', invoices: invoiceRefs([DEMO_INVOICE_IDS.mealFixed, []]) },
+          },
+        },
+      ],
     }),
+  ];
+}
+
+function demoOtherForms(): EkuaibaoForm[] {
+  return [
     form(
       'ID_3kPq8Xz1b01',
       'J26000001',
@@ -266,18 +357,24 @@ export function demoForms(): EkuaibaoForm[] {
     }),
     form('ID_3kPq8Xz1e01', 'P26000001', 'payment', 'paid', '2026-03-04 20:00:00', '2026-03-05 08:00:00', {
       title: '供应商付款',
+      // Another employee's form: getFlowsPdf refuses to print it together with sandbox:u001's.
+      submitterId: 'sandbox:u003',
       payMoney: { standard: '30000.00' },
       attachments: refs(A.paymentSlip),
     }),
+    // Submitted, then withdrawn (撤回): a draft again.
     form(
       'ID_3kPq8Xz1d02',
       'C26000002',
       'custom',
-      'approving',
+      'draft',
       '2026-03-05 09:00:00',
       '2026-03-05 23:59:59',
       { title: '市场活动' },
-      [log('freeflow.submit', '2026-03-05 09:00:00', [A.activityPlan])],
+      [
+        log('freeflow.submit', '2026-03-05 09:00:00', [A.activityPlan]),
+        log('freeflow.retract', '2026-03-05 23:59:59'),
+      ],
     ),
   ];
 }

@@ -16,10 +16,11 @@ const CONTENT_TYPES: Record<string, string> = {
   xlsx: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
   pptx: 'application/vnd.openxmlformats-officedocument.presentationml.presentation',
   ofd: 'application/ofd',
+  xml: 'application/xml',
   zip: 'application/zip',
 };
 
-export function contentTypeOf(file: SandboxFile): string {
+export function contentTypeOf(file: Pick<SandboxFile, 'fileName' | 'key' | 'contentType'>): string {
   if (file.contentType) return file.contentType;
   let name = file.fileName;
   if (file.key.startsWith('DP:')) {

@@ -3,12 +3,15 @@
  * - ordinary keys: a query-signed URL (`Expires`, `OSSAccessKeyId`, `Signature`), valid until `Expires`;
  * - `DP:` (DingTalk drive) keys: a bare URL plus `Authorization` and `x-oss-date` headers, accepted by OSS only
  *   for a short window after the signing time, whatever `expiration` the caller asked for.
+ * The form-package calls also hand out `?e=<deadline>&token=<ak>:<sig>` URLs (the vipimg host of older tenants).
  * Signatures are HMAC-SHA1 with a per-instance secret, so URLs from one sandbox never work on another.
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 
 export const OSS_ACCESS_KEY_ID = 'STS.sandbox';
 export const DP_ACCESS_KEY_ID = 'LTAIsandbox';
+/** The access key of `?e=<deadline>&token=<ak>:<sig>` URLs (the vipimg-style host of older tenants). */
+export const TOKEN_ACCESS_KEY = 'sandboxVipimgAk';
 export const THUMB_PROCESS = 'image/resize,w_120';
 
 export class Signer {
@@ -30,6 +33,16 @@ export class Signer {
   /** Signature carried in `Authorization: OSS <id>:<sig>` for a header-signed GET. */
   signHeaders(resource: string, ossDate: string): string {
     return this.#hmac(`GET\n\n\n${ossDate}\n${resource}`);
+  }
+
+  /** `<ak>:<urlsafe base64 HMAC>` over `<path>?e=<deadline>`, as a `?e=&token=` URL carries it. */
+  signDeadline(path: string, deadline: number): string {
+    const mac = createHmac('sha1', this.#secret).update(`${path}?e=${deadline}`, 'utf8').digest('base64url');
+    return `${TOKEN_ACCESS_KEY}:${mac}`;
+  }
+
+  verifyDeadline(path: string, deadline: number, token: string): boolean {
+    return safeEqual(this.signDeadline(path, deadline), token);
   }
 
   verifyUrl(resource: string, expires: number, process: string | undefined, signature: string): boolean {

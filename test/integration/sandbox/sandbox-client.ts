@@ -11,7 +11,7 @@ export interface RawAnswer {
 
 export async function call(
   url: string,
-  init: { method?: 'GET' | 'POST' | 'HEAD'; body?: string; headers?: Record<string, string> } = {},
+  init: { method?: 'GET' | 'POST' | 'HEAD' | 'DELETE'; body?: string; headers?: Record<string, string> } = {},
 ): Promise<RawAnswer> {
   const res = await request(url, {
     method: init.method ?? 'GET',

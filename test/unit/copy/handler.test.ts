@@ -115,7 +115,7 @@ describe('copy handler', () => {
       expect(r?.results.map((x) => x.status)).toEqual(['copied', 'copied']);
     }
     expect(sink.objects.has('attachments/8Jr3nAdW1tZl00/酒店 发票 2026-03.pdf')).toBe(true);
-    expect(sink.objects.has('attachments/136634573449/现场照片 01.jpg')).toBe(true);
+    expect(sink.objects.has('attachments/136634573449/128163bbba83.jpg')).toBe(true);
     expect(metrics).toEqual([
       {
         FilesCopied: { value: 4, unit: 'Count' },

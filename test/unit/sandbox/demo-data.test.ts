@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { demoFiles, demoForms } from '../../../infra/local/sandbox/demo-data.js';
+import { demoFiles, demoForms, VENDOR_PAGE_FILES } from '../../../infra/local/sandbox/demo-data.js';
 import { findAttachmentObjects } from '../../../infra/local/sandbox/forms.js';
 
 type Att = { fileId: string; key: string; fileName: string };
@@ -23,10 +23,34 @@ describe('sandbox demo data', () => {
       expect(file?.fileName).toBe(a.fileName);
     }
     expect(new Set(referenced.map((a) => a.fileId))).toEqual(new Set(files.map((f) => f.id)));
-    for (const f of files) {
+    // Small, except the vendor page's DP: file, which is as large as its key says (asserted below).
+    for (const f of files.filter((f) => f.id !== VENDOR_PAGE_FILES.dp.id)) {
       expect(f.size).toBeGreaterThanOrEqual(1024);
       expect(f.size).toBeLessThanOrEqual(300 * 1024);
     }
+  });
+
+  it("holds the vendor page's two files with the page's exact ids and keys, and no other file reuses the ids", () => {
+    // Copied from seed-attachment-download.md's curl body, not built from VENDOR_PAGE_FILES.
+    const pageDocx = {
+      id: '61sbwX3DEAgk00',
+      key: 'openapi0306c2d1-7a5b-4e96-8172-60c5ee0f971e-kotlin简介.docx',
+    };
+    const pageDp = {
+      id: '136634573449',
+      key: 'DP:{"fileId":"136634437985","fileName":"128163bbba83.jpg","fileSize":2985928,"fileType":"jpg","spaceId":"7215288789"}',
+    };
+    const docx = files.find((f) => f.id === pageDocx.id);
+    const dp = files.find((f) => f.id === pageDp.id);
+    expect(docx).toMatchObject({ key: pageDocx.key, fileName: 'kotlin简介.docx' });
+    expect(dp).toMatchObject({ key: pageDp.key, fileName: '128163bbba83.jpg', size: 2_985_928 });
+    const ids = files.map((f) => f.id);
+    expect(new Set(ids).size).toBe(ids.length);
+    const innerIds = files
+      .filter((f) => f.key.startsWith('DP:'))
+      .map((f) => (JSON.parse(f.key.slice(3)) as { fileId: string }).fileId);
+    expect(new Set(innerIds).size).toBe(innerIds.length);
+    expect(new Set(files.map((f) => f.key)).size).toBe(files.length);
   });
 
   it('covers several form types with updateTimes over several days in 2026', () => {
