@@ -2,8 +2,9 @@
  * The one place that reads process.env. Every key is parsed here, and every bad key is reported at once.
  * The table in README.md ("Configuration") lists the same keys; keep them in step.
  */
-import { FORM_TYPES } from './core/ekuaibao/types.js';
+
 import { ValidationError } from './core/errors.js';
+import { FORM_TYPES } from './core/model/forms.js';
 import { createEnvReader } from './env-reader.js';
 
 export interface Config {

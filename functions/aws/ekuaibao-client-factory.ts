@@ -2,7 +2,7 @@
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { Config } from '../config.js';
 import { createEkuaibaoClient, type EkuaibaoClient } from '../core/ekuaibao/client.js';
-import type { Logger } from '../core/logger.js';
+import type { Logger } from '../core/ports.js';
 import { type CredentialsProvider, credentialsFromConfig } from './credentials.js';
 
 export interface ClientFactoryDeps {

@@ -5,7 +5,7 @@
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Config } from '../config.js';
 import { AppError } from '../core/errors.js';
-import type { BatchQueue, ManifestSource, ReportStore } from '../core/jobs/types.js';
+import type { BatchQueue, ManifestSource, ReportStore } from '../core/ports.js';
 import { createS3Client } from './s3-client.js';
 import { createS3ManifestSource } from './s3-manifest-source.js';
 import { createS3ReportStore } from './s3-report-store.js';

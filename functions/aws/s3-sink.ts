@@ -8,8 +8,8 @@ import type { Readable } from 'node:stream';
 import { HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { choosePartSize, DEFAULT_PART_BYTES } from '../core/copy/part-size.js';
-import type { ObjectHead, ObjectSink, PutObjectOptions } from '../core/copy/ports.js';
 import { AbortedError } from '../core/errors.js';
+import type { ObjectHead, ObjectSink, PutObjectOptions } from '../core/ports.js';
 
 export interface S3SinkOptions {
   client: S3Client;

@@ -9,14 +9,10 @@
  */
 import type { Context, ScheduledEvent } from 'aws-lambda';
 import type { Config } from '../config.js';
-import type { FormsSource } from '../core/ekuaibao/types.js';
 import { AppError } from '../core/errors.js';
 import { refsJobStarter } from '../core/jobs/create-job.js';
-import type { BatchQueue } from '../core/jobs/ports.js';
-import type { ReportStore } from '../core/jobs/types.js';
-import type { Logger } from '../core/logger.js';
+import type { BatchQueue, FormsSource, Logger, ReportStore, VersionedStore } from '../core/ports.js';
 import { runSync, type SyncOptions, type SyncSummary } from '../core/sync/run-sync.js';
-import type { VersionedStore } from '../core/sync/state.js';
 import { type SyncConfig, syncOptionsFromConfig } from '../core/sync/sync-options.js';
 import { createClientFromConfig } from './ekuaibao-client-factory.js';
 import { createS3Client } from './s3-client.js';

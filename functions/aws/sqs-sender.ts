@@ -13,8 +13,8 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import { AbortedError, AppError } from '../core/errors.js';
-import type { BatchQueue } from '../core/jobs/ports.js';
-import type { BatchMessage } from '../core/jobs/types.js';
+import type { BatchMessage } from '../core/model/batch.js';
+import type { BatchQueue } from '../core/ports.js';
 
 /** SQS limits: 10 entries per SendMessageBatch, 256 KiB per message and per call (sum of bodies). */
 export const SQS_MAX_BATCH_ENTRIES = 10;

@@ -7,7 +7,7 @@ import type { Config } from '../config.js';
 import type { RunBatchDeps } from '../core/copy/run-batch.js';
 import { createUndiciDownloader } from '../core/copy/undici-downloader.js';
 import { AppError } from '../core/errors.js';
-import type { Logger } from '../core/logger.js';
+import type { Logger } from '../core/ports.js';
 import { createDownloadGuard, systemResolveHost } from '../core/security/download-guard.js';
 import { createGuardedAgent } from '../core/security/guarded-agent.js';
 import { createLogger } from '../logger.js';

@@ -7,7 +7,7 @@ import type { S3Event, S3EventRecord } from 'aws-lambda';
 import { AppError } from '../core/errors.js';
 import { manifestJobId } from '../core/jobs/keys.js';
 import { runManifestJob } from '../core/jobs/manifest-job.js';
-import type { Logger } from '../core/logger.js';
+import type { Logger } from '../core/ports.js';
 import type { FanOutDeps } from './deps.js';
 
 export const DEFAULT_MANIFESTS_PREFIX = 'manifests/';

@@ -1,8 +1,7 @@
 /** The jobs API's collaborators, built once per process from the parsed Config. */
 import { jobInfrastructureFromConfig } from '../aws/job-infrastructure.js';
 import type { Config } from '../config.js';
-import type { BatchQueue, ManifestSource, ReportStore } from '../core/jobs/types.js';
-import type { Logger } from '../core/logger.js';
+import type { BatchQueue, Logger, ManifestSource, ReportStore } from '../core/ports.js';
 import { createLogger } from '../logger.js';
 
 export interface JobsApiDeps {

@@ -16,7 +16,7 @@ import { parseCopyJobRequest } from '../core/jobs/copy-job-request.js';
 import { getJobStatus } from '../core/jobs/job-status.js';
 import { newJobId } from '../core/jobs/keys.js';
 import { startCopyJob } from '../core/jobs/start-copy-job.js';
-import type { Logger } from '../core/logger.js';
+import type { Logger } from '../core/ports.js';
 import { acceptsGzip, decodeBody, requestIdOf, requireJsonContentType } from '../http/api-request.js';
 import { type ApiResponse, jsonResponse, toApiResponse } from '../http/api-response.js';
 import { createLogger } from '../logger.js';

@@ -1,8 +1,7 @@
 /** The resolve function's collaborators, built once per process from the parsed Config. */
 import { createClientFromConfig } from '../aws/ekuaibao-client-factory.js';
 import type { Config } from '../config.js';
-import type { DownloadUrlResolver } from '../core/ekuaibao/types.js';
-import type { Logger } from '../core/logger.js';
+import type { DownloadUrlResolver, Logger } from '../core/ports.js';
 import { createLogger } from '../logger.js';
 
 export interface ResolveHandlerDeps {

@@ -25,7 +25,7 @@ import {
   resolveAnswerHeaders,
 } from '../core/attachments/resolve-response.js';
 import { AppError } from '../core/errors.js';
-import type { Logger } from '../core/logger.js';
+import type { Logger } from '../core/ports.js';
 import {
   acceptsGzip,
   decodeBody,

@@ -3,8 +3,9 @@
  * deadline taken from the Lambda's remaining time. Errors are reshaped for the API here, so the handler stays thin.
  */
 import { groupByExpiration, type ResolveRequestItem } from '../core/attachments/resolve-request.js';
-import type { DownloadUrlResolver, Resolution } from '../core/ekuaibao/types.js';
-import { AbortedError, AppError, isAppError } from '../core/errors.js';
+import { AbortedError, AppError, DeadlineError, isAppError } from '../core/errors.js';
+import type { Resolution } from '../core/model/resolution.js';
+import type { DownloadUrlResolver } from '../core/ports.js';
 
 /**
  * Time kept back from the Lambda deadline to log and send the answer (a 5,000-item answer takes some tens of ms
@@ -30,7 +31,7 @@ export function deadlineFromContext(
   const controller = new AbortController();
   const budget = Math.max(0, remaining - marginMs);
   const timer = setTimeout(
-    () => controller.abort(new AppError('deadline_exceeded', `no time left after ${budget} ms`)),
+    () => controller.abort(new DeadlineError(`no time left after ${budget} ms`)),
     budget,
   );
   return { signal: controller.signal, dispose: () => clearTimeout(timer) };
@@ -77,11 +78,7 @@ export async function resolveRequestItems(
  */
 function forApi(err: unknown, signal: AbortSignal | undefined): unknown {
   if (signal?.aborted && err instanceof AbortedError) {
-    return new AppError('deadline_exceeded', 'the request ran out of time before 合思 answered', {
-      status: 504,
-      retryable: true,
-      cause: err,
-    });
+    return new DeadlineError('the request ran out of time before 合思 answered', { cause: err });
   }
   if (isAppError(err) && err.status < 500) {
     return new AppError('resolver_refused', `the resolver refused a request the API accepted (${err.code})`, {

@@ -16,19 +16,13 @@ import { createScheduledSync } from '../../functions/aws/scheduled-sync.js';
 import type { Config } from '../../functions/config.js';
 import { depsFromConfig as copyDeps } from '../../functions/copy/deps.js';
 import { createHandler as createCopyHandler } from '../../functions/copy/handler.js';
-import type { CopyResult } from '../../functions/core/copy/types.js';
 import type { EkuaibaoClient } from '../../functions/core/ekuaibao/client.js';
 import { getJobStatus } from '../../functions/core/jobs/job-status.js';
 import { batchReportKey, jobRecordKey } from '../../functions/core/jobs/keys.js';
-import type {
-  BatchMessage,
-  BatchQueue,
-  BatchReport,
-  JobRecord,
-  JobStatus,
-  ReportStore,
-} from '../../functions/core/jobs/types.js';
-import type { Logger } from '../../functions/core/logger.js';
+import type { BatchMessage, BatchReport } from '../../functions/core/model/batch.js';
+import type { CopyResult } from '../../functions/core/model/copy-result.js';
+import type { JobRecord, JobStatus } from '../../functions/core/model/job.js';
+import type { BatchQueue, Logger, ReportStore } from '../../functions/core/ports.js';
 import type { SyncOptions } from '../../functions/core/sync/run-sync.js';
 import { createReportStoreVersionedStore } from '../../functions/core/sync/versioned-store.js';
 import { depsFromConfig as fanOutDeps } from '../../functions/fan-out/deps.js';

@@ -16,7 +16,7 @@ import { ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/
 import type { S3Event, ScheduledEvent } from 'aws-lambda';
 import { createS3Client } from '../../functions/aws/s3-client.js';
 import { type Config, loadConfig } from '../../functions/config.js';
-import type { Logger } from '../../functions/core/logger.js';
+import type { Logger } from '../../functions/core/ports.js';
 import { type AsyncInvoker, createAsyncInvoker } from './async-invoker.js';
 import { type EmbeddedS3, encodeEventKey, S3RVER_CREDENTIALS, startEmbeddedS3 } from './embedded-s3.js';
 import { type HttpApi, startHttpApi } from './http-api.js';

@@ -6,7 +6,7 @@
  * its first, so one stray quote costs one line rather than the rest of the file.
  */
 import { ValidationError } from '../errors.js';
-import type { JobItem as ManifestItem } from '../jobs/types.js';
+import type { JobItem as ManifestItem } from '../model/job.js';
 import { manifestItemFrom } from './manifest-item.js';
 import {
   lineProblem,

@@ -6,7 +6,7 @@
  * manifest-level ValidationError.
  */
 import { ValidationError } from '../errors.js';
-import type { JobItem } from '../jobs/types.js';
+import type { JobItem } from '../model/job.js';
 import { manifestItemFrom } from './manifest-item.js';
 import { MAX_LINE_BYTES, type ManifestSource } from './manifest-lines.js';
 

@@ -6,7 +6,7 @@
  * a manifest is never held whole. A manifest that cannot be used at all (CSV header without "id", a file that is
  * not a JSON array) throws ValidationError; items already yielded stay valid.
  */
-import type { JobItem } from '../jobs/types.js';
+import type { JobItem } from '../model/job.js';
 import { parseCsvManifest } from './manifest-csv.js';
 import { manifestItemFrom } from './manifest-item.js';
 import { parseJsonArrayManifest } from './manifest-json-array.js';

@@ -15,19 +15,26 @@ import { type Readable, Transform, type TransformCallback } from 'node:stream';
 import { contentDisposition, contentTypeFor } from '../attachments/content-type.js';
 import { objectKeyFor, originalFileName } from '../attachments/object-key.js';
 import { parseDpKey } from '../attachments/ref.js';
+import { AppError, type ErrorCode, isAppError } from '../errors.js';
+import type { CopyResult } from '../model/copy-result.js';
+import type { CopyRef } from '../model/refs.js';
+import type { Resolution, ResolvedAttachment } from '../model/resolution.js';
+import type {
+  Downloader,
+  DownloadResponse,
+  DownloadUrlResolver,
+  Logger,
+  ObjectHead,
+  ObjectSink,
+} from '../ports.js';
 import {
   abortableSleep,
   type BackoffPolicy,
   backoffDelay,
   defaultSleep,
   type Sleep,
-} from '../ekuaibao/retry.js';
-import type { DownloadUrlResolver, Resolution, ResolvedAttachment } from '../ekuaibao/types.js';
-import { AppError, isAppError } from '../errors.js';
-import type { Logger } from '../logger.js';
-import { redactText } from '../redact.js';
-import type { Downloader, DownloadResponse, ObjectHead, ObjectSink } from './ports.js';
-import type { CopyRef, CopyResult } from './types.js';
+} from '../util/backoff.js';
+import { redactText } from '../util/redact.js';
 
 export const DEFAULT_COPY_CONCURRENCY = 8;
 /** GET tries per file, including the first (a 403 → re-resolve does not count). */
@@ -81,13 +88,9 @@ export function newCopyStats(): CopyStats {
 type Failed = Extract<CopyResult, { status: 'failed' }>;
 
 /** Ends one file's attempts with a result code; carries whether the batch may try again later. */
-class CopyFailure extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-    readonly retryable: boolean,
-  ) {
-    super(message);
+class CopyFailure extends AppError {
+  constructor(code: ErrorCode, message: string, retryable: boolean) {
+    super(code, message, { retryable });
   }
 }
 
@@ -101,7 +104,13 @@ function safeMessage(err: unknown): string {
   return redactText(raw).slice(0, 500) || 'unknown error';
 }
 
-function failed(ref: CopyRef, code: string, message: string, retryable: boolean, objectKey?: string): Failed {
+function failed(
+  ref: CopyRef,
+  code: ErrorCode,
+  message: string,
+  retryable: boolean,
+  objectKey?: string,
+): Failed {
   return {
     status: 'failed',
     id: ref.id,
@@ -368,7 +377,7 @@ export async function copyBatch(
       }
       if (res.status < 200 || res.status > 299) {
         await discard(res);
-        const code = `download_http_${res.status}`;
+        const code: ErrorCode = `download_http_${res.status}`;
         if (isTransientStatus(res.status))
           throw new TransientDownload(code, `download answered ${res.status}`, true);
         throw new CopyFailure(code, `download answered ${res.status}`, false);

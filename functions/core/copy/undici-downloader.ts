@@ -3,7 +3,7 @@
  * buffered, and no redirects (a signed URL that redirects elsewhere is not one we signed for).
  */
 import { Agent, type Dispatcher, request } from 'undici';
-import type { Downloader, DownloadResponse } from './ports.js';
+import type { Downloader, DownloadResponse } from '../ports.js';
 
 export interface UndiciDownloaderOptions {
   /** TCP + TLS connect. */

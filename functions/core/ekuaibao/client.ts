@@ -3,22 +3,20 @@
  * retries with backoff, and error mapping. Domain code: no process.env, no AWS, no Lambda types.
  */
 import { Agent, type Dispatcher, request } from 'undici';
-import { type AttachmentRef, refIdentity } from '../attachments/ref.js';
+import { refIdentity } from '../attachments/ref.js';
 import { AbortedError, EkuaibaoAuthError, type EkuaibaoError, ValidationError } from '../errors.js';
-import { type Logger, silentLogger } from '../logger.js';
-import { redactText } from '../redact.js';
-import type { CredentialsSource, EkuaibaoCredentials } from './credentials.js';
-import { type ListFormsOptions, listForms, validateApplyListQuery } from './forms.js';
-import { runPool } from './pool.js';
+import type { ApplyListPage, ApplyListQuery, EkuaibaoForm } from '../model/forms.js';
+import type { AttachmentRef } from '../model/refs.js';
+import { MAX_REFS_PER_CALL, type Resolution } from '../model/resolution.js';
 import {
-  chunk,
-  MAX_REFS_PER_CALL,
-  readAnswerItem,
-  toResolved,
-  uniqueRefs,
-  validateExpiration,
-  validateRefs,
-} from './resolution.js';
+  type CredentialsSource,
+  type DownloadUrlResolver,
+  type EkuaibaoCredentials,
+  type FormsSource,
+  type Logger,
+  type ResolveOptions,
+  silentLogger,
+} from '../ports.js';
 import {
   abortableSleep,
   type BackoffPolicy,
@@ -27,17 +25,13 @@ import {
   parseRetryAfter,
   retryDelay,
   type Sleep,
-} from './retry.js';
+} from '../util/backoff.js';
+import { chunk } from '../util/chunk.js';
+import { runPool } from '../util/pool.js';
+import { redactText } from '../util/redact.js';
+import { type ListFormsOptions, listForms, validateApplyListQuery } from './forms.js';
+import { readAnswerItem, toResolved, uniqueRefs, validateExpiration, validateRefs } from './resolution.js';
 import { type AccessToken, TOKEN_REFRESH_MARGIN_MS, TokenCache } from './token-cache.js';
-import type {
-  ApplyListPage,
-  ApplyListQuery,
-  DownloadUrlResolver,
-  EkuaibaoForm,
-  FormsSource,
-  Resolution,
-  ResolveOptions,
-} from './types.js';
 import {
   badResponse,
   deadlineError,

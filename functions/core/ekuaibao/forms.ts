@@ -1,15 +1,14 @@
 import { ValidationError } from '../errors.js';
-import { abortableSleep, defaultSleep, type Sleep } from './retry.js';
 import {
   type ApplyListQuery,
   type EkuaibaoForm,
   FORM_TYPES,
-  type FormsSource,
   type FormType,
-} from './types.js';
+  MAX_APPLY_LIST_COUNT,
+} from '../model/forms.js';
+import type { FormsSource } from '../ports.js';
+import { abortableSleep, defaultSleep, type Sleep } from '../util/backoff.js';
 
-/** getApplyList takes 0 < count ≤ 100 (vendor doc). */
-export const MAX_APPLY_LIST_COUNT = 100;
 /** Integrations pause about 200 ms between pages; no rate limit is documented, so be polite. */
 export const DEFAULT_PAGE_PAUSE_MS = 200;
 

@@ -5,9 +5,12 @@
  *   a retryable failure in a batch that will be tried again is still pending;
  * - refs of batches without a report yet are pending.
  */
-import type { CopyResult } from '../copy/types.js';
+
+import type { BatchReport } from '../model/batch.js';
+import type { CopyResult } from '../model/copy-result.js';
+import type { JobRecord, JobStatus } from '../model/job.js';
+import type { ReportStore } from '../ports.js';
 import { assertValidJobId, batchReportsPrefix, jobRecordKey } from './keys.js';
-import type { BatchReport, JobRecord, JobStatus, ReportStore } from './types.js';
 
 /** A status answer lists this many failures; totals.failed always has the full count. */
 export const MAX_LISTED_FAILURES = 1000;

@@ -16,22 +16,14 @@
  * per window keeps job records bounded during a long backfill.
  */
 import { randomUUID } from 'node:crypto';
-import type { CopyRef } from '../copy/types.js';
-import { MAX_APPLY_LIST_COUNT } from '../ekuaibao/forms.js';
-import { abortableSleep, defaultSleep, type Sleep } from '../ekuaibao/retry.js';
-import { type EkuaibaoForm, FORM_TYPES, type FormsSource, type FormType } from '../ekuaibao/types.js';
 import { AppError, ValidationError } from '../errors.js';
-import type { JobSource } from '../jobs/types.js';
-import { type Logger, silentLogger } from '../logger.js';
+import { type EkuaibaoForm, FORM_TYPES, type FormType, MAX_APPLY_LIST_COUNT } from '../model/forms.js';
+import type { JobSource } from '../model/job.js';
+import type { CopyRef } from '../model/refs.js';
+import { type FormsSource, type Logger, silentLogger, type VersionedStore } from '../ports.js';
+import { abortableSleep, defaultSleep, type Sleep } from '../util/backoff.js';
 import { formatChinaTime, parseStartDate } from './china-time.js';
-import {
-  acquireLock,
-  DEFAULT_SYNC_STATE_KEY,
-  type Instant,
-  LockedState,
-  type SyncState,
-  type VersionedStore,
-} from './state.js';
+import { acquireLock, DEFAULT_SYNC_STATE_KEY, type Instant, LockedState, type SyncState } from './state.js';
 import { findFormAttachments, isDeletedForm } from './walk-form.js';
 import { DEFAULT_WINDOW_MS, MIN_WINDOW_MS, nextWindow, pruneEdge, type SyncWindow } from './windows.js';
 

@@ -1,8 +1,7 @@
 /**
- * The sync's options from the parsed Config plus what one invocation knows (its time left and deadline signal).
+ * The sync's options from the functions' settings plus what one invocation knows (its time left and deadline signal).
  * Kept beside runSync so the handler stays a few lines and the mapping is tested without Lambda.
  */
-import type { Config } from '../../config.js';
 import type { SyncOptions } from './run-sync.js';
 
 export interface SyncInvocation {
@@ -12,10 +11,13 @@ export interface SyncInvocation {
   signal?: AbortSignal;
 }
 
-export type SyncConfig = Pick<
-  Config,
-  'syncFormTypes' | 'syncOverlapMinutes' | 'syncStartDate' | 'syncObjectKeyTemplate'
->;
+/** The sync's part of the functions' settings (functions/config.ts satisfies it). */
+export interface SyncConfig {
+  syncFormTypes: readonly string[];
+  syncOverlapMinutes: number;
+  syncStartDate: string | undefined;
+  syncObjectKeyTemplate: string;
+}
 
 export function syncOptionsFromConfig(config: SyncConfig, invocation: SyncInvocation = {}): SyncOptions {
   const options: SyncOptions = {

@@ -8,7 +8,7 @@ import { credentialsFromConfig, NO_CREDENTIALS_MESSAGE } from '../../../function
 import { createClientFromConfig } from '../../../functions/aws/ekuaibao-client-factory.js';
 import { type Config, loadConfig } from '../../../functions/config.js';
 import type { EkuaibaoClient } from '../../../functions/core/ekuaibao/client.js';
-import type { Logger } from '../../../functions/core/logger.js';
+import type { Logger } from '../../../functions/core/ports.js';
 import { createLogger, type LogLevel } from '../../../functions/logger.js';
 import { startEkuaibaoSandbox } from '../sandbox/server.js';
 import type { EkuaibaoSandbox } from '../sandbox/types.js';

@@ -9,14 +9,14 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { createS3ReportStore } from '../../../functions/aws/s3-report-store.js';
 import { createS3Sink } from '../../../functions/aws/s3-sink.js';
 import { OBJECT_KEY_PLACEHOLDERS, objectKeyFor } from '../../../functions/core/attachments/object-key.js';
-import type { ObjectSink } from '../../../functions/core/copy/ports.js';
 import { runBatchMessage } from '../../../functions/core/copy/run-batch.js';
-import type { CopyResult } from '../../../functions/core/copy/types.js';
 import {
   createUndiciDownloader,
   type UndiciDownloader,
 } from '../../../functions/core/copy/undici-downloader.js';
-import type { BatchMessage, ReportStore } from '../../../functions/core/jobs/types.js';
+import type { BatchMessage } from '../../../functions/core/model/batch.js';
+import type { CopyResult } from '../../../functions/core/model/copy-result.js';
+import type { ObjectSink, ReportStore } from '../../../functions/core/ports.js';
 import { createDownloadGuard, systemResolveHost } from '../../../functions/core/security/download-guard.js';
 import { createGuardedAgent } from '../../../functions/core/security/guarded-agent.js';
 import { UsageError } from './cli-errors.js';

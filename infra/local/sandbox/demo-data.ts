@@ -5,7 +5,7 @@
  * spaces and odd characters, a deleted form, a form without attachments, and a file shared by two forms.
  * Everything is fixed: no clock, no randomness, so every test and every run sees the same tenant.
  */
-import type { EkuaibaoForm } from '../../../functions/core/ekuaibao/types.js';
+import type { EkuaibaoForm } from '../../../functions/core/model/forms.js';
 import { parseChinaTime } from './forms.js';
 import type { SandboxFile } from './types.js';
 

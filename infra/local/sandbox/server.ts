@@ -18,7 +18,7 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { EkuaibaoForm } from '../../../functions/core/ekuaibao/types.js';
+import type { EkuaibaoForm } from '../../../functions/core/model/forms.js';
 import { contentChunks, sha256OfContent } from './content.js';
 import { DEMO_APP_KEY, DEMO_APP_SECURITY, DEMO_CORPORATION_ID, demoFiles, demoForms } from './demo-data.js';
 import { contentTypeOf, etagOf, parseRange } from './download-meta.js';

@@ -11,8 +11,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vites
 import { loadConfig } from '../../../functions/config.js';
 import { type CopyHandlerDeps, depsFromConfig } from '../../../functions/copy/deps.js';
 import { createHandler } from '../../../functions/copy/handler.js';
-import type { BatchMessage, BatchReport } from '../../../functions/core/jobs/types.js';
-import { silentLogger } from '../../../functions/core/logger.js';
+import type { BatchMessage, BatchReport } from '../../../functions/core/model/batch.js';
+import { silentLogger } from '../../../functions/core/ports.js';
 import type { MetricValue } from '../../../functions/metrics.js';
 import { startEkuaibaoSandbox } from '../../../infra/local/sandbox/server.js';
 import type { EkuaibaoSandbox } from '../../../infra/local/sandbox/types.js';

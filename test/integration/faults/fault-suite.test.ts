@@ -22,12 +22,17 @@ import { createS3ReportStore } from '../../../functions/aws/s3-report-store.js';
 import { loadConfig } from '../../../functions/config.js';
 import { type CopyHandlerDeps, depsFromConfig as copyDepsFromConfig } from '../../../functions/copy/deps.js';
 import { createHandler as createCopyHandler } from '../../../functions/copy/handler.js';
-import type { Downloader, ObjectSink } from '../../../functions/core/copy/ports.js';
-import type { CopyResult } from '../../../functions/core/copy/types.js';
 import { createUndiciDownloader } from '../../../functions/core/copy/undici-downloader.js';
-import type { DownloadUrlResolver } from '../../../functions/core/ekuaibao/types.js';
 import { getJobStatus } from '../../../functions/core/jobs/job-status.js';
-import type { BatchMessage, BatchQueue, BatchReport, JobRecord } from '../../../functions/core/jobs/types.js';
+import type { BatchMessage, BatchReport } from '../../../functions/core/model/batch.js';
+import type { CopyResult } from '../../../functions/core/model/copy-result.js';
+import type { JobRecord } from '../../../functions/core/model/job.js';
+import type {
+  BatchQueue,
+  Downloader,
+  DownloadUrlResolver,
+  ObjectSink,
+} from '../../../functions/core/ports.js';
 import { createDownloadGuard } from '../../../functions/core/security/download-guard.js';
 import { createGuardedAgent } from '../../../functions/core/security/guarded-agent.js';
 import { depsFromConfig as fanOutDepsFromConfig } from '../../../functions/fan-out/deps.js';

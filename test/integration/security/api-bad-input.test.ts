@@ -8,13 +8,9 @@ import type { APIGatewayProxyResultV2, Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createS3ReportStore } from '../../../functions/aws/s3-report-store.js';
 import { loadConfig } from '../../../functions/config.js';
-import type {
-  BatchMessage,
-  BatchQueue,
-  JobRecord,
-  ManifestSource,
-} from '../../../functions/core/jobs/types.js';
-import { silentLogger } from '../../../functions/core/logger.js';
+import type { BatchMessage } from '../../../functions/core/model/batch.js';
+import type { JobRecord } from '../../../functions/core/model/job.js';
+import { type BatchQueue, type ManifestSource, silentLogger } from '../../../functions/core/ports.js';
 import { createHandler as createFanOutHandler } from '../../../functions/fan-out/handler.js';
 import { createHandler as createJobsHandler } from '../../../functions/jobs-api/handler.js';
 import { depsFromConfig as resolveDepsFromConfig } from '../../../functions/resolve/deps.js';

@@ -12,9 +12,8 @@ import { loadConfig } from '../../../functions/config.js';
 import { type CopyHandlerDeps, depsFromConfig } from '../../../functions/copy/deps.js';
 import { createHandler } from '../../../functions/copy/handler.js';
 import { createUndiciDownloader } from '../../../functions/core/copy/undici-downloader.js';
-import type { DownloadUrlResolver } from '../../../functions/core/ekuaibao/types.js';
-import type { BatchMessage, BatchReport } from '../../../functions/core/jobs/types.js';
-import { silentLogger } from '../../../functions/core/logger.js';
+import type { BatchMessage, BatchReport } from '../../../functions/core/model/batch.js';
+import { type DownloadUrlResolver, silentLogger } from '../../../functions/core/ports.js';
 import {
   createDownloadGuard,
   DOWNLOAD_HOST_NOT_ALLOWED,

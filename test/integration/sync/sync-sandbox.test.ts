@@ -6,9 +6,11 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createS3ReportStore } from '../../../functions/aws/s3-report-store.js';
 import { createEkuaibaoClient, type EkuaibaoClient } from '../../../functions/core/ekuaibao/client.js';
-import type { ApplyListQuery, EkuaibaoForm, FormsSource } from '../../../functions/core/ekuaibao/types.js';
 import { refsJobStarter } from '../../../functions/core/jobs/create-job.js';
-import type { BatchMessage, JobRecord, ReportStore } from '../../../functions/core/jobs/types.js';
+import type { BatchMessage } from '../../../functions/core/model/batch.js';
+import type { ApplyListQuery, EkuaibaoForm } from '../../../functions/core/model/forms.js';
+import type { JobRecord } from '../../../functions/core/model/job.js';
+import type { FormsSource, ReportStore } from '../../../functions/core/ports.js';
 import { parseChinaTime } from '../../../functions/core/sync/china-time.js';
 import {
   runSync,

@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createClientFromConfig } from '../../../functions/aws/ekuaibao-client-factory.js';
 import { loadConfig } from '../../../functions/config.js';
 import type { EkuaibaoClient } from '../../../functions/core/ekuaibao/client.js';
-import { silentLogger } from '../../../functions/core/logger.js';
+import { silentLogger } from '../../../functions/core/ports.js';
 import { type FakeEkb, sendJson, startFakeEkb, TOKEN_PATH } from '../core/ekuaibao/fake-ekb-server.js';
 
 const sm = mockClient(SecretsManagerClient);

@@ -378,7 +378,9 @@ describe('resolve handler: failures', () => {
   });
 
   it('maps a 5xx AppError from elsewhere by its status', async () => {
-    const { call } = setup(fakeResolver([], { fail: new AppError('x', 'y', { status: 503 }) }));
+    const { call } = setup(
+      fakeResolver([], { fail: new AppError('manifest_read_failed', 'y', { status: 503 }) }),
+    );
     expect((await call(loadEvent())).statusCode).toBe(503);
   });
 });

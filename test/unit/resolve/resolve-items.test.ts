@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import type { AttachmentRef } from '../../../functions/core/attachments/ref.js';
 import { parseResolveRequestBody } from '../../../functions/core/attachments/resolve-request.js';
-import type { Resolution } from '../../../functions/core/ekuaibao/types.js';
 import { AppError } from '../../../functions/core/errors.js';
+import type { AttachmentRef } from '../../../functions/core/model/refs.js';
+import type { Resolution } from '../../../functions/core/model/resolution.js';
 import { createHandler } from '../../../functions/resolve/handler.js';
 import { deadlineFromContext, resolveRequestItems } from '../../../functions/resolve/resolve-items.js';
 import { captureLogger, eventWithBody, fakeResolver, lambdaContext } from './fixtures.js';
@@ -21,7 +21,7 @@ describe('deadlineFromContext', () => {
     await new Promise((r) => setTimeout(r, 60));
     expect(deadline.signal?.aborted).toBe(true);
     expect(deadline.signal?.reason).toBeInstanceOf(AppError);
-    expect(deadline.signal?.reason).toMatchObject({ code: 'deadline_exceeded' });
+    expect(deadline.signal?.reason).toMatchObject({ code: 'deadline' });
   });
 
   it('aborts at once when less time is left than the margin, and dispose stops a pending timer', async () => {

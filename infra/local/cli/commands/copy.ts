@@ -11,7 +11,7 @@ import { createS3ManifestSource } from '../../../../functions/aws/s3-manifest-so
 import { parseManifest } from '../../../../functions/core/attachments/manifest.js';
 import { createJob } from '../../../../functions/core/jobs/create-job.js';
 import { newJobId } from '../../../../functions/core/jobs/keys.js';
-import type { JobItem } from '../../../../functions/core/jobs/types.js';
+import type { JobItem } from '../../../../functions/core/model/job.js';
 import { EXIT, UsageError } from '../cli-errors.js';
 import type { CliContext } from '../context.js';
 import { checkKeyTemplate, createPipeline, parseConcurrency } from '../copy-pipeline.js';

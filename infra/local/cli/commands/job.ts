@@ -6,7 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { createS3Client } from '../../../../functions/aws/s3-client.js';
 import { createS3ReportStore } from '../../../../functions/aws/s3-report-store.js';
 import { getJobStatus } from '../../../../functions/core/jobs/job-status.js';
-import type { JobStatus } from '../../../../functions/core/jobs/types.js';
+import type { JobStatus } from '../../../../functions/core/model/job.js';
 import { EXIT, UsageError } from '../cli-errors.js';
 import type { CommandSpec } from '../main.js';
 import { formatBytes } from '../progress.js';

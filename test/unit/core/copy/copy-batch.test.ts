@@ -5,9 +5,10 @@ import {
   newCopyStats,
   objectMetadata,
 } from '../../../../functions/core/copy/copy-batch.js';
-import type { CopyRef, CopyResult } from '../../../../functions/core/copy/types.js';
 import { AppError } from '../../../../functions/core/errors.js';
-import { silentLogger } from '../../../../functions/core/logger.js';
+import type { CopyResult } from '../../../../functions/core/model/copy-result.js';
+import type { CopyRef } from '../../../../functions/core/model/refs.js';
+import { silentLogger } from '../../../../functions/core/ports.js';
 import {
   broken,
   content,
@@ -109,10 +110,10 @@ describe('copyBatch', () => {
   it('fails every ref with the resolver error code when the resolve call fails', async () => {
     const fs = files(3);
     const { resolver, downloader, deps } = setup(fs);
-    resolver.error = new AppError('ekuaibao_throttled', 'throttled by 合思', { retryable: true });
+    resolver.error = new AppError('ekuaibao_http_429', 'throttled by 合思', { retryable: true });
     const results = await copyBatch(refsOf(fs), ctx, deps);
     for (const r of results)
-      expect(r).toMatchObject({ status: 'failed', code: 'ekuaibao_throttled', retryable: true });
+      expect(r).toMatchObject({ status: 'failed', code: 'ekuaibao_http_429', retryable: true });
     expect(downloader.calls).toHaveLength(0);
   });
 

@@ -1,11 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import { listForms, validateApplyListQuery } from '../../../../functions/core/ekuaibao/forms.js';
-import type {
-  ApplyListPage,
-  ApplyListQuery,
-  EkuaibaoForm,
-} from '../../../../functions/core/ekuaibao/types.js';
 import { AbortedError, ValidationError } from '../../../../functions/core/errors.js';
+import type { ApplyListPage, ApplyListQuery, EkuaibaoForm } from '../../../../functions/core/model/forms.js';
 
 const forms = (n: number): EkuaibaoForm[] =>
   Array.from({ length: n }, (_, i) => ({ id: `F${i}`, code: `B${i}`, updateTime: 1_700_000_000_000 + i }));

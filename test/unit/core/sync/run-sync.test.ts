@@ -288,8 +288,8 @@ describe('runSync: failures', () => {
   it('does not move the watermark when queuing the job fails', async () => {
     const forms = new FakeForms([makeForm('e1', 'expense', T0 + HOUR, [f(1)])]);
     const { deps, jobs, state } = setup(forms, T0 + 2 * HOUR);
-    jobs.failNext = new AppError('queue_failed', 'SendMessageBatch failed', { retryable: true });
-    await expect(runSync(base, deps)).rejects.toMatchObject({ code: 'queue_failed' });
+    jobs.failNext = new AppError('queue_send_failed', 'SendMessageBatch failed', { retryable: true });
+    await expect(runSync(base, deps)).rejects.toMatchObject({ code: 'queue_send_failed' });
     expect(state()?.watermark).toBeUndefined();
     const again = await runSync(base, deps);
     expect(again).toMatchObject({ refs: 1, windows: 1 });

@@ -1,4 +1,5 @@
-import type { CopyRef, CopyResult } from '../copy/types.js';
+/** Jobs: where one came from, the items it was made of, its record in the bucket and the status read from it. */
+import type { CopyRef } from './refs.js';
 
 /** Where a job came from. */
 export type JobSource =
@@ -10,16 +11,6 @@ export type JobSource =
     }
   | { kind: 'schedule'; windowStart: string; windowEnd: string }
   | { kind: 'cli'; manifest?: string };
-
-/** One SQS message = one batch of ≤100 refs (one downloadurls call right before download). */
-export interface BatchMessage {
-  v: 1;
-  jobId: string;
-  batchId: string;
-  refs: CopyRef[];
-  /** Object key template for this job (falls back to the configured default). */
-  keyTemplate?: string;
-}
 
 /** A manifest line (or API item) that could not be used: reported, never silently dropped. */
 export interface BadInput {
@@ -33,29 +24,6 @@ export interface BadInput {
  * Manifest parsers yield these; API and sync refs are wrapped the same way.
  */
 export type JobItem = { ok: CopyRef; line: number } | { bad: BadInput };
-
-/** The queue port: SQS SendMessageBatch in AWS, the local queue on one machine, a recorder in tests. */
-export interface BatchQueue {
-  /**
-   * Queues every message or throws (after bounded retries of partial failures). Resolving means all are queued.
-   * Any number of messages per call: the SQS adapter groups them into SendMessageBatch calls (10 entries, 256 KiB).
-   */
-  sendBatches(messages: BatchMessage[], signal?: AbortSignal): Promise<void>;
-}
-
-/** A manifest object opened for streaming (S3 GetObject body; never read whole). */
-export interface ManifestObject {
-  body: AsyncIterable<Uint8Array | string>;
-  eTag?: string;
-  versionId?: string;
-  contentLength?: number;
-}
-
-/** Where manifests are read from (S3 in AWS and locally). */
-export interface ManifestSource {
-  /** Throws AppError `manifest_not_found` (status 400) when there is no such object. */
-  open(bucket: string, key: string, signal?: AbortSignal): Promise<ManifestObject>;
-}
 
 /** jobs/<jobId>/job.json: written once by fan-out when every batch is queued. */
 export interface JobRecord {
@@ -83,19 +51,6 @@ export interface JobRecord {
   error?: { code: string; message: string; line?: number };
 }
 
-/** jobs/<jobId>/batches/<batchId>.json: written by the copy worker after each attempt. */
-export interface BatchReport {
-  v: 1;
-  jobId: string;
-  batchId: string;
-  /** SQS ApproximateReceiveCount of the attempt that wrote this report. */
-  attempt: number;
-  /** true when the batch has no retryable failure left, or it reached the DLQ (final = no more tries). */
-  final: boolean;
-  finishedAt: string;
-  results: CopyResult[];
-}
-
 /** GET /copy-jobs/{jobId} and `ekb-archive job <id>`. */
 export interface JobStatus {
   jobId: string;
@@ -116,12 +71,4 @@ export interface JobStatus {
     retryable: boolean;
     batchId: string;
   }>;
-}
-
-/** The storage port for job records and reports (S3 in AWS and locally). */
-export interface ReportStore {
-  putJson(key: string, value: unknown): Promise<void>;
-  getJson<T>(key: string): Promise<T | undefined>;
-  /** Keys under a prefix, all pages. */
-  list(prefix: string): Promise<string[]>;
 }

@@ -3,9 +3,9 @@
  * single refs are not: a bad ref fails alone in copyBatch (invalid_ref) and shows up in the report.
  */
 import { ValidationError } from '../errors.js';
-import { isValidJobId } from '../jobs/keys.js';
-import type { BatchMessage } from '../jobs/types.js';
-import type { CopyRef } from './types.js';
+import type { BatchMessage } from '../model/batch.js';
+import type { CopyRef } from '../model/refs.js';
+import { isValidJobId } from './keys.js';
 
 /** One downloadurls call answers ≤100 refs; fan-out never sends more per message. */
 export const MAX_REFS_PER_MESSAGE = 100;

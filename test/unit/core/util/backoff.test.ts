@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { AbortedError } from '../../../../functions/core/errors.js';
 import {
   abortableSleep,
   backoffDelay,
@@ -6,8 +7,7 @@ import {
   defaultSleep,
   parseRetryAfter,
   retryDelay,
-} from '../../../../functions/core/ekuaibao/retry.js';
-import { AbortedError } from '../../../../functions/core/errors.js';
+} from '../../../../functions/core/util/backoff.js';
 
 const NOW = Date.parse('2025-06-23T05:00:00Z');
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { redact, redactText, redactUrl } from '../../../functions/core/redact.js';
+import { redact, redactText, redactUrl } from '../../../../functions/core/util/redact.js';
 
 const signedUrl =
   'https://ekuaibao.oss-cn-hangzhou.aliyuncs.com/openapi0306-kotlin%E7%AE%80.docx?Expires=1599099810&OSSAccessKeyId=STS.NUT&Signature=wTRfcimdrHhX%3D&security-token=CAIS8AF1';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { parseBatchMessage } from '../../../../functions/core/copy/batch-message.js';
 import { ValidationError } from '../../../../functions/core/errors.js';
+import { parseBatchMessage } from '../../../../functions/core/jobs/batch-message.js';
 
 const good = { v: 1, jobId: 'job-1', batchId: 'b00001', refs: [{ id: 'a', key: 'k' }] };
 
