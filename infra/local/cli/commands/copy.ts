@@ -13,9 +13,9 @@ import { createJob } from '../../../../functions/core/jobs/create-job.js';
 import { newJobId } from '../../../../functions/core/jobs/keys.js';
 import type { JobItem } from '../../../../functions/core/model/job.js';
 import { EXIT, UsageError } from '../cli-errors.js';
+import type { CommandSpec } from '../command.js';
 import type { CliContext } from '../context.js';
 import { checkKeyTemplate, createPipeline, parseConcurrency } from '../copy-pipeline.js';
-import type { CommandSpec } from '../main.js';
 
 /** `s3://bucket/key` → its parts, or undefined for a local path. */
 export function parseS3Url(text: string): { bucket: string; key: string } | undefined {

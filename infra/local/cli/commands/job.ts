@@ -8,7 +8,7 @@ import { createS3ReportStore } from '../../../../functions/aws/s3-report-store.j
 import { getJobStatus } from '../../../../functions/core/jobs/job-status.js';
 import type { JobStatus } from '../../../../functions/core/model/job.js';
 import { EXIT, UsageError } from '../cli-errors.js';
-import type { CommandSpec } from '../main.js';
+import type { CommandSpec } from '../command.js';
 import { formatBytes } from '../progress.js';
 
 export function describeStatus(s: JobStatus): string[] {

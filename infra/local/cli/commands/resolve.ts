@@ -7,7 +7,7 @@
 import { MAX_REFS_PER_CALL, type Resolution } from '../../../../functions/core/model/resolution.js';
 import { chunk } from '../../../../functions/core/util/chunk.js';
 import { EXIT, UsageError } from '../cli-errors.js';
-import type { CommandSpec } from '../main.js';
+import type { CommandSpec } from '../command.js';
 import { readRefs } from '../ref-input.js';
 
 export const resolveCommand: CommandSpec = {

@@ -10,8 +10,8 @@ import { runSync, type SyncSummary } from '../../../../functions/core/sync/run-s
 import { syncOptionsFromConfig } from '../../../../functions/core/sync/sync-options.js';
 import { createMemoryVersionedStore } from '../../../../functions/core/sync/versioned-store.js';
 import { EXIT, UsageError } from '../cli-errors.js';
+import type { CommandSpec } from '../command.js';
 import { checkKeyTemplate, createPipeline, parseConcurrency } from '../copy-pipeline.js';
-import type { CommandSpec } from '../main.js';
 
 export const syncCommand: CommandSpec = {
   name: 'sync',
