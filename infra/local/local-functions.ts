@@ -23,7 +23,7 @@ import type { BatchMessage, BatchReport } from '../../functions/core/model/batch
 import type { CopyResult } from '../../functions/core/model/copy-result.js';
 import type { JobRecord, JobStatus } from '../../functions/core/model/job.js';
 import type { BatchQueue, Logger, ReportStore } from '../../functions/core/ports.js';
-import type { SyncOptions } from '../../functions/core/sync/run-sync.js';
+import type { SyncOptions } from '../../functions/core/sync/sync-options.js';
 import { createReportStoreVersionedStore } from '../../functions/core/sync/versioned-store.js';
 import { depsFromConfig as fanOutDeps } from '../../functions/fan-out/deps.js';
 import { createHandler as createFanOutHandler } from '../../functions/fan-out/handler.js';

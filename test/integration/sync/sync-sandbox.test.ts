@@ -12,13 +12,9 @@ import type { ApplyListQuery, EkuaibaoForm } from '../../../functions/core/model
 import type { JobRecord } from '../../../functions/core/model/job.js';
 import type { FormsSource, ReportStore } from '../../../functions/core/ports.js';
 import { parseChinaTime } from '../../../functions/core/sync/china-time.js';
-import {
-  runSync,
-  type SyncDeps,
-  type SyncJobInput,
-  type SyncOptions,
-} from '../../../functions/core/sync/run-sync.js';
+import { runSync, type SyncDeps, type SyncJobInput } from '../../../functions/core/sync/run-sync.js';
 import type { SyncState } from '../../../functions/core/sync/state.js';
+import type { SyncOptions } from '../../../functions/core/sync/sync-options.js';
 import { createReportStoreVersionedStore } from '../../../functions/core/sync/versioned-store.js';
 import { demoForms } from '../../../infra/local/sandbox/demo-data.js';
 import { findAttachmentObjects } from '../../../infra/local/sandbox/forms.js';

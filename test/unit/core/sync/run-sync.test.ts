@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { AppError, ValidationError } from '../../../../functions/core/errors.js';
-import { runSync, type SyncDeps, type SyncOptions } from '../../../../functions/core/sync/run-sync.js';
+import { runSync, type SyncDeps } from '../../../../functions/core/sync/run-sync.js';
 import type { SyncState } from '../../../../functions/core/sync/state.js';
+import type { SyncOptions } from '../../../../functions/core/sync/sync-options.js';
 import { createMemoryVersionedStore } from '../../../../functions/core/sync/versioned-store.js';
 import { FakeClock, FakeForms, ids, JobRecorder, makeForm } from './fakes.js';
 
