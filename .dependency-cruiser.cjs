@@ -68,9 +68,10 @@ module.exports = {
     {
       name: 'aws-sdk-only-in-adapters',
       severity: 'error',
-      comment: 'Inside functions/, only functions/aws/ imports @aws-sdk/*.',
+      comment:
+        'Inside functions/, only functions/aws/ uses @aws-sdk/* (the composition root may name its types).',
       from: { path: '^functions/', pathNot: '^functions/aws/' },
-      to: { path: '(^|/)node_modules/@aws-sdk/' },
+      to: { path: '(^|/)node_modules/@aws-sdk/', dependencyTypesNot: ['type-only'] },
     },
     {
       name: 'functions-do-not-import-infra',

@@ -23,7 +23,7 @@ import {
   DEFAULT_MAX_ATTEMPTS,
   DEFAULT_REQUEST_TIMEOUT_MS,
   DEFAULT_RESOLVE_CONCURRENCY,
-} from './core/ekuaibao/client.js';
+} from './core/ekuaibao/defaults.js';
 import { ValidationError } from './core/errors.js';
 import { DEFAULT_REPORT_PREFIX } from './core/jobs/keys.js';
 import { FORM_TYPES } from './core/model/forms.js';

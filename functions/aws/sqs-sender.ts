@@ -7,11 +7,7 @@
  * batchId in a job record is exactly one message. A message that is still too large here is a bug, reported as
  * such rather than sent to be refused.
  */
-import {
-  SendMessageBatchCommand,
-  type SendMessageBatchRequestEntry,
-  type SQSClient,
-} from '@aws-sdk/client-sqs';
+import { SendMessageBatchCommand, type SendMessageBatchRequestEntry, SQSClient } from '@aws-sdk/client-sqs';
 import { AbortedError, AppError } from '../core/errors.js';
 import type { BatchMessage } from '../core/model/batch.js';
 import type { BatchQueue } from '../core/ports.js';
@@ -71,6 +67,11 @@ export function groupForSendMessageBatch<T extends { bytes: number }>(items: T[]
   }
   if (current.length > 0) groups.push(current);
   return groups;
+}
+
+/** The queue on a client built from the SDK's standard settings (region, credentials). */
+export function sqsBatchQueue(queueUrl: string): BatchQueue {
+  return createSqsBatchQueue(new SQSClient({}), queueUrl);
 }
 
 export function createSqsBatchQueue(

@@ -1,41 +1,11 @@
 /**
- * Turns validated request items into resolutions: one resolveDownloadUrls call per distinct expiration, under a
- * deadline taken from the Lambda's remaining time. Errors are reshaped for the API here, so the handler stays thin.
+ * Turns validated request items into resolutions: one resolveDownloadUrls call per distinct expiration, under the
+ * handler's deadline signal. Errors are reshaped for the API here, so the handler stays thin.
  */
 import { groupByExpiration, type ResolveRequestItem } from '../core/attachments/resolve-request.js';
 import { AbortedError, AppError, DeadlineError, isAppError } from '../core/errors.js';
 import type { Resolution } from '../core/model/resolution.js';
 import type { DownloadUrlResolver } from '../core/ports.js';
-
-/**
- * Time kept back from the Lambda deadline to log and send the answer (a 5,000-item answer takes some tens of ms
- * to serialize, and gzip more). Unlike config.deadlineMarginMs, which a copy worker needs to hand work back, an
- * API call only has to answer, and API Gateway gives it 30 s at most.
- */
-export const DEFAULT_RESOLVE_DEADLINE_MARGIN_MS = 1_500;
-
-export interface Deadline {
-  /** Aborts when the Lambda's remaining time minus the margin has passed; undefined without a Lambda context. */
-  readonly signal: AbortSignal | undefined;
-  dispose(): void;
-}
-
-export function deadlineFromContext(
-  context: { getRemainingTimeInMillis?: () => number } | undefined,
-  marginMs: number,
-): Deadline {
-  const remaining = context?.getRemainingTimeInMillis?.();
-  if (typeof remaining !== 'number' || !Number.isFinite(remaining)) {
-    return { signal: undefined, dispose() {} };
-  }
-  const controller = new AbortController();
-  const budget = Math.max(0, remaining - marginMs);
-  const timer = setTimeout(
-    () => controller.abort(new DeadlineError(`no time left after ${budget} ms`)),
-    budget,
-  );
-  return { signal: controller.signal, dispose: () => clearTimeout(timer) };
-}
 
 /**
  * Resolutions aligned with `items` (`result[i]` answers `items[i]`). Groups run one after another: the client

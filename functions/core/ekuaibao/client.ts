@@ -16,6 +16,12 @@ import {
 import { type BackoffPolicy, DEFAULT_BACKOFF, defaultSleep, type Sleep } from '../util/backoff.js';
 import { redactText } from '../util/redact.js';
 import { createAuth } from './auth.js';
+import {
+  DEFAULT_CONNECT_TIMEOUT_MS,
+  DEFAULT_MAX_ATTEMPTS,
+  DEFAULT_REQUEST_TIMEOUT_MS,
+  DEFAULT_RESOLVE_CONCURRENCY,
+} from './defaults.js';
 import { resolveDownloadUrls } from './downloadurls.js';
 import { getApplyList, getFlowDetails } from './forms.js';
 import { createHttpCall, type EkuaibaoClientStats, SecretScrubber } from './http-call.js';
@@ -23,12 +29,6 @@ import { type ListFormsOptions, listForms } from './list-forms.js';
 import { TOKEN_REFRESH_MARGIN_MS } from './token-cache.js';
 
 export type { EkuaibaoClientStats } from './http-call.js';
-
-export const DEFAULT_RESOLVE_CONCURRENCY = 4;
-/** Tries per call including the first: transient faults get three more chances, then the caller hears. */
-export const DEFAULT_MAX_ATTEMPTS = 4;
-export const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
-export const DEFAULT_REQUEST_TIMEOUT_MS = 15_000;
 
 export interface EkuaibaoClientOptions {
   /** Tenant base URL, e.g. https://app.ekuaibao.com (a trailing slash is fine). */

@@ -19,8 +19,11 @@ import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-s
 import type { Context, S3Event, SQSEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createS3ReportStore } from '../../../functions/aws/s3-report-store.js';
+import { compose } from '../../../functions/compose/composition.js';
+import { copyHandlerDeps } from '../../../functions/compose/copy.js';
+import { fanOutDeps } from '../../../functions/compose/storage.js';
 import { loadConfig } from '../../../functions/config.js';
-import { type CopyHandlerDeps, depsFromConfig as copyDepsFromConfig } from '../../../functions/copy/deps.js';
+import type { CopyHandlerDeps } from '../../../functions/copy/handler.js';
 import { createHandler as createCopyHandler } from '../../../functions/copy/handler.js';
 import { createUndiciDownloader } from '../../../functions/core/copy/undici-downloader.js';
 import { getJobStatus } from '../../../functions/core/jobs/job-status.js';
@@ -35,7 +38,6 @@ import type {
 } from '../../../functions/core/ports.js';
 import { createDownloadGuard } from '../../../functions/core/security/download-guard.js';
 import { createGuardedAgent } from '../../../functions/core/security/guarded-agent.js';
-import { depsFromConfig as fanOutDepsFromConfig } from '../../../functions/fan-out/deps.js';
 import { createHandler as createFanOutHandler } from '../../../functions/fan-out/handler.js';
 import { createLogger } from '../../../functions/logger.js';
 import { createLambdaContext } from '../../../infra/local/lambda-context.js';
@@ -401,7 +403,7 @@ async function runClass(spec: FaultClass): Promise<void> {
     EKB_REQUEST_TIMEOUT_MS: '3000',
   };
   const config = loadConfig(env);
-  const base = copyDepsFromConfig(config, logger.child({ fn: 'copy' }));
+  const base = copyHandlerDeps(compose(config), logger.child({ fn: 'copy' }));
   const guard = createDownloadGuard({ allowedHosts: config.allowedDownloadHosts, allowInsecure: true });
   const deps = instrument(
     {
@@ -421,7 +423,7 @@ async function runClass(spec: FaultClass): Promise<void> {
   );
   copyHandler = createCopyHandler(deps);
   const fanOut = createFanOutHandler({
-    ...fanOutDepsFromConfig(config, logger.child({ fn: 'fan-out' })),
+    ...fanOutDeps(compose(config), logger.child({ fn: 'fan-out' })),
     queue: localBatchQueue(queue),
   });
 

@@ -7,7 +7,7 @@ import {
   EkuaibaoError,
   ValidationError,
 } from '../../../functions/core/errors.js';
-import type { ResolveHandlerDeps } from '../../../functions/resolve/deps.js';
+import type { ResolveHandlerDeps } from '../../../functions/resolve/handler.js';
 import { createHandler, type ResolveEvent } from '../../../functions/resolve/handler.js';
 import {
   captureLogger,

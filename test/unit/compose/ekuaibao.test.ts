@@ -1,7 +1,8 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createClientFromConfig } from '../../../functions/aws/ekuaibao-client-factory.js';
+import { compose } from '../../../functions/compose/composition.js';
+import { ekuaibaoClient } from '../../../functions/compose/ekuaibao.js';
 import { loadConfig } from '../../../functions/config.js';
 import type { EkuaibaoClient } from '../../../functions/core/ekuaibao/client.js';
 import { silentLogger } from '../../../functions/core/ports.js';
@@ -29,11 +30,11 @@ async function start(): Promise<FakeEkb> {
   });
 }
 
-describe('createClientFromConfig', () => {
+describe('ekuaibaoClient (the composition root)', () => {
   it('builds a client for the configured tenant with env credentials', async () => {
     server = await start();
     const config = loadConfig({ EKB_BASE_URL: server.baseUrl, EKB_APP_KEY: 'k', EKB_APP_SECURITY: 'good' });
-    client = createClientFromConfig(config, silentLogger);
+    client = ekuaibaoClient(compose(config, { logger: silentLogger }));
     expect(await client.getAccessToken()).toBe('ID01x:T');
   });
 
@@ -43,9 +44,12 @@ describe('createClientFromConfig', () => {
       .resolvesOnce({ SecretString: JSON.stringify({ appKey: 'k', appSecurity: 'old' }) })
       .resolves({ SecretString: JSON.stringify({ appKey: 'k', appSecurity: 'good' }) });
     const config = loadConfig({ EKB_BASE_URL: server.baseUrl, EKB_CREDENTIALS_SECRET: 'ekb/creds' });
-    client = createClientFromConfig(config, silentLogger, {
-      secretsManager: new SecretsManagerClient({ region: 'eu-west-1' }),
-    });
+    client = ekuaibaoClient(
+      compose(config, {
+        logger: silentLogger,
+        secretsManager: new SecretsManagerClient({ region: 'eu-west-1' }),
+      }),
+    );
     expect(await client.getAccessToken()).toBe('ID01x:T');
     expect(sm.commandCalls(GetSecretValueCommand)).toHaveLength(2);
     expect(server.count(TOKEN_PATH)).toBe(2);
@@ -53,7 +57,7 @@ describe('createClientFromConfig', () => {
 
   it('answers every call with the clear no-credentials error when none are configured', async () => {
     const config = loadConfig({ EKB_BASE_URL: 'http://127.0.0.1:9' });
-    client = createClientFromConfig(config, silentLogger);
+    client = ekuaibaoClient(compose(config, { logger: silentLogger }));
     await expect(client.resolveDownloadUrls([{ id: 'a', key: 'b' }])).rejects.toThrow(/no 合思 credentials/);
   });
 });

@@ -1,22 +1,17 @@
 /**
- * Wires the scheduled sync into fan-out: the 合思 client, the state store, and job creation on fan-out's own
- * queue and report store. Fan-out's handler calls the returned hook for an EventBridge "Scheduled Event".
+ * The scheduled sync as fan-out's hook for an EventBridge "Scheduled Event": job creation on fan-out's own queue
+ * and report store, the invocation's time limits, and the event's identity on the log lines (compose.ts wires it).
  *
  * The state store is the choice that matters: in AWS the lock needs S3's conditional writes (one state object,
  * PutObject If-None-Match / If-Match), which hold across concurrent Lambdas. s3rver ignores those headers, so the
- * local stack passes `state: createReportStoreVersionedStore(store)` (core/sync/versioned-store.ts), which is
+ * local stack overrides it with `createReportStoreVersionedStore(store)` (core/sync/versioned-store.ts), which is
  * atomic within its one process.
  */
 import type { Context, ScheduledEvent } from 'aws-lambda';
-import type { Config } from '../config.js';
-import { AppError } from '../core/errors.js';
 import { refsJobStarter } from '../core/jobs/create-job.js';
 import type { BatchQueue, FormsSource, Logger, ReportStore, VersionedStore } from '../core/ports.js';
 import { runSync, type SyncSummary } from '../core/sync/run-sync.js';
 import { type SyncConfig, type SyncOptions, syncOptionsFromConfig } from '../core/sync/sync-options.js';
-import { createClientFromConfig } from './ekuaibao-client-factory.js';
-import { createS3Client } from './s3-client.js';
-import { createS3VersionedStore } from './s3-versioned-store.js';
 
 export interface ScheduledSyncDeps {
   forms: Pick<FormsSource, 'getApplyList'>;
@@ -63,18 +58,4 @@ export function createScheduledSync(config: SyncConfig, deps: ScheduledSyncDeps)
       ...(deps.now ? { now: deps.now } : {}),
     });
   };
-}
-
-/** The deployed wiring: the client and the S3 conditional-write state store from the Config. */
-export function scheduledSyncFromConfig(
-  config: Config,
-  base: { queue: BatchQueue; store: ReportStore; logger: Logger },
-): ScheduledSyncHook {
-  if (!config.bucket) throw new AppError('misconfigured', 'EKB_BUCKET must be set for the scheduled sync');
-  return createScheduledSync(config, {
-    ...base,
-    forms: createClientFromConfig(config, base.logger),
-    state: createS3VersionedStore({ client: createS3Client(), bucket: config.bucket }),
-    reportPrefix: config.reportPrefix,
-  });
 }
