@@ -47,9 +47,8 @@ class ItemScanner {
     return this.#index;
   }
 
-  /** Scans one decoded chunk; returns the items it completed, in order. */
-  scan(text: string): JobItem[] {
-    const out: JobItem[] = [];
+  /** Scans one decoded chunk, yielding each item as it completes (before any error later in the chunk). */
+  *scan(text: string): Generator<JobItem> {
     let itemStart = this.#inItem ? 0 : -1;
     for (let i = 0; i < text.length; i++) {
       const c = text[i] as string;
@@ -57,7 +56,7 @@ class ItemScanner {
         const end = this.#itemEnd(c, i);
         if (end === undefined) continue;
         this.#keep(text, itemStart, end);
-        out.push(this.#finishItem());
+        yield this.#finishItem();
         this.#phase = 'after';
         if (end === i) i--; // a primitive's delimiter belongs to the array
         continue;
@@ -66,7 +65,6 @@ class ItemScanner {
       if (this.#between(c)) itemStart = i;
     }
     if (this.#inItem) this.#keep(text, itemStart, text.length);
-    return out;
   }
 
   /** The end of the input: a last primitive item, or a ValidationError when the array is not closed. */
