@@ -7,6 +7,7 @@
  * starts, in-flight GETs and uploads are aborted, and every unfinished ref comes back `deadline` (retryable), so the
  * queue hands it out again.
  */
+import pLimit from 'p-limit';
 import type { CopyResult } from '../model/copy-result.js';
 import type { CopyRef } from '../model/refs.js';
 import { DEFAULT_EXPIRATION_SECONDS } from '../model/resolution.js';
@@ -80,14 +81,10 @@ export async function copyBatch(
     signal,
     stats: ctx.stats ?? newCopyStats(),
   };
-  const concurrency = Math.max(1, Math.floor(ctx.concurrency ?? DEFAULT_COPY_CONCURRENCY));
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    for (let file = planned[next++]; file; file = planned[next++]) {
-      results[file.index] = await copyOrFail(file, env);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(concurrency, planned.length) }, worker));
+  const limit = pLimit(Math.max(1, Math.floor(ctx.concurrency ?? DEFAULT_COPY_CONCURRENCY)));
+  await limit.map(planned, async (file) => {
+    results[file.index] = await copyOrFail(file, env);
+  });
   return results.map((r, i) => r ?? deadlineResult(refs[i] as CopyRef));
 }
 

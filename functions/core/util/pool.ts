@@ -1,7 +1,10 @@
 /**
- * Runs `fn` over `items` with at most `limit` in flight. The first failure stops new work, aborts the signal
- * handed to the others, waits for them to settle (nothing left running behind the caller's back) and is rethrown.
+ * Runs `fn` over `items` with at most `limit` in flight (p-limit). The first failure stops new work, aborts the
+ * signal handed to the others, waits for them to settle (nothing left running behind the caller's back) and is
+ * rethrown.
  */
+import pLimit from 'p-limit';
+
 export async function runPool<T>(
   items: readonly T[],
   limit: number,
@@ -12,26 +15,21 @@ export async function runPool<T>(
   const onOuter = (): void => ctrl.abort(outer?.reason);
   if (outer?.aborted) ctrl.abort(outer.reason);
   else outer?.addEventListener('abort', onOuter, { once: true });
-  let next = 0;
+  const run = pLimit(Math.max(1, limit));
   let failed = false;
   let firstError: unknown;
-  const worker = async (): Promise<void> => {
-    while (!failed && next < items.length) {
-      const item = items[next++] as T;
+  try {
+    await run.map(items, async (item) => {
+      if (failed) return;
       try {
         await fn(item, ctrl.signal);
       } catch (err) {
-        if (!failed) {
-          failed = true;
-          firstError = err;
-          ctrl.abort(err);
-        }
+        if (failed) return;
+        failed = true;
+        firstError = err;
+        ctrl.abort(err);
       }
-    }
-  };
-  try {
-    const n = Math.max(1, Math.min(limit, items.length));
-    await Promise.all(Array.from({ length: n }, worker));
+    });
   } finally {
     outer?.removeEventListener('abort', onOuter);
   }
