@@ -1,57 +1,33 @@
 /**
- * The one place that reads process.env. Every key is parsed here, and every bad key is reported at once.
- * The table in README.md ("Configuration") lists the same keys; keep them in step.
+ * The functions' settings: one table, the one place each default is written. `loadConfig` reads it from the
+ * environment (the only reader of process.env); the CDK stack reads the same table from its context (the settings
+ * that name a context key) and passes the values on as environment, so a deployed function, `npm start` and the CLI
+ * share every default. Every bad key is reported at once. README.md ("Configuration") lists the same keys.
  */
-import { FORM_TYPES } from './core/ekuaibao/types.js';
+import {
+  boolSetting,
+  choiceSetting,
+  customSetting,
+  fromEnv,
+  intSetting,
+  listSetting,
+  readSettings,
+  type SettingValues,
+  stringSetting,
+} from './config-schema.js';
+import { DEFAULT_OBJECT_KEY_TEMPLATE } from './core/attachments/object-key.js';
+import { DEFAULT_COPY_CONCURRENCY } from './core/copy/copy-batch.js';
+import { DEFAULT_PART_BYTES, DEFAULT_PART_CONCURRENCY } from './core/copy/part-size.js';
+import {
+  DEFAULT_CONNECT_TIMEOUT_MS,
+  DEFAULT_MAX_ATTEMPTS,
+  DEFAULT_REQUEST_TIMEOUT_MS,
+  DEFAULT_RESOLVE_CONCURRENCY,
+} from './core/ekuaibao/defaults.js';
 import { ValidationError } from './core/errors.js';
-import { createEnvReader } from './env-reader.js';
-
-export interface Config {
-  /** 合思 tenant base URL, e.g. https://app.ekuaibao.com (no trailing slash). */
-  ekbBaseUrl: string;
-  /** Local credentials (CLI, local stack). In AWS the secret named by ekbCredentialsSecret is used instead. */
-  ekbAppKey: string | undefined;
-  ekbAppSecurity: string | undefined;
-  /** Secrets Manager secret name/ARN holding {"appKey","appSecurity"}. */
-  ekbCredentialsSecret: string | undefined;
-  /** Concurrent downloadurls calls in flight (each ≤100 refs). */
-  resolveConcurrency: number;
-  /** Tries per 合思 call, including the first. */
-  ekbMaxAttempts: number;
-  /** Timeouts for 合思 API calls, ms. */
-  ekbConnectTimeoutMs: number;
-  ekbRequestTimeoutMs: number;
-  /** Most refs one POST /attachments/download-urls may carry (more → 413). */
-  resolveMaxRefs: number;
-  /** Target bucket for archived files and job reports. */
-  bucket: string | undefined;
-  /** SQS queue that carries copy batches. */
-  queueUrl: string | undefined;
-  /** Files copied in parallel by one copy worker. */
-  copyConcurrency: number;
-  /** Multipart part size floor in bytes (raised for very large files to stay under 10,000 parts). */
-  partSizeBytes: number;
-  /** Parts uploaded in parallel per file. */
-  partConcurrency: number;
-  /** Object key templates: placeholders {fileId} {fileName} {jobId} {flowCode} {flowId} {formType}. */
-  objectKeyTemplate: string;
-  syncObjectKeyTemplate: string;
-  /** Prefix for jobs/<jobId>/… reports and sync state. */
-  reportPrefix: string;
-  /** Hosts a download URL may point at; `*.` prefix matches subdomains. */
-  allowedDownloadHosts: string[];
-  /** Local stack / tests only: allow http:// and loopback/private download hosts. */
-  allowInsecureDownloads: boolean;
-  /** Scheduled sync: form types (subset of FORM_TYPES), overlap minutes, backfill start date. */
-  syncFormTypes: string[];
-  syncOverlapMinutes: number;
-  syncStartDate: string | undefined;
-  /** Milliseconds before the Lambda deadline at which work stops and unfinished refs are handed back. */
-  deadlineMarginMs: number;
-  /** The copy queue's maxReceiveCount: the attempt that reaches it writes a final batch report (then the DLQ). */
-  maxReceiveCount: number;
-  logLevel: 'debug' | 'info' | 'warn' | 'error';
-}
+import { DEFAULT_REPORT_PREFIX } from './core/jobs/keys.js';
+import { FORM_TYPES } from './core/model/forms.js';
+import { DEFAULT_OVERLAP_MINUTES, DEFAULT_SYNC_KEY_TEMPLATE } from './core/sync/sync-options.js';
 
 export const DEFAULT_ALLOWED_DOWNLOAD_HOSTS = [
   '*.aliyuncs.com',
@@ -60,75 +36,119 @@ export const DEFAULT_ALLOWED_DOWNLOAD_HOSTS = [
   '*.dingtalk.com',
   '*.trans.dingtalk.com',
 ];
+const DEFAULT_EKB_BASE_URL = 'https://app.ekuaibao.com';
+const MIB = 1024 * 1024;
+
+function httpUrl(value: string): { value: string } | { problem: string } {
+  const url = value.replace(/\/+$/, '');
+  try {
+    const u = new URL(url);
+    if (u.protocol === 'https:' || u.protocol === 'http:') return { value: url };
+  } catch {
+    // reported below
+  }
+  return { problem: `must be an http(s) URL (got "${value}")` };
+}
+
+function date(value: string): { value: string } | { problem: string } {
+  return Number.isNaN(Date.parse(value))
+    ? { problem: `must be a date such as 2024-01-01 (got "${value}")` }
+    : { value };
+}
+
+export const FUNCTION_SETTINGS = {
+  /** 合思 tenant base URL, e.g. https://app.ekuaibao.com (no trailing slash). */
+  ekbBaseUrl: customSetting('EKB_BASE_URL', DEFAULT_EKB_BASE_URL, httpUrl, 'ekbBaseUrl'),
+  /** Local credentials (CLI, local stack). In AWS the secret named by ekbCredentialsSecret is used instead. */
+  ekbAppKey: stringSetting('EKB_APP_KEY', undefined),
+  ekbAppSecurity: stringSetting('EKB_APP_SECURITY', undefined),
+  /** Secrets Manager secret name/ARN holding {"appKey","appSecurity"}. */
+  ekbCredentialsSecret: stringSetting('EKB_CREDENTIALS_SECRET', undefined),
+  /** Concurrent downloadurls calls in flight (each ≤100 refs). */
+  resolveConcurrency: intSetting(
+    'EKB_RESOLVE_CONCURRENCY',
+    DEFAULT_RESOLVE_CONCURRENCY,
+    1,
+    32,
+    'resolveConcurrency',
+  ),
+  /** Tries per 合思 call, including the first. */
+  ekbMaxAttempts: intSetting('EKB_MAX_ATTEMPTS', DEFAULT_MAX_ATTEMPTS, 1, 10),
+  /** Timeouts for 合思 API calls, ms. */
+  ekbConnectTimeoutMs: intSetting('EKB_CONNECT_TIMEOUT_MS', DEFAULT_CONNECT_TIMEOUT_MS, 100, 60_000),
+  ekbRequestTimeoutMs: intSetting('EKB_REQUEST_TIMEOUT_MS', DEFAULT_REQUEST_TIMEOUT_MS, 100, 120_000),
+  /** Most refs one POST /attachments/download-urls may carry (more → 413). */
+  resolveMaxRefs: intSetting('EKB_RESOLVE_MAX_REFS', 5_000, 1, 100_000),
+  /** Target bucket for archived files and job reports. */
+  bucket: stringSetting('EKB_BUCKET', undefined),
+  /** SQS queue that carries copy batches. */
+  queueUrl: stringSetting('EKB_QUEUE_URL', undefined),
+  /** Files copied in parallel by one copy worker. */
+  copyConcurrency: intSetting('EKB_COPY_CONCURRENCY', DEFAULT_COPY_CONCURRENCY, 1, 64, 'copyConcurrency'),
+  /** Multipart part size floor in MiB (raised for very large files to stay under 10,000 parts). */
+  partSizeMb: intSetting('EKB_PART_SIZE_MB', DEFAULT_PART_BYTES / MIB, 5, 512),
+  /** Parts uploaded in parallel per file. */
+  partConcurrency: intSetting('EKB_PART_CONCURRENCY', DEFAULT_PART_CONCURRENCY, 1, 16),
+  /** Object key templates: placeholders {fileId} {fileName} {ext} {jobId} {flowCode} {flowId} {formType}. */
+  objectKeyTemplate: stringSetting(
+    'EKB_OBJECT_KEY_TEMPLATE',
+    DEFAULT_OBJECT_KEY_TEMPLATE,
+    'objectKeyTemplate',
+  ),
+  syncObjectKeyTemplate: stringSetting(
+    'EKB_SYNC_OBJECT_KEY_TEMPLATE',
+    DEFAULT_SYNC_KEY_TEMPLATE,
+    'syncObjectKeyTemplate',
+  ),
+  /** Prefix for jobs/<jobId>/… reports. */
+  reportPrefix: stringSetting('EKB_REPORT_PREFIX', DEFAULT_REPORT_PREFIX),
+  /** Hosts a download URL may point at; `*.` prefix matches subdomains. */
+  allowedDownloadHosts: listSetting(
+    'EKB_ALLOWED_DOWNLOAD_HOSTS',
+    DEFAULT_ALLOWED_DOWNLOAD_HOSTS,
+    'allowedDownloadHosts',
+  ),
+  /** Local stack / tests only: allow http:// and loopback/private download hosts. */
+  allowInsecureDownloads: boolSetting('EKB_ALLOW_INSECURE_DOWNLOADS', false),
+  /** Scheduled sync: form types (subset of FORM_TYPES), overlap minutes, backfill start date. */
+  syncFormTypes: listSetting('EKB_SYNC_FORM_TYPES', FORM_TYPES, 'syncFormTypes', FORM_TYPES),
+  syncOverlapMinutes: intSetting(
+    'EKB_SYNC_OVERLAP_MINUTES',
+    DEFAULT_OVERLAP_MINUTES,
+    0,
+    24 * 60,
+    'syncOverlapMinutes',
+  ),
+  syncStartDate: customSetting<string | undefined, 'EKB_SYNC_START_DATE'>(
+    'EKB_SYNC_START_DATE',
+    undefined,
+    date,
+    'syncStartDate',
+  ),
+  /**
+   * Milliseconds before the Lambda deadline at which copy and fan-out stop starting work and hand back the rest
+   * (copy: abort uploads and still write the batch report; fan-out: stop between two queue calls).
+   */
+  deadlineMarginMs: intSetting('EKB_DEADLINE_MARGIN_MS', 30_000, 1_000, 300_000, 'deadlineMarginMs'),
+  /** The copy queue's maxReceiveCount: the attempt that reaches it writes a final batch report (then the DLQ). */
+  maxReceiveCount: intSetting('EKB_MAX_RECEIVE_COUNT', 5, 1, 1000),
+  logLevel: choiceSetting('LOG_LEVEL', ['debug', 'info', 'warn', 'error'], 'info', 'logLevel'),
+};
+
+export type Config = SettingValues<typeof FUNCTION_SETTINGS> & {
+  /** partSizeMb in bytes. */
+  partSizeBytes: number;
+};
+
+/** The queue's receive limit, for the stack's redrive policy (the same number the copy function is told). */
+export const MAX_RECEIVE_COUNT = FUNCTION_SETTINGS.maxReceiveCount.default;
 
 type Env = Record<string, string | undefined>;
 
 export function loadConfig(env: Env = process.env): Config {
-  const reader = createEnvReader(env);
-  const { problems, int, bool, list } = reader;
-  const str = (name: string, fallback?: string): string | undefined => reader.str(name) ?? fallback;
-
-  const baseUrlRaw = str('EKB_BASE_URL', 'https://app.ekuaibao.com')!;
-  let ekbBaseUrl = baseUrlRaw.replace(/\/+$/, '');
-  try {
-    const u = new URL(ekbBaseUrl);
-    if (u.protocol !== 'https:' && u.protocol !== 'http:') throw new Error('scheme');
-  } catch {
-    problems.push(`EKB_BASE_URL must be an http(s) URL (got "${baseUrlRaw}")`);
-    ekbBaseUrl = 'https://app.ekuaibao.com';
-  }
-
-  const logLevel = str('LOG_LEVEL', 'info')!.toLowerCase();
-  if (!['debug', 'info', 'warn', 'error'].includes(logLevel)) {
-    problems.push(`LOG_LEVEL must be debug, info, warn or error (got "${logLevel}")`);
-  }
-
-  const syncStartDate = str('EKB_SYNC_START_DATE');
-  if (syncStartDate !== undefined && Number.isNaN(Date.parse(syncStartDate))) {
-    problems.push(`EKB_SYNC_START_DATE must be a date such as 2024-01-01 (got "${syncStartDate}")`);
-  }
-
-  const syncFormTypes = list('EKB_SYNC_FORM_TYPES', [...FORM_TYPES]);
-  const unknownFormTypes = syncFormTypes.filter((t) => !(FORM_TYPES as readonly string[]).includes(t));
-  if (unknownFormTypes.length > 0) {
-    problems.push(
-      `EKB_SYNC_FORM_TYPES may list only ${FORM_TYPES.join(', ')} (got "${unknownFormTypes.join(', ')}")`,
-    );
-  }
-
-  const config: Config = {
-    ekbBaseUrl,
-    ekbAppKey: str('EKB_APP_KEY'),
-    ekbAppSecurity: str('EKB_APP_SECURITY'),
-    ekbCredentialsSecret: str('EKB_CREDENTIALS_SECRET'),
-    resolveConcurrency: int('EKB_RESOLVE_CONCURRENCY', 4, 1, 32),
-    ekbMaxAttempts: int('EKB_MAX_ATTEMPTS', 4, 1, 10),
-    ekbConnectTimeoutMs: int('EKB_CONNECT_TIMEOUT_MS', 5_000, 100, 60_000),
-    ekbRequestTimeoutMs: int('EKB_REQUEST_TIMEOUT_MS', 15_000, 100, 120_000),
-    resolveMaxRefs: int('EKB_RESOLVE_MAX_REFS', 5_000, 1, 100_000),
-    bucket: str('EKB_BUCKET'),
-    queueUrl: str('EKB_QUEUE_URL'),
-    copyConcurrency: int('EKB_COPY_CONCURRENCY', 8, 1, 64),
-    partSizeBytes: int('EKB_PART_SIZE_MB', 8, 5, 512) * 1024 * 1024,
-    partConcurrency: int('EKB_PART_CONCURRENCY', 4, 1, 16),
-    objectKeyTemplate: str('EKB_OBJECT_KEY_TEMPLATE', 'attachments/{fileId}/{fileName}')!,
-    syncObjectKeyTemplate: str(
-      'EKB_SYNC_OBJECT_KEY_TEMPLATE',
-      'forms/{formType}/{flowCode}/{fileId}-{fileName}',
-    )!,
-    reportPrefix: str('EKB_REPORT_PREFIX', 'jobs/')!,
-    allowedDownloadHosts: list('EKB_ALLOWED_DOWNLOAD_HOSTS', DEFAULT_ALLOWED_DOWNLOAD_HOSTS),
-    allowInsecureDownloads: bool('EKB_ALLOW_INSECURE_DOWNLOADS', false),
-    syncFormTypes,
-    syncOverlapMinutes: int('EKB_SYNC_OVERLAP_MINUTES', 10, 0, 24 * 60),
-    syncStartDate,
-    deadlineMarginMs: int('EKB_DEADLINE_MARGIN_MS', 20_000, 1_000, 300_000),
-    maxReceiveCount: int('EKB_MAX_RECEIVE_COUNT', 5, 1, 1000),
-    logLevel: logLevel as Config['logLevel'],
-  };
-
+  const { values, problems } = readSettings(FUNCTION_SETTINGS, fromEnv(env), (s) => s.env);
   if (problems.length > 0) {
     throw new ValidationError(`Invalid configuration: ${problems.join('; ')}`);
   }
-  return config;
+  return { ...values, partSizeBytes: values.partSizeMb * MIB };
 }

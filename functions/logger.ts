@@ -1,8 +1,8 @@
 /**
  * Structured JSON logs (one object per line, CloudWatch-friendly) that pass every field through `redact`.
  */
-import type { LogFields, Logger } from './core/logger.js';
-import { redact, redactText } from './core/redact.js';
+import type { LogFields, Logger } from './core/ports.js';
+import { redact, redactText } from './core/util/redact.js';
 
 const LEVELS = { debug: 10, info: 20, warn: 30, error: 40 } as const;
 export type LogLevel = keyof typeof LEVELS;

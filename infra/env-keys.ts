@@ -1,39 +1,13 @@
 /**
- * The one list of environment keys the functions read (functions/config.ts is the only reader of process.env).
- * The stack sets values only through `functionEnvironment`, which accepts only these keys; test/infra checks that
- * this list and the keys config.ts reads are the same set.
+ * The environment keys the functions read, taken from their settings table (functions/config.ts, the only reader
+ * of process.env). The stack sets values only through `functionEnvironment`, which accepts only these keys.
  */
+import { FUNCTION_SETTINGS } from '../functions/config.js';
 import { NODE_OPTIONS } from './bundling.js';
 
-export const CONFIG_ENV_KEYS = [
-  'EKB_BASE_URL',
-  'EKB_APP_KEY',
-  'EKB_APP_SECURITY',
-  'EKB_CREDENTIALS_SECRET',
-  'EKB_RESOLVE_CONCURRENCY',
-  'EKB_MAX_ATTEMPTS',
-  'EKB_CONNECT_TIMEOUT_MS',
-  'EKB_REQUEST_TIMEOUT_MS',
-  'EKB_RESOLVE_MAX_REFS',
-  'EKB_BUCKET',
-  'EKB_QUEUE_URL',
-  'EKB_COPY_CONCURRENCY',
-  'EKB_PART_SIZE_MB',
-  'EKB_PART_CONCURRENCY',
-  'EKB_OBJECT_KEY_TEMPLATE',
-  'EKB_SYNC_OBJECT_KEY_TEMPLATE',
-  'EKB_REPORT_PREFIX',
-  'EKB_ALLOWED_DOWNLOAD_HOSTS',
-  'EKB_ALLOW_INSECURE_DOWNLOADS',
-  'EKB_SYNC_FORM_TYPES',
-  'EKB_SYNC_OVERLAP_MINUTES',
-  'EKB_SYNC_START_DATE',
-  'EKB_DEADLINE_MARGIN_MS',
-  'EKB_MAX_RECEIVE_COUNT',
-  'LOG_LEVEL',
-] as const;
+export type ConfigEnvKey = (typeof FUNCTION_SETTINGS)[keyof typeof FUNCTION_SETTINGS]['env'];
 
-export type ConfigEnvKey = (typeof CONFIG_ENV_KEYS)[number];
+export const CONFIG_ENV_KEYS: readonly ConfigEnvKey[] = Object.values(FUNCTION_SETTINGS).map((s) => s.env);
 
 /**
  * Keys for the CLI and the local stack only. Deployed functions read credentials from Secrets Manager (a secret in

@@ -4,8 +4,8 @@
  */
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { Config } from '../config.js';
-import type { EkuaibaoCredentials } from '../core/ekuaibao/credentials.js';
 import { AppError, ValidationError } from '../core/errors.js';
+import type { EkuaibaoCredentials } from '../core/ports.js';
 
 export interface CredentialsProvider {
   /** Resolves the credentials (cached). Rejects with a clear error when none are configured or readable. */

@@ -4,7 +4,7 @@
  */
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { AppError } from '../core/errors.js';
-import type { ManifestObject, ManifestSource } from '../core/jobs/types.js';
+import type { ManifestObject, ManifestSource } from '../core/ports.js';
 
 export interface S3ManifestSourceOptions {
   client: Pick<S3Client, 'send'>;

@@ -8,8 +8,8 @@ import {
   PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { AppError } from '../core/errors.js';
-import type { ReportStore } from '../core/jobs/types.js';
+import { AppError, type ErrorCode } from '../core/errors.js';
+import type { ReportStore } from '../core/ports.js';
 
 function statusOf(err: unknown): number | undefined {
   return (err as { $metadata?: { httpStatusCode?: number } } | null)?.$metadata?.httpStatusCode;
@@ -19,7 +19,7 @@ function nameOf(err: unknown): string | undefined {
   return (err as { name?: string } | null)?.name;
 }
 
-function storeError(code: string, message: string, cause: unknown): AppError {
+function storeError(code: ErrorCode, message: string, cause: unknown): AppError {
   // S3 hiccups (throttling, 5xx, network) are worth another try by the caller or the event source.
   return new AppError(code, message, { retryable: true, status: 503, cause });
 }

@@ -7,9 +7,9 @@
 import type { Readable } from 'node:stream';
 import { HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { choosePartSize, DEFAULT_PART_BYTES } from '../core/copy/part-size.js';
-import type { ObjectHead, ObjectSink, PutObjectOptions } from '../core/copy/ports.js';
+import { choosePartSize, DEFAULT_PART_BYTES, DEFAULT_PART_CONCURRENCY } from '../core/copy/part-size.js';
 import { AbortedError } from '../core/errors.js';
+import type { ObjectHead, ObjectSink, PutObjectOptions } from '../core/ports.js';
 
 export interface S3SinkOptions {
   client: S3Client;
@@ -24,8 +24,6 @@ export interface S3SinkOptions {
    */
   abortGraceMs?: number;
 }
-
-export const DEFAULT_PART_CONCURRENCY = 4;
 
 function isNotFound(err: unknown): boolean {
   const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };

@@ -6,7 +6,7 @@
  */
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { AppError } from '../core/errors.js';
-import type { Versioned, VersionedStore } from '../core/sync/state.js';
+import type { Versioned, VersionedStore } from '../core/ports.js';
 
 export interface S3VersionedStoreOptions {
   client: Pick<S3Client, 'send'>;

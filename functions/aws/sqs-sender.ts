@@ -7,14 +7,11 @@
  * batchId in a job record is exactly one message. A message that is still too large here is a bug, reported as
  * such rather than sent to be refused.
  */
-import {
-  SendMessageBatchCommand,
-  type SendMessageBatchRequestEntry,
-  type SQSClient,
-} from '@aws-sdk/client-sqs';
+import { SendMessageBatchCommand, type SendMessageBatchRequestEntry, SQSClient } from '@aws-sdk/client-sqs';
 import { AbortedError, AppError } from '../core/errors.js';
-import type { BatchQueue } from '../core/jobs/ports.js';
-import type { BatchMessage } from '../core/jobs/types.js';
+import type { BatchMessage } from '../core/model/batch.js';
+import type { BatchQueue } from '../core/ports.js';
+import { backoffDelay, defaultSleep, type Sleep } from '../core/util/backoff.js';
 
 /** SQS limits: 10 entries per SendMessageBatch, 256 KiB per message and per call (sum of bodies). */
 export const SQS_MAX_BATCH_ENTRIES = 10;
@@ -25,26 +22,9 @@ export interface SqsBatchQueueOptions {
   maxAttempts?: number;
   /** First backoff, doubled per retry with full jitter (default 200 ms). */
   baseDelayMs?: number;
-  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  sleep?: Sleep;
   random?: () => number;
 }
-
-const defaultSleep = (ms: number, signal?: AbortSignal): Promise<void> =>
-  new Promise((resolve, reject) => {
-    if (signal?.aborted) {
-      reject(new AbortedError());
-      return;
-    }
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(new AbortedError());
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 
 interface Pending {
   entry: SendMessageBatchRequestEntry;
@@ -71,6 +51,11 @@ export function groupForSendMessageBatch<T extends { bytes: number }>(items: T[]
   }
   if (current.length > 0) groups.push(current);
   return groups;
+}
+
+/** The queue on a client built from the SDK's standard settings (region, credentials). */
+export function sqsBatchQueue(queueUrl: string): BatchQueue {
+  return createSqsBatchQueue(new SQSClient({}), queueUrl);
 }
 
 export function createSqsBatchQueue(
@@ -131,7 +116,15 @@ export function createSqsBatchQueue(
           for (const p of failed) refused.push({ batchId: p.batchId, code: 'still_failing' });
           break;
         }
-        await sleep(Math.floor(random() * baseDelayMs * 2 ** (attempt - 1)), signal);
+        // Full jitter, as every backoff here: a uniform wait in [0, base·2^(attempt-1)].
+        await sleep(
+          backoffDelay(
+            attempt,
+            { baseMs: baseDelayMs, maxMs: Number.POSITIVE_INFINITY, maxRetryAfterMs: 0 },
+            random,
+          ),
+          signal,
+        );
         pending = failed;
       }
       if (refused.length > 0) {

@@ -6,43 +6,54 @@
  */
 import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { loadConfig } from '../config.js';
-import { deadlineSignal } from '../core/copy/deadline.js';
+import type { MetricsSink } from '../compose/composition.js';
+import { fromEnvironment } from '../compose/composition.js';
+import { copyHandlerDeps } from '../compose/copy.js';
+import type { RunBatchDeps } from '../core/copy/run-batch.js';
 import { runMessages } from '../core/copy/run-messages.js';
-import { type CopyHandlerDeps, depsFromConfig } from './deps.js';
+import { deadline, type WithDeadline } from '../middleware/deadline.js';
+import { asLambdaHandler, type DepsSource, lazyDeps, type WithDeps } from '../middleware/lazy-deps.js';
 
-export function createHandler(deps: CopyHandlerDeps | (() => CopyHandlerDeps)) {
-  return middy(async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
-    // Bad config throws here: the whole delivery is retried (then dead-lettered), never silently dropped.
-    const d = typeof deps === 'function' ? deps() : deps;
-    const deadline = deadlineSignal(context.getRemainingTimeInMillis?.(), d.deadlineMarginMs);
-    let outcome: Awaited<ReturnType<typeof runMessages>>;
-    try {
+export interface CopyHandlerDeps extends RunBatchDeps {
+  /** The queue's receive limit (EKB_MAX_RECEIVE_COUNT, same as the redrive policy). */
+  maxReceiveCount: number;
+  /** Time kept back from the Lambda deadline to abort uploads and still write the report. */
+  deadlineMarginMs: number;
+  /** Where the per-invocation metrics go (CloudWatch EMF on stdout by default). */
+  metrics: MetricsSink;
+}
+
+type CopyContext = Context & WithDeps<CopyHandlerDeps> & WithDeadline;
+
+// Bad config throws from the deps: the whole delivery is retried (then dead-lettered), never silently dropped.
+export function createHandler(deps: DepsSource<CopyHandlerDeps>) {
+  const handler = middy<SQSEvent, SQSBatchResponse, Error, CopyContext>()
+    .use(lazyDeps(deps))
+    .use(deadline((d: CopyHandlerDeps) => d.deadlineMarginMs))
+    .handler(async (event, context) => {
+      const d = context.deps;
       const messages = event.Records.map((r) => ({
         id: r.messageId,
         body: r.body,
         attempt: Math.max(1, Math.floor(Number(r.attributes?.ApproximateReceiveCount)) || 1),
       }));
-      outcome = await runMessages(messages, { maxReceiveCount: d.maxReceiveCount, ...deadline.options }, d);
-    } finally {
-      deadline.dispose();
-    }
-    const t = outcome.totals;
-    d.metrics({
-      FilesCopied: { value: t.copied, unit: 'Count' },
-      FilesSkipped: { value: t.skipped, unit: 'Count' },
-      FilesFailed: { value: t.failed, unit: 'Count' },
-      BytesCopied: { value: t.bytes, unit: 'Bytes' },
-      ReResolves: { value: t.reResolves, unit: 'Count' },
-      MalformedMessages: { value: t.malformed, unit: 'Count' },
+      const signal = context.signal ? { signal: context.signal } : {};
+      const { retry, totals: t } = await runMessages(
+        messages,
+        { maxReceiveCount: d.maxReceiveCount, ...signal },
+        d,
+      );
+      d.metrics({
+        FilesCopied: { value: t.copied, unit: 'Count' },
+        FilesSkipped: { value: t.skipped, unit: 'Count' },
+        FilesFailed: { value: t.failed, unit: 'Count' },
+        BytesCopied: { value: t.bytes, unit: 'Bytes' },
+        ReResolves: { value: t.reResolves, unit: 'Count' },
+        MalformedMessages: { value: t.malformed, unit: 'Count' },
+      });
+      return { batchItemFailures: retry.map((itemIdentifier) => ({ itemIdentifier })) };
     });
-    return { batchItemFailures: outcome.retry.map((itemIdentifier) => ({ itemIdentifier })) };
-  });
+  return asLambdaHandler(handler);
 }
 
-let built: CopyHandlerDeps | undefined;
-
-export const handler = createHandler(() => {
-  built ??= depsFromConfig(loadConfig());
-  return built;
-});
+export const handler = createHandler(() => copyHandlerDeps(fromEnvironment('copy')));

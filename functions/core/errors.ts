@@ -1,7 +1,75 @@
 /**
- * One error base for the whole project. Callers decide by `code` and `retryable`, never by message text.
- * Messages must be safe to show: no token, app secret, signed-URL query or download header ever goes in one.
+ * One error base for the whole project and the catalogue of every code it may carry. Callers decide by `code` and
+ * `retryable`, never by message text. Messages must be safe to show: no token, app secret, signed-URL query or
+ * download header ever goes in one.
+ *
+ * Codes are part of the contract: they appear in batch reports, job status answers and API error bodies, so a code
+ * is added here, never invented at a throw site.
  */
+export const ErrorCode = {
+  // Caller input
+  InvalidInput: 'invalid_input',
+  TooLarge: 'too_large',
+  UnsupportedMediaType: 'unsupported_media_type',
+  MethodNotAllowed: 'method_not_allowed',
+  NotFound: 'not_found',
+  JobNotFound: 'job_not_found',
+  InvalidRef: 'invalid_ref',
+  InvalidObjectKey: 'invalid_object_key',
+  InvalidTargetKey: 'invalid_target_key',
+  UnrecognisedEvent: 'unrecognised_event',
+  // Our own limits and configuration
+  Misconfigured: 'misconfigured',
+  Aborted: 'aborted',
+  /** The one deadline code: work stopped before the function's deadline (retryable). */
+  Deadline: 'deadline',
+  Internal: 'internal',
+  // 合思 Open API
+  EkuaibaoAuth: 'ekuaibao_auth',
+  EkuaibaoTimeout: 'ekuaibao_timeout',
+  EkuaibaoNetwork: 'ekuaibao_network',
+  EkuaibaoBadResponse: 'ekuaibao_bad_response',
+  EkuaibaoCredentialsUnavailable: 'ekuaibao_credentials_unavailable',
+  EkuaibaoCredentialsMalformed: 'ekuaibao_credentials_malformed',
+  ResolverMismatch: 'resolver_mismatch',
+  ResolverRefused: 'resolver_refused',
+  BadUpstreamResponse: 'bad_upstream_response',
+  // Downloads and uploads
+  DownloadFailed: 'download_failed',
+  DownloadHostNotAllowed: 'download_host_not_allowed',
+  DownloadDnsFailed: 'download_dns_failed',
+  Integrity: 'integrity',
+  HeadFailed: 'head_failed',
+  UploadFailed: 'upload_failed',
+  CopyFailed: 'copy_failed',
+  BatchFailed: 'batch_failed',
+  // Jobs, manifests, reports, the queue
+  ManifestNotFound: 'manifest_not_found',
+  ManifestForbidden: 'manifest_forbidden',
+  ManifestReadFailed: 'manifest_read_failed',
+  InputUnreadable: 'input_unreadable',
+  ReportWriteFailed: 'report_write_failed',
+  ReportReadFailed: 'report_read_failed',
+  ReportListFailed: 'report_list_failed',
+  ReportInvalid: 'report_invalid',
+  QueueSendFailed: 'queue_send_failed',
+  MessageTooLarge: 'message_too_large',
+  FanOutFailed: 'fan_out_failed',
+  // Scheduled sync
+  SyncLockLost: 'sync_lock_lost',
+  SyncStateInvalid: 'sync_state_invalid',
+  SyncStateContended: 'sync_state_contended',
+  SyncListingUnstable: 'sync_listing_unstable',
+  StateReadFailed: 'state_read_failed',
+  StateWriteFailed: 'state_write_failed',
+} as const;
+
+/** A catalogued code, or an HTTP status answered by a download or by 合思 (`download_http_404`). */
+export type ErrorCode =
+  | (typeof ErrorCode)[keyof typeof ErrorCode]
+  | `download_http_${number}`
+  | `ekuaibao_http_${number}`;
+
 export interface AppErrorOptions {
   retryable?: boolean;
   /** HTTP status to answer with when this error reaches an API handler (4xx shows its message, 5xx a generic one). */
@@ -12,12 +80,12 @@ export interface AppErrorOptions {
 }
 
 export class AppError extends Error {
-  readonly code: string;
+  readonly code: ErrorCode;
   readonly retryable: boolean;
   readonly status: number;
   readonly details: Record<string, unknown> | undefined;
 
-  constructor(code: string, message: string, options: AppErrorOptions = {}) {
+  constructor(code: ErrorCode, message: string, options: AppErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
     this.code = code;
@@ -30,14 +98,14 @@ export class AppError extends Error {
 /** Bad input from a caller: always a 400-class answer with a message naming what is wrong. */
 export class ValidationError extends AppError {
   constructor(message: string, options: Omit<AppErrorOptions, 'retryable'> = {}) {
-    super('invalid_input', message, { status: 400, ...options, retryable: false });
+    super(ErrorCode.InvalidInput, message, { status: 400, ...options, retryable: false });
   }
 }
 
 /** The caller sent more than we accept in one request (413). */
 export class TooLargeError extends AppError {
   constructor(message: string) {
-    super('too_large', message, { status: 413, retryable: false });
+    super(ErrorCode.TooLarge, message, { status: 413, retryable: false });
   }
 }
 
@@ -47,14 +115,21 @@ export class EkuaibaoError extends AppError {}
 /** Credentials were refused by 合思 (bad appKey/appSecurity), or a fresh token was refused again. */
 export class EkuaibaoAuthError extends EkuaibaoError {
   constructor(message: string, options: AppErrorOptions = {}) {
-    super('ekuaibao_auth', message, { status: 502, ...options, retryable: false });
+    super(ErrorCode.EkuaibaoAuth, message, { status: 502, ...options, retryable: false });
   }
 }
 
-/** The operation was cancelled by the caller's AbortSignal (deadline, Ctrl-C). Retryable by nature. */
+/** The operation was cancelled by the caller's AbortSignal (Ctrl-C, a caller going away). Retryable by nature. */
 export class AbortedError extends AppError {
   constructor(message = 'aborted', cause?: unknown) {
-    super('aborted', message, { status: 503, retryable: true, cause });
+    super(ErrorCode.Aborted, message, { status: 503, retryable: true, cause });
+  }
+}
+
+/** Work stopped because the function's deadline is near; what did not finish is handed back to be retried. */
+export class DeadlineError extends AppError {
+  constructor(message: string, options: Omit<AppErrorOptions, 'retryable'> = {}) {
+    super(ErrorCode.Deadline, message, { status: 504, ...options, retryable: true });
   }
 }
 

@@ -8,18 +8,20 @@
  */
 import middy from '@middy/core';
 import type { Context, S3Event, ScheduledEvent } from 'aws-lambda';
-import { scheduledSyncFromConfig } from '../aws/scheduled-sync.js';
-import { loadConfig } from '../config.js';
-import { deadlineSignal } from '../core/copy/deadline.js';
-import { AppError } from '../core/errors.js';
-import { depsFromConfig, type FanOutDeps } from './deps.js';
-import { handleS3Event, isS3Event, type S3FanOutResult } from './s3-event.js';
+import { fromEnvironment } from '../compose/composition.js';
+import { fanOutDeps } from '../compose/storage.js';
+import { scheduledSync } from '../compose/sync.js';
+import { FUNCTION_SETTINGS } from '../config.js';
+import { AppError, ErrorCode } from '../core/errors.js';
+import { deadline, type WithDeadline } from '../middleware/deadline.js';
+import { asLambdaHandler, type DepsSource, lazyDeps, type WithDeps } from '../middleware/lazy-deps.js';
+import { type FanOutDeps, handleS3Event, isS3Event, type S3FanOutResult } from './s3-event.js';
 
 export type FanOutEvent = S3Event | ScheduledEvent;
 export type FanOutResult = S3FanOutResult | { kind: 'schedule'; result: unknown };
 
-/** Time kept back from the deadline when the config gives none: enough to stop between two queue calls. */
-const DEFAULT_DEADLINE_MARGIN_MS = 20_000;
+/** Time kept back from the deadline when the deps give none. */
+const DEFAULT_DEADLINE_MARGIN_MS = FUNCTION_SETTINGS.deadlineMarginMs.default;
 
 export function isScheduledEvent(event: unknown): event is ScheduledEvent {
   const e = event as { source?: unknown; 'detail-type'?: unknown } | null;
@@ -34,23 +36,23 @@ export function fanOutEventKind(event: unknown): 's3' | 'schedule' | 'unknown' {
 }
 
 export interface FanOutHandlerDeps extends FanOutDeps {
-  /** The scheduled sync (wired by its own module); without it a schedule event is logged and ignored. */
+  /** The scheduled sync (compose/sync.ts); without it a schedule event is logged and ignored. */
   sync?: (event: ScheduledEvent, context: Context, signal?: AbortSignal) => Promise<unknown>;
 }
 
-export function createHandler(deps: FanOutHandlerDeps | (() => FanOutHandlerDeps)) {
-  return middy(async (event: FanOutEvent, context: Context): Promise<FanOutResult> => {
-    // Bad config throws here: the event is retried, then kept in the failure queue, never dropped unseen.
-    const d = typeof deps === 'function' ? deps() : deps;
-    const log = d.logger.child({ requestId: context.awsRequestId });
-    const deadline = deadlineSignal(
-      context.getRemainingTimeInMillis?.(),
-      d.deadlineMarginMs ?? DEFAULT_DEADLINE_MARGIN_MS,
-    );
-    try {
+type FanOutContext = Context & WithDeps<FanOutHandlerDeps> & WithDeadline;
+
+// Bad config throws from the deps: the event is retried, then kept in the failure queue, never dropped unseen.
+export function createHandler(deps: DepsSource<FanOutHandlerDeps>) {
+  const handler = middy<FanOutEvent, FanOutResult, Error, FanOutContext>()
+    .use(lazyDeps(deps))
+    .use(deadline((d: FanOutHandlerDeps) => d.deadlineMarginMs ?? DEFAULT_DEADLINE_MARGIN_MS))
+    .handler(async (event, context) => {
+      const d = context.deps;
+      const log = d.logger.child({ requestId: context.awsRequestId });
       switch (fanOutEventKind(event)) {
         case 's3': {
-          const result = await handleS3Event(event as S3Event, d, log, deadline.options.signal);
+          const result = await handleS3Event(event as S3Event, d, log, context.signal);
           log.info('manifest event handled', { jobs: result.jobs, skipped: result.skipped });
           return result;
         }
@@ -59,29 +61,21 @@ export function createHandler(deps: FanOutHandlerDeps | (() => FanOutHandlerDeps
             log.warn('scheduled event ignored: the sync is not wired into this fan-out');
             return { kind: 'schedule', result: 'not_configured' };
           }
-          return {
-            kind: 'schedule',
-            result: await d.sync(event as ScheduledEvent, context, deadline.options.signal),
-          };
+          return { kind: 'schedule', result: await d.sync(event as ScheduledEvent, context, context.signal) };
         }
         default:
           // Not retryable: the same event will never become one we understand.
           log.error('unrecognised event', { keys: Object.keys((event ?? {}) as object).slice(0, 10) });
-          throw new AppError('unrecognised_event', 'fan-out got an event that is neither S3 nor a schedule');
+          throw new AppError(
+            ErrorCode.UnrecognisedEvent,
+            'fan-out got an event that is neither S3 nor a schedule',
+          );
       }
-    } finally {
-      deadline.dispose();
-    }
-  });
+    });
+  return asLambdaHandler(handler);
 }
 
-let built: FanOutHandlerDeps | undefined;
-
 export const handler = createHandler(() => {
-  if (!built) {
-    const config = loadConfig();
-    const base = depsFromConfig(config);
-    built = { ...base, sync: scheduledSyncFromConfig(config, base) };
-  }
-  return built;
+  const c = fromEnvironment('fan-out');
+  return { ...fanOutDeps(c), sync: scheduledSync(c) };
 });

@@ -4,13 +4,30 @@
  * Records that are not manifest uploads (other buckets, other prefixes, folder placeholders) are skipped and logged.
  */
 import type { S3Event, S3EventRecord } from 'aws-lambda';
-import { AppError } from '../core/errors.js';
+import { AppError, ErrorCode } from '../core/errors.js';
 import { manifestJobId } from '../core/jobs/keys.js';
 import { runManifestJob } from '../core/jobs/manifest-job.js';
-import type { Logger } from '../core/logger.js';
-import type { FanOutDeps } from './deps.js';
+import type { BatchQueue, Logger, ManifestSource, ReportStore } from '../core/ports.js';
 
 export const DEFAULT_MANIFESTS_PREFIX = 'manifests/';
+
+export interface FanOutDeps {
+  queue: BatchQueue;
+  store: ReportStore;
+  manifests: ManifestSource;
+  logger: Logger;
+  /** The archive bucket: manifests elsewhere are not ours to read (the notification is scoped to it anyway). */
+  bucket: string;
+  /** Only keys under this prefix are manifests (default `manifests/`, as the S3 notification filter). */
+  manifestsPrefix?: string;
+  /** Object key template for manifest jobs (config.objectKeyTemplate). */
+  keyTemplate: string;
+  /** Where job records live (config.reportPrefix). */
+  reportPrefix?: string;
+  /** Time kept back from the Lambda deadline: queuing stops and the event is retried (config.deadlineMarginMs). */
+  deadlineMarginMs?: number;
+  now?: () => Date;
+}
 
 export interface ManifestJobOutcome {
   jobId: string;
@@ -116,7 +133,7 @@ export async function handleS3Event(
   }
   if (failed.length > 0) {
     throw new AppError(
-      'fan_out_failed',
+      ErrorCode.FanOutFailed,
       `${failed.length} of ${event.Records.length} manifest(s) could not be queued (first: ${failed[0]?.key})`,
       { retryable: true, status: 503, cause: failed[0]?.error },
     );

@@ -9,8 +9,8 @@
 import { gzipSync } from 'node:zlib';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { AppError, EkuaibaoAuthError, EkuaibaoError, TooLargeError } from '../core/errors.js';
-import type { Logger } from '../core/logger.js';
-import { redactText } from '../core/redact.js';
+import type { Logger } from '../core/ports.js';
+import { redactText } from '../core/util/redact.js';
 
 export type ApiResponse = APIGatewayProxyStructuredResultV2 & {
   statusCode: number;

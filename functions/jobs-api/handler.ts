@@ -8,20 +8,20 @@
  * `{"error": {code, message, requestId}}`; anything unexpected is a generic 500 with the real error logged.
  */
 import middy from '@middy/core';
-import type { APIGatewayProxyEventV2WithRequestContext, Context } from 'aws-lambda';
-import { loadConfig } from '../config.js';
-import { deadlineSignal } from '../core/copy/deadline.js';
-import { AppError } from '../core/errors.js';
-import { parseCopyJobRequest } from '../core/jobs/copy-job-request.js';
-import { getJobStatus } from '../core/jobs/job-status.js';
-import { newJobId } from '../core/jobs/keys.js';
-import { startCopyJob } from '../core/jobs/start-copy-job.js';
-import type { Logger } from '../core/logger.js';
-import { acceptsGzip, decodeBody, requestIdOf, requireJsonContentType } from '../http/api-request.js';
-import { type ApiResponse, jsonResponse, toApiResponse } from '../http/api-response.js';
+import type { APIGatewayProxyEventV2WithRequestContext } from 'aws-lambda';
+import { fromEnvironment } from '../compose/composition.js';
+import { jobsApiDeps } from '../compose/storage.js';
+import type { ApiResponse } from '../http/api-response.js';
 import { createLogger } from '../logger.js';
-import { depsFromConfig, type JobsApiDeps } from './deps.js';
-import { MethodNotAllowedError, matchJobsRoute } from './routes.js';
+import { type ApiContext, apiMiddleware } from '../middleware/api-request.js';
+import { asLambdaHandler, type DepsSource } from '../middleware/lazy-deps.js';
+import {
+  getCopyJob,
+  type JobsApiDeps,
+  MethodNotAllowedError,
+  matchJobsRoute,
+  postCopyJob,
+} from './routes.js';
 
 /** Any authorizer shape fits: only the request id and the HTTP method are read from the context. */
 export type JobsApiEvent = APIGatewayProxyEventV2WithRequestContext<{
@@ -29,107 +29,35 @@ export type JobsApiEvent = APIGatewayProxyEventV2WithRequestContext<{
   http?: { method?: string };
 }>;
 
-/** Room under API Gateway's 10 MB and Lambda's 6 MB synchronous payload: 10,000 refs with long DP: keys fit. */
-const DEFAULT_MAX_BODY_BYTES = 5 * 1024 * 1024;
-/** Time kept back from the 29 s integration timeout to answer with a clear 503 instead of API Gateway's own. */
-const DEFAULT_DEADLINE_MARGIN_MS = 1_500;
-
-async function createCopyJob(event: JobsApiEvent, d: JobsApiDeps, log: Logger, signal?: AbortSignal) {
-  requireJsonContentType(event.headers);
-  const body = decodeBody(event, { maxBytes: d.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES });
-  const request = parseCopyJobRequest(body, {
-    bucket: d.bucket,
-    ...(d.maxRefs ? { maxRefs: d.maxRefs } : {}),
-  });
-  const jobId = (d.newJobId ?? newJobId)(d.now?.() ?? new Date());
-  const { record } = await startCopyJob(
-    request,
-    { jobId, defaultKeyTemplate: d.keyTemplate },
-    {
-      queue: d.queue,
-      store: d.store,
-      manifests: d.manifests,
-      logger: log,
-      ...(d.reportPrefix === undefined ? {} : { reportPrefix: d.reportPrefix }),
-      ...(d.now === undefined ? {} : { now: d.now }),
-      ...(signal === undefined ? {} : { signal }),
-    },
-  );
-  const status = `/copy-jobs/${jobId}`;
-  return jsonResponse(
-    202,
-    {
-      jobId,
-      refs: record.counts.refs,
-      batches: record.counts.batches,
-      duplicates: record.counts.duplicates,
-      badLines: record.counts.badLines,
-      ...(record.badLines.length > 0 ? { firstBadLines: record.badLines.slice(0, 20) } : {}),
-      ...(record.error ? { error: record.error } : {}),
-      status,
-    },
-    { headers: { location: status } },
-  );
-}
-
 export function createHandler(
-  deps: JobsApiDeps | (() => JobsApiDeps),
-  bootLogger: Logger = createLogger({ service: 'jobs-api' }),
+  deps: DepsSource<JobsApiDeps>,
+  bootLogger = createLogger({ service: 'jobs-api' }),
 ) {
-  return middy(async (event: JobsApiEvent, context: Context): Promise<ApiResponse> => {
-    const started = performance.now();
-    const requestId = requestIdOf(event, context);
-    let d: JobsApiDeps;
-    try {
-      d = typeof deps === 'function' ? deps() : deps;
-    } catch (err) {
-      const misconfigured = new AppError('misconfigured', 'jobs API cannot start', { cause: err });
-      return toApiResponse(misconfigured, bootLogger.child({ requestId }), requestId);
-    }
-    const log = d.logger.child({ requestId });
-    const method = event.requestContext?.http?.method ?? 'GET';
-    const deadline = deadlineSignal(
-      context.getRemainingTimeInMillis?.(),
-      d.deadlineMarginMs ?? DEFAULT_DEADLINE_MARGIN_MS,
-    );
-    let response: ApiResponse;
-    let route = 'unknown';
-    try {
-      const matched = matchJobsRoute({
+  const handler = middy<JobsApiEvent, ApiResponse, Error, ApiContext<JobsApiDeps>>()
+    .use(
+      apiMiddleware({
+        deps,
+        bootLogger,
+        summary: 'jobs request',
+        fields: () => ({ route: 'unknown' }),
+        errorHeaders: (err) => (err instanceof MethodNotAllowedError ? { allow: err.allow } : undefined),
+      }),
+    )
+    .handler(async (event, context) => {
+      const method = event.requestContext?.http?.method ?? 'GET';
+      context.logFields.method = method;
+      const route = matchJobsRoute({
         method,
         rawPath: event.rawPath ?? '/',
         ...(event.routeKey ? { routeKey: event.routeKey } : {}),
         ...(event.pathParameters ? { pathParameters: event.pathParameters } : {}),
       });
-      route = matched.name;
-      if (matched.name === 'create') {
-        response = await createCopyJob(event, d, log, deadline.options.signal);
-      } else {
-        const status = await getJobStatus(matched.jobId, d.store, d.reportPrefix);
-        if (status === undefined) {
-          throw new AppError('job_not_found', `there is no job ${matched.jobId}`, { status: 404 });
-        }
-        response = jsonResponse(200, status, { gzip: acceptsGzip(event.headers) });
-      }
-    } catch (err) {
-      response = toApiResponse(err, log, requestId);
-      if (err instanceof MethodNotAllowedError) response.headers.allow = err.allow;
-    } finally {
-      deadline.dispose();
-    }
-    log.info('jobs request', {
-      route,
-      method,
-      status: response.statusCode,
-      ms: Math.round(performance.now() - started),
+      context.logFields.route = route.name;
+      return route.name === 'create'
+        ? postCopyJob(event, context.deps, context.log, context.signal)
+        : getCopyJob(event, route.jobId, context.deps);
     });
-    return response;
-  });
+  return asLambdaHandler(handler);
 }
 
-let built: JobsApiDeps | undefined;
-
-export const handler = createHandler(() => {
-  built ??= depsFromConfig(loadConfig());
-  return built;
-});
+export const handler = createHandler(() => jobsApiDeps(fromEnvironment('jobs-api')));

@@ -2,15 +2,44 @@
  * Routing for the jobs API. API Gateway only sends this function `POST /copy-jobs` and `GET /copy-jobs/{jobId}`,
  * but a `$default` route, a proxy or the local stack may send anything: unknown paths are 404, a known path with
  * the wrong method is 405 with `Allow`, and the job id is taken from the path itself and checked before use.
+ * The two routes themselves: POST starts a job (every batch queued before the 202), GET reads its status.
  */
-import { AppError, ValidationError } from '../core/errors.js';
+import { AppError, ErrorCode, ValidationError } from '../core/errors.js';
+import { parseCopyJobRequest } from '../core/jobs/copy-job-request.js';
+import { getJobStatus } from '../core/jobs/job-status.js';
+import { newJobId } from '../core/jobs/keys.js';
+import { startCopyJob } from '../core/jobs/start-copy-job.js';
+import type { BatchQueue, Logger, ManifestSource, ReportStore } from '../core/ports.js';
+import { acceptsGzip, decodeBody, type HttpApiEvent, requireJsonContentType } from '../http/api-request.js';
+import { type ApiResponse, jsonResponse } from '../http/api-response.js';
+import type { ApiDeps } from '../middleware/api-request.js';
+
+export interface JobsApiDeps extends ApiDeps {
+  queue: BatchQueue;
+  store: ReportStore;
+  manifests: ManifestSource;
+  /** The archive bucket: the only one POST {"manifest"} may name. */
+  bucket: string;
+  /** Default object key template (config.objectKeyTemplate); a request may send its own. */
+  keyTemplate: string;
+  reportPrefix?: string;
+  /** Most refs one POST may carry (default 10,000); more → 413. */
+  maxRefs?: number;
+  /** Largest raw body (default 5 MiB: a synchronous Lambda invocation carries at most 6 MB). */
+  maxBodyBytes?: number;
+  now?: () => Date;
+  newJobId?: (now: Date) => string;
+}
+
+/** Room under API Gateway's 10 MB and Lambda's 6 MB synchronous payload: 10,000 refs with long DP: keys fit. */
+const DEFAULT_MAX_BODY_BYTES = 5 * 1024 * 1024;
 
 export type JobsRoute = { name: 'create' } | { name: 'status'; jobId: string };
 
 export class MethodNotAllowedError extends AppError {
   readonly allow: string;
   constructor(method: string, allow: string) {
-    super('method_not_allowed', `${method} is not allowed here; use ${allow}`, { status: 405 });
+    super(ErrorCode.MethodNotAllowed, `${method} is not allowed here; use ${allow}`, { status: 405 });
     this.allow = allow;
   }
 }
@@ -46,5 +75,59 @@ export function matchJobsRoute(input: RouteInput): JobsRoute {
     }
     return { name: 'status', jobId };
   }
-  throw new AppError('not_found', `no route for ${upper} ${rawPath.slice(0, 200)}`, { status: 404 });
+  throw new AppError(ErrorCode.NotFound, `no route for ${upper} ${rawPath.slice(0, 200)}`, { status: 404 });
+}
+
+/** POST /copy-jobs → 202 once every batch is queued and job.json written. */
+export async function postCopyJob(
+  event: HttpApiEvent,
+  d: JobsApiDeps,
+  log: Logger,
+  signal: AbortSignal | undefined,
+): Promise<ApiResponse> {
+  requireJsonContentType(event.headers);
+  const body = decodeBody(event, { maxBytes: d.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES });
+  const request = parseCopyJobRequest(body, {
+    bucket: d.bucket,
+    ...(d.maxRefs ? { maxRefs: d.maxRefs } : {}),
+  });
+  const jobId = (d.newJobId ?? newJobId)(d.now?.() ?? new Date());
+  const { record } = await startCopyJob(
+    request,
+    { jobId, defaultKeyTemplate: d.keyTemplate },
+    {
+      queue: d.queue,
+      store: d.store,
+      manifests: d.manifests,
+      logger: log,
+      ...(d.reportPrefix === undefined ? {} : { reportPrefix: d.reportPrefix }),
+      ...(d.now === undefined ? {} : { now: d.now }),
+      ...(signal === undefined ? {} : { signal }),
+    },
+  );
+  const status = `/copy-jobs/${jobId}`;
+  const { counts } = record;
+  return jsonResponse(
+    202,
+    {
+      jobId,
+      refs: counts.refs,
+      batches: counts.batches,
+      duplicates: counts.duplicates,
+      badLines: counts.badLines,
+      ...(record.badLines.length > 0 ? { firstBadLines: record.badLines.slice(0, 20) } : {}),
+      ...(record.error ? { error: record.error } : {}),
+      status,
+    },
+    { headers: { location: status } },
+  );
+}
+
+/** GET /copy-jobs/{jobId} → 200 JobStatus, 404 for a job that does not exist. */
+export async function getCopyJob(event: HttpApiEvent, jobId: string, d: JobsApiDeps): Promise<ApiResponse> {
+  const status = await getJobStatus(jobId, d.store, d.reportPrefix);
+  if (status === undefined) {
+    throw new AppError(ErrorCode.JobNotFound, `there is no job ${jobId}`, { status: 404 });
+  }
+  return jsonResponse(200, status, { gzip: acceptsGzip(event.headers) });
 }

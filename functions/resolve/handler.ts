@@ -16,83 +16,63 @@
  * credentials failure, 503 throttled, 504 timeout; anything else a generic 500. Every answer is `no-store`.
  */
 import middy from '@middy/core';
-import type { APIGatewayProxyEventV2WithRequestContext, Context } from 'aws-lambda';
-import { loadConfig } from '../config.js';
+import type { APIGatewayProxyEventV2WithRequestContext } from 'aws-lambda';
+import { fromEnvironment } from '../compose/composition.js';
+import { resolveHandlerDeps } from '../compose/ekuaibao.js';
 import { parseReportMode, parseResolveRequestBody } from '../core/attachments/resolve-request.js';
 import {
   buildResolveAnswer,
   formatResolveBody,
   resolveAnswerHeaders,
 } from '../core/attachments/resolve-response.js';
-import { AppError } from '../core/errors.js';
-import type { Logger } from '../core/logger.js';
-import {
-  acceptsGzip,
-  decodeBody,
-  queryParam,
-  requestIdOf,
-  requireJsonContentType,
-} from '../http/api-request.js';
-import { type ApiResponse, jsonResponse, toApiResponse } from '../http/api-response.js';
+import type { DownloadUrlResolver } from '../core/ports.js';
+import { acceptsGzip, decodeBody, queryParam, requireJsonContentType } from '../http/api-request.js';
+import { type ApiResponse, jsonResponse } from '../http/api-response.js';
 import { createLogger } from '../logger.js';
-import { depsFromConfig, type ResolveHandlerDeps } from './deps.js';
-import {
-  DEFAULT_RESOLVE_DEADLINE_MARGIN_MS,
-  deadlineFromContext,
-  resolveRequestItems,
-} from './resolve-items.js';
+import { type ApiContext, type ApiDeps, apiMiddleware } from '../middleware/api-request.js';
+import { asLambdaHandler, type DepsSource } from '../middleware/lazy-deps.js';
+import { resolveRequestItems } from './resolve-items.js';
 
 export type ResolveEvent = APIGatewayProxyEventV2WithRequestContext<{ requestId?: string }>;
 
+export interface ResolveHandlerDeps extends ApiDeps {
+  resolver: DownloadUrlResolver;
+  /** Most refs one request may carry (config.resolveMaxRefs, default 5,000); more → 413. */
+  maxRefs: number;
+  /** Largest raw body accepted, bytes (default 2 MiB); more → 413. */
+  maxBodyBytes?: number;
+}
+
 /** `deps` may be a function: the deployed handler builds them on first use, so bad config is a 500, not a crash. */
 export function createHandler(
-  deps: ResolveHandlerDeps | (() => ResolveHandlerDeps),
-  bootLogger: Logger = createLogger({ service: 'resolve' }),
+  deps: DepsSource<ResolveHandlerDeps>,
+  bootLogger = createLogger({ service: 'resolve' }),
 ) {
-  return middy(async (event: ResolveEvent, context: Context): Promise<ApiResponse> => {
-    const started = performance.now();
-    const requestId = requestIdOf(event, context);
-    let d: ResolveHandlerDeps;
-    try {
-      d = typeof deps === 'function' ? deps() : deps;
-    } catch (err) {
-      const misconfigured = new AppError('misconfigured', 'resolve function cannot start', { cause: err });
-      return toApiResponse(misconfigured, bootLogger.child({ requestId }), requestId);
-    }
-    const log = d.logger.child({ requestId });
-    const counts = { refs: 0, found: 0, notFound: 0 };
-    const deadline = deadlineFromContext(context, d.deadlineMarginMs ?? DEFAULT_RESOLVE_DEADLINE_MARGIN_MS);
-    let response: ApiResponse;
-    try {
+  const handler = middy<ResolveEvent, ApiResponse, Error, ApiContext<ResolveHandlerDeps>>()
+    .use(
+      apiMiddleware({
+        deps,
+        bootLogger,
+        summary: 'resolve request',
+        fields: () => ({ refs: 0, found: 0, notFound: 0 }),
+      }),
+    )
+    .handler(async (event, context) => {
+      const { deps: d, logFields: counts } = context;
       requireJsonContentType(event.headers);
       const mode = parseReportMode(queryParam(event, 'report'));
       const body = decodeBody(event, d.maxBodyBytes === undefined ? {} : { maxBytes: d.maxBodyBytes });
       const items = parseResolveRequestBody(body, { maxRefs: d.maxRefs });
       counts.refs = items.length;
-      const answer = buildResolveAnswer(items, await resolveRequestItems(items, d.resolver, deadline.signal));
+      const answer = buildResolveAnswer(items, await resolveRequestItems(items, d.resolver, context.signal));
       counts.found = answer.items.length;
       counts.notFound = answer.notFound.length;
-      response = jsonResponse(200, formatResolveBody(answer, mode), {
+      return jsonResponse(200, formatResolveBody(answer, mode), {
         headers: resolveAnswerHeaders(answer),
         gzip: acceptsGzip(event.headers),
       });
-    } catch (err) {
-      response = toApiResponse(err, log, requestId);
-    } finally {
-      deadline.dispose();
-    }
-    log.info('resolve request', {
-      status: response.statusCode,
-      ...counts,
-      ms: Math.round(performance.now() - started),
     });
-    return response;
-  });
+  return asLambdaHandler(handler);
 }
 
-let built: ResolveHandlerDeps | undefined;
-
-export const handler = createHandler(() => {
-  built ??= depsFromConfig(loadConfig());
-  return built;
-});
+export const handler = createHandler(() => resolveHandlerDeps(fromEnvironment('resolve')));

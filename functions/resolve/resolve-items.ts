@@ -1,40 +1,11 @@
 /**
- * Turns validated request items into resolutions: one resolveDownloadUrls call per distinct expiration, under a
- * deadline taken from the Lambda's remaining time. Errors are reshaped for the API here, so the handler stays thin.
+ * Turns validated request items into resolutions: one resolveDownloadUrls call per distinct expiration, under the
+ * handler's deadline signal. Errors are reshaped for the API here, so the handler stays thin.
  */
 import { groupByExpiration, type ResolveRequestItem } from '../core/attachments/resolve-request.js';
-import type { DownloadUrlResolver, Resolution } from '../core/ekuaibao/types.js';
-import { AbortedError, AppError, isAppError } from '../core/errors.js';
-
-/**
- * Time kept back from the Lambda deadline to log and send the answer (a 5,000-item answer takes some tens of ms
- * to serialize, and gzip more). Unlike config.deadlineMarginMs, which a copy worker needs to hand work back, an
- * API call only has to answer, and API Gateway gives it 30 s at most.
- */
-export const DEFAULT_RESOLVE_DEADLINE_MARGIN_MS = 1_500;
-
-export interface Deadline {
-  /** Aborts when the Lambda's remaining time minus the margin has passed; undefined without a Lambda context. */
-  readonly signal: AbortSignal | undefined;
-  dispose(): void;
-}
-
-export function deadlineFromContext(
-  context: { getRemainingTimeInMillis?: () => number } | undefined,
-  marginMs: number,
-): Deadline {
-  const remaining = context?.getRemainingTimeInMillis?.();
-  if (typeof remaining !== 'number' || !Number.isFinite(remaining)) {
-    return { signal: undefined, dispose() {} };
-  }
-  const controller = new AbortController();
-  const budget = Math.max(0, remaining - marginMs);
-  const timer = setTimeout(
-    () => controller.abort(new AppError('deadline_exceeded', `no time left after ${budget} ms`)),
-    budget,
-  );
-  return { signal: controller.signal, dispose: () => clearTimeout(timer) };
-}
+import { AbortedError, AppError, DeadlineError, isAppError } from '../core/errors.js';
+import type { Resolution } from '../core/model/resolution.js';
+import type { DownloadUrlResolver } from '../core/ports.js';
 
 /**
  * Resolutions aligned with `items` (`result[i]` answers `items[i]`). Groups run one after another: the client
@@ -77,11 +48,7 @@ export async function resolveRequestItems(
  */
 function forApi(err: unknown, signal: AbortSignal | undefined): unknown {
   if (signal?.aborted && err instanceof AbortedError) {
-    return new AppError('deadline_exceeded', 'the request ran out of time before 合思 answered', {
-      status: 504,
-      retryable: true,
-      cause: err,
-    });
+    return new DeadlineError('the request ran out of time before 合思 answered', { cause: err });
   }
   if (isAppError(err) && err.status < 500) {
     return new AppError('resolver_refused', `the resolver refused a request the API accepted (${err.code})`, {

@@ -5,25 +5,27 @@ import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import type { Config } from '../../functions/config.js';
 import { type DeployedEnvKey, functionEnvironment } from '../env-keys.js';
 import { ArchiveFunction } from './archive-function.js';
 import { acknowledgeGrantWildcards } from './nag.js';
 import { JOBS_PREFIX, MANIFESTS_PREFIX, SYNC_PREFIX } from './storage.js';
 
-/** Settings every function shares; the stack fills them from CDK context. */
-export interface AppSettings {
-  ekbBaseUrl: string;
-  resolveConcurrency: number;
-  copyConcurrency: number;
-  objectKeyTemplate: string;
-  syncObjectKeyTemplate: string;
-  allowedDownloadHosts: string[];
-  syncFormTypes: string[];
-  syncOverlapMinutes: number;
-  syncStartDate: string;
-  deadlineMarginMs: number;
-  logLevel: string;
-}
+/** Settings every function shares; the stack fills them from CDK context (the same table as their environment). */
+export type AppSettings = Pick<
+  Config,
+  | 'ekbBaseUrl'
+  | 'resolveConcurrency'
+  | 'copyConcurrency'
+  | 'objectKeyTemplate'
+  | 'syncObjectKeyTemplate'
+  | 'allowedDownloadHosts'
+  | 'syncFormTypes'
+  | 'syncOverlapMinutes'
+  | 'syncStartDate'
+  | 'deadlineMarginMs'
+  | 'logLevel'
+>;
 
 export interface ArchiveFunctionsProps {
   settings: AppSettings;

@@ -56,7 +56,6 @@ export class Observability extends Construct {
 
   constructor(scope: Construct, id: string, props: ObservabilityProps) {
     super(scope, id);
-    const { functions: fns } = props;
 
     this.alarmTopic = new Topic(this, 'AlarmTopic', {
       displayName: 'ekb-archive alarms',
@@ -68,8 +67,13 @@ export class Observability extends Construct {
         'Alarm notifications carry only alarm names and states, and CloudWatch cannot publish to a topic under the AWS-managed SNS key.',
     });
     if (props.alarmEmail) this.alarmTopic.addSubscription(new EmailSubscription(props.alarmEmail));
-    const action = new SnsAction(this.alarmTopic);
+    this.addAlarms(props, new SnsAction(this.alarmTopic));
+    this.dashboard = this.buildDashboard(props);
+  }
 
+  /** One alarm per thing that needs a person; every alarm notifies the topic. */
+  private addAlarms(props: ObservabilityProps, action: SnsAction): void {
+    const { functions: fns } = props;
     const alarm = (id: string, description: string, metric: IMetric): Alarm => {
       const a = new Alarm(this, id, {
         alarmDescription: description,
@@ -118,7 +122,11 @@ export class Observability extends Construct {
         fn.metricThrottles({ period: FIVE_MINUTES, statistic: 'Sum' }),
       );
     }
+  }
 
+  /** The alarms' status, the app's own metrics, the queues, the functions and the API, on one dashboard. */
+  private buildDashboard(props: ObservabilityProps): Dashboard {
+    const { functions: fns } = props;
     const app = (metric: AppMetric, stat: 'Sum' | 'Average' = 'Sum'): IMetric =>
       // SEARCH matches the metric whatever dimensions the emitter attaches; SUM/AVG folds them into one line.
       new MathExpression({
@@ -135,8 +143,8 @@ export class Observability extends Construct {
       left: Object.values(fns).map(pick),
     });
 
-    this.dashboard = new Dashboard(this, 'Dashboard', { defaultInterval: Duration.hours(6) });
-    this.dashboard.addWidgets(
+    const dashboard = new Dashboard(this, 'Dashboard', { defaultInterval: Duration.hours(6) });
+    dashboard.addWidgets(
       new TextWidget({
         markdown:
           '# ekb-archive\nFiles archived from 合思 into S3. Runbook (redrive the DLQ, re-run a job, rotate credentials): see the README.',
@@ -144,8 +152,8 @@ export class Observability extends Construct {
         height: 2,
       }),
     );
-    this.dashboard.addWidgets(new AlarmStatusWidget({ title: 'Alarms', alarms: this.alarms, width: 24 }));
-    this.dashboard.addWidgets(
+    dashboard.addWidgets(new AlarmStatusWidget({ title: 'Alarms', alarms: this.alarms, width: 24 }));
+    dashboard.addWidgets(
       new GraphWidget({
         title: 'Files',
         left: [app('FilesCopied'), app('FilesSkipped'), app('FilesFailed'), app('MalformedMessages')],
@@ -159,7 +167,7 @@ export class Observability extends Construct {
         width: 8,
       }),
     );
-    this.dashboard.addWidgets(
+    dashboard.addWidgets(
       new GraphWidget({
         title: 'Copy queue',
         left: [
@@ -178,7 +186,7 @@ export class Observability extends Construct {
         width: 12,
       }),
     );
-    this.dashboard.addWidgets(
+    dashboard.addWidgets(
       new GraphWidget({
         ...perFunction('Invocations', (fn) => fn.metricInvocations({ period: FIVE_MINUTES })),
         width: 6,
@@ -196,7 +204,7 @@ export class Observability extends Construct {
         width: 6,
       }),
     );
-    this.dashboard.addWidgets(
+    dashboard.addWidgets(
       new GraphWidget({
         title: 'API requests and errors',
         left: [
@@ -212,5 +220,6 @@ export class Observability extends Construct {
         width: 12,
       }),
     );
+    return dashboard;
   }
 }

@@ -15,7 +15,7 @@ import type {
   APIGatewayProxyEventV2WithIAMAuthorizer,
   Context,
 } from 'aws-lambda';
-import { redactText } from '../../functions/core/redact.js';
+import { redactText } from '../../functions/core/util/redact.js';
 import { createLambdaContext, LOCAL_ACCOUNT_ID } from './lambda-context.js';
 
 export type ApiEvent = APIGatewayProxyEventV2WithIAMAuthorizer;

@@ -1,7 +1,7 @@
 /**
- * The four deployed handlers, built with each function's own depsFromConfig (so the local stack runs exactly the
- * wiring Lambda runs: the download guard, the report store, the manifest source, the 合思 client), with the only
- * swaps AWS would make invisible: the copy queue is the in-process LocalQueue, the sync state lives in the bucket
+ * The four deployed handlers, built from the one composition root (functions/compose/), so the local stack runs
+ * exactly the wiring Lambda runs (the download guard, the report store, the manifest source, the 合思 client), with
+ * the only swaps AWS would make invisible, passed as overrides: the copy queue is the in-process LocalQueue, the sync state lives in the bucket
  * behind a one-process compare-and-set (s3rver has no conditional writes), and the copy metrics (EMF lines for
  * CloudWatch) go to the debug log instead of the console.
  *
@@ -10,32 +10,24 @@
  */
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Context, S3Event, ScheduledEvent, SQSEvent } from 'aws-lambda';
-import { createClientFromConfig } from '../../functions/aws/ekuaibao-client-factory.js';
 import { createS3ReportStore } from '../../functions/aws/s3-report-store.js';
-import { createScheduledSync } from '../../functions/aws/scheduled-sync.js';
+import { compose } from '../../functions/compose/composition.js';
+import { copyHandlerDeps } from '../../functions/compose/copy.js';
+import { resolveHandlerDeps } from '../../functions/compose/ekuaibao.js';
+import { fanOutDeps, jobsApiDeps } from '../../functions/compose/storage.js';
+import { scheduledSync } from '../../functions/compose/sync.js';
 import type { Config } from '../../functions/config.js';
-import { depsFromConfig as copyDeps } from '../../functions/copy/deps.js';
 import { createHandler as createCopyHandler } from '../../functions/copy/handler.js';
-import type { CopyResult } from '../../functions/core/copy/types.js';
-import type { EkuaibaoClient } from '../../functions/core/ekuaibao/client.js';
 import { getJobStatus } from '../../functions/core/jobs/job-status.js';
 import { batchReportKey, jobRecordKey } from '../../functions/core/jobs/keys.js';
-import type {
-  BatchMessage,
-  BatchQueue,
-  BatchReport,
-  JobRecord,
-  JobStatus,
-  ReportStore,
-} from '../../functions/core/jobs/types.js';
-import type { Logger } from '../../functions/core/logger.js';
-import type { SyncOptions } from '../../functions/core/sync/run-sync.js';
+import type { BatchMessage, BatchReport } from '../../functions/core/model/batch.js';
+import type { CopyResult } from '../../functions/core/model/copy-result.js';
+import type { JobRecord, JobStatus } from '../../functions/core/model/job.js';
+import type { BatchQueue, Logger, ReportStore } from '../../functions/core/ports.js';
+import type { SyncOptions } from '../../functions/core/sync/sync-options.js';
 import { createReportStoreVersionedStore } from '../../functions/core/sync/versioned-store.js';
-import { depsFromConfig as fanOutDeps } from '../../functions/fan-out/deps.js';
 import { createHandler as createFanOutHandler } from '../../functions/fan-out/handler.js';
-import { depsFromConfig as jobsApiDeps } from '../../functions/jobs-api/deps.js';
 import { createHandler as createJobsApiHandler } from '../../functions/jobs-api/handler.js';
-import { depsFromConfig as resolveDeps } from '../../functions/resolve/deps.js';
 import { createHandler as createResolveHandler } from '../../functions/resolve/handler.js';
 import type { ApiHandler } from './http-api.js';
 import { type LocalQueue, SQS_MAX_BATCH_ENTRIES } from './local-queue.js';
@@ -85,37 +77,24 @@ export function localBatchQueue(queue: LocalQueue): BatchQueue {
 
 export async function buildLocalFunctions(input: LocalFunctionsInput): Promise<LocalFunctions> {
   const { config, s3, queue, logger } = input;
-  const bucket = config.bucket as string;
-  const batchQueue = localBatchQueue(queue);
-  const store = createS3ReportStore({ client: s3, bucket });
-
-  const resolveD = resolveDeps(config, logger.child({ function: 'resolve' }));
-  const jobsD = { ...jobsApiDeps(config, logger.child({ function: 'jobs-api' })), queue: batchQueue, store };
-  const fanOutBase = {
-    ...fanOutDeps(config, logger.child({ function: 'fan-out' })),
-    queue: batchQueue,
-    store,
-  };
-  const syncClient: EkuaibaoClient = createClientFromConfig(config, logger.child({ function: 'fan-out' }));
-  const sync = createScheduledSync(config, {
-    forms: syncClient,
-    state: createReportStoreVersionedStore(store),
-    queue: batchQueue,
-    store,
-    logger: logger.child({ function: 'fan-out' }),
-    reportPrefix: config.reportPrefix,
-    ...(input.syncOptions ? { options: input.syncOptions } : {}),
+  const store = createS3ReportStore({ client: s3, bucket: config.bucket as string });
+  const fn = (name: string): Logger => logger.child({ function: name });
+  const c = compose(config, {
+    logger,
+    s3,
+    queue: localBatchQueue(queue),
+    reports: store,
+    syncState: createReportStoreVersionedStore(store),
+    metrics: (values) => fn('copy').debug('copy metrics', values),
+    ...(input.syncOptions ? { syncOptions: input.syncOptions } : {}),
   });
-  const copyLog = logger.child({ function: 'copy' });
-  const copyD = {
-    ...copyDeps(config, copyLog),
-    metrics: (values: Record<string, unknown>) => copyLog.debug('copy metrics', values),
-  };
-
-  const resolve = createResolveHandler(resolveD);
-  const jobsApi = createJobsApiHandler(jobsD);
-  const fanOut = createFanOutHandler({ ...fanOutBase, sync });
-  const copy = createCopyHandler(copyD);
+  const resolve = createResolveHandler(resolveHandlerDeps(c, fn('resolve')));
+  const jobsApi = createJobsApiHandler(jobsApiDeps(c, fn('jobs-api')));
+  const fanOut = createFanOutHandler({
+    ...fanOutDeps(c, fn('fan-out')),
+    sync: scheduledSync(c, fn('fan-out')),
+  });
+  const copy = createCopyHandler(copyHandlerDeps(c, fn('copy')));
 
   const listJobRecords = async (): Promise<JobRecord[]> => {
     const keys = (await store.list(config.reportPrefix)).filter((k) => k.endsWith('/job.json'));
@@ -149,13 +128,6 @@ export async function buildLocalFunctions(input: LocalFunctionsInput): Promise<L
       }
       return results;
     },
-    async close() {
-      await Promise.allSettled([
-        syncClient.close(),
-        (resolveD.resolver as Partial<EkuaibaoClient>).close?.(),
-        (copyD.resolver as Partial<EkuaibaoClient>).close?.(),
-        (copyD.downloader as { close?: () => Promise<void> }).close?.(),
-      ]);
-    },
+    close: () => c.close(),
   };
 }

@@ -4,8 +4,8 @@
  * fan-out → queue → copy), prints where the files are and the job report, then serves the API until Ctrl-C.
  */
 
-import type { CopyResult } from '../../functions/core/copy/types.js';
-import type { JobStatus } from '../../functions/core/jobs/types.js';
+import type { CopyResult } from '../../functions/core/model/copy-result.js';
+import type { JobStatus } from '../../functions/core/model/job.js';
 import { createLogger, type LogLevel } from '../../functions/logger.js';
 import { formatBytes } from './cli/progress.js';
 import { type LocalOptions, loadLocalOptions } from './local-options.js';

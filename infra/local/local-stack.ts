@@ -16,10 +16,10 @@ import { ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/
 import type { S3Event, ScheduledEvent } from 'aws-lambda';
 import { createS3Client } from '../../functions/aws/s3-client.js';
 import { type Config, loadConfig } from '../../functions/config.js';
-import type { Logger } from '../../functions/core/logger.js';
+import type { Logger } from '../../functions/core/ports.js';
 import { type AsyncInvoker, createAsyncInvoker } from './async-invoker.js';
 import { type EmbeddedS3, encodeEventKey, S3RVER_CREDENTIALS, startEmbeddedS3 } from './embedded-s3.js';
-import { type HttpApi, startHttpApi } from './http-api.js';
+import { type ApiHandler, type ApiRoute, startHttpApi } from './http-api.js';
 import { LOCAL_REGION } from './lambda-context.js';
 import { buildLocalFunctions, type LocalFunctions } from './local-functions.js';
 import { type Env, type LocalOptions, PROJECT_ROOT } from './local-options.js';
@@ -91,207 +91,82 @@ function hasTenantCredentials(env: Env): boolean {
   return (set('EKB_APP_KEY') && set('EKB_APP_SECURITY')) || set('EKB_CREDENTIALS_SECRET');
 }
 
+/** What the stack started, closed in reverse order. */
+class Cleanups {
+  readonly #steps: Array<() => Promise<unknown>> = [];
+  add(step: () => Promise<unknown>): void {
+    this.#steps.push(step);
+  }
+  readonly closeAll = async (): Promise<void> => {
+    for (const step of this.#steps.splice(0).reverse()) await step().catch(() => undefined);
+  };
+}
+
 export async function startLocalStack(input: LocalStackInput): Promise<LocalStack> {
   const { env, options, logger } = input;
   const say = input.say ?? (() => {});
-  const cleanups: Array<() => Promise<unknown>> = [];
-  const closeAll = async () => {
-    for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => undefined);
-  };
-
+  const cleanups = new Cleanups();
   try {
-    // ---- upstream -------------------------------------------------------------------------------------------
-    let sandbox: EkuaibaoSandbox | undefined;
-    if (!hasTenantCredentials(env)) {
-      sandbox = await startEkuaibaoSandbox({ host: options.host, port: options.sandboxPort });
-      cleanups.push(() => (sandbox as EkuaibaoSandbox).close());
-    }
+    // Upstream: the tenant when credentials are set, else the sandbox.
+    const sandbox = hasTenantCredentials(env)
+      ? undefined
+      : await startEkuaibaoSandbox({ host: options.host, port: options.sandboxPort });
+    if (sandbox) cleanups.add(() => sandbox.close());
 
-    // ---- target ---------------------------------------------------------------------------------------------
-    const realBucket = env.EKB_BUCKET?.trim() || undefined;
-    let embedded: EmbeddedS3 | undefined;
     let onManifest: (event: S3Event) => void = () => {};
-    if (!realBucket) {
-      const directory = isAbsolute(options.dataDir) ? options.dataDir : join(PROJECT_ROOT, options.dataDir);
-      await mkdir(directory, { recursive: true });
-      embedded = await startEmbeddedS3({
-        directory,
-        bucket: options.embeddedBucket,
-        host: options.host,
-        port: options.s3Port,
-        onObjectCreated: (event) => onManifest(event),
-      });
-      cleanups.push(() => (embedded as EmbeddedS3).close());
-      // The functions' adapters read the AWS SDK's standard environment, as they do in Lambda; this process is
-      // the local stack's own, so the embedded S3's endpoint and key pair go there (createS3Client then also
-      // turns the checksums down to WHEN_REQUIRED, which s3rver needs).
-      Object.assign(process.env, {
-        AWS_ENDPOINT_URL_S3: embedded.endpoint,
-        AWS_REGION: LOCAL_REGION,
-        AWS_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId,
-        AWS_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey,
-      });
-      delete process.env.AWS_SESSION_TOKEN;
-      delete process.env.AWS_PROFILE;
-    }
-    const bucket = realBucket ?? options.embeddedBucket;
-    // With a real bucket: the SDK's chain decides region, credentials and AWS_ENDPOINT_URL_S3.
-    const s3 = createS3Client();
-    cleanups.push(async () => s3.destroy());
+    const target = await startTarget(env, options, cleanups, (event) => onManifest(event));
+    const config = loadConfig(
+      functionEnv(env, {
+        bucket: target.bucket,
+        queueUrl: localQueueUrl(COPY_QUEUE_NAME),
+        ...(sandbox ? { sandbox } : {}),
+      }),
+    );
 
-    // ---- functions and their triggers -----------------------------------------------------------------------
     let functions: LocalFunctions | undefined;
-    const queueEvents = (e: QueueEvent) => {
-      if (e.kind === 'dead_lettered') {
-        say(`queue: batch message ${e.messageId} moved to the DLQ after ${e.receiveCount} receives`);
-      } else if (e.kind === 'invocation_failed') {
-        say(`queue: copy invocation failed (${e.reason}); its batch will be retried`);
-      }
-    };
-    const fnEnv = functionEnv(env, {
-      bucket,
-      queueUrl: localQueueUrl(COPY_QUEUE_NAME),
-      ...(sandbox ? { sandbox } : {}),
-    });
-    const config = loadConfig(fnEnv);
-    const queue = new LocalQueue({
-      name: COPY_QUEUE_NAME,
-      visibilityTimeoutMs: options.visibilityTimeoutMs,
-      // The same EKB_MAX_RECEIVE_COUNT the copy function reads: its last attempt writes the final report.
-      maxReceiveCount: config.maxReceiveCount,
-      // infra/constructs/triggers.ts COPY_BATCH_SIZE: one batch message (≤100 refs) per invocation.
-      batchSize: 1,
-      maxConcurrency: options.copyWorkers,
-      consumer: {
-        functionName: 'ekb-archive-copy',
-        timeoutMs: options.copyTimeoutMs,
-        handler: (event, context) => (functions as LocalFunctions).copy(event, context),
-      },
-      onEvent: queueEvents,
-    });
-    cleanups.push(() => queue.close());
-
+    const fn = (): LocalFunctions => functions as LocalFunctions;
+    const queue = startCopyQueue(config, options, fn, say);
+    cleanups.add(() => queue.close());
     functions = await buildLocalFunctions({
       config,
-      s3,
+      s3: target.s3,
       queue,
       logger,
       syncOptions: { windowMs: options.syncWindowMs },
     });
-    cleanups.push(() => (functions as LocalFunctions).close());
+    cleanups.add(() => fn().close());
 
-    const fanOutFailure = (what: string) => (f: { attempts: number; error: string }) =>
-      say(
-        `fan-out: ${what} failed after ${f.attempts} tries: ${f.error} (kept in the fan-out failure queue)`,
-      );
-    const fromS3 = createAsyncInvoker<S3Event>((e, c) => (functions as LocalFunctions).fanOut(e, c), {
-      functionName: 'ekb-archive-fan-out',
-      timeoutMs: options.fanOutTimeoutMs,
-      retryDelaysMs: LOCAL_RETRY_DELAYS_MS.slice(0, S3_EVENT_RETRIES),
-      onFailure: fanOutFailure('a manifest event'),
-    });
-    const fromSchedule = createAsyncInvoker<ScheduledEvent>(
-      (e, c) => (functions as LocalFunctions).fanOut(e, c),
-      {
-        functionName: 'ekb-archive-fan-out',
-        timeoutMs: options.fanOutTimeoutMs,
-        retryDelaysMs: LOCAL_RETRY_DELAYS_MS.slice(0, SCHEDULE_RETRIES),
-        onFailure: fanOutFailure('a scheduled sync'),
-      },
-    );
-    cleanups.push(() => fromS3.close());
-    cleanups.push(() => fromSchedule.close());
-    const fanOut: AsyncInvoker<S3Event | ScheduledEvent> = {
-      invoke: (event) =>
-        'Records' in event ? fromS3.invoke(event) : fromSchedule.invoke(event as ScheduledEvent),
-      get failures() {
-        return [...fromS3.failures, ...fromSchedule.failures];
-      },
-      get running() {
-        return fromS3.running + fromSchedule.running;
-      },
-      idle: async () => {
-        await Promise.all([fromS3.idle(), fromSchedule.idle()]);
-      },
-      close: async () => {
-        await Promise.all([fromS3.close(), fromSchedule.close()]);
-      },
-    };
-
+    const fanOut = startFanOutTriggers(fn, options, say, cleanups);
     // The bucket notification's filter: ObjectCreated under manifests/.
     onManifest = (event) => {
-      const record = event.Records[0];
-      if (
-        !record ||
-        !decodeURIComponent(record.s3.object.key.replace(/\+/g, ' ')).startsWith(MANIFESTS_PREFIX)
-      )
-        return;
-      void fromS3.invoke(event);
+      const key = event.Records[0]?.s3.object.key;
+      if (key !== undefined && decodeURIComponent(key.replace(/\+/g, ' ')).startsWith(MANIFESTS_PREFIX)) {
+        void fanOut.fromS3.invoke(event);
+      }
     };
-
-    let poller: ManifestPoller | undefined;
-    if (!embedded) {
-      const started = startManifestPoller(
-        s3,
-        bucket,
-        options.manifestPollMs,
-        (event) => void fromS3.invoke(event),
-        say,
-      );
-      poller = started;
-      cleanups.push(async () => started.stop());
-    }
+    const poller = target.embedded
+      ? undefined
+      : startManifestPoller(
+          target.s3,
+          target.bucket,
+          options.manifestPollMs,
+          (e) => void fanOut.fromS3.invoke(e),
+          say,
+        );
+    if (poller) cleanups.add(async () => poller.stop());
 
     const schedule = startSchedule(options.scheduleMs, async (event) => {
-      await fromSchedule.invoke(event);
+      await fanOut.fromSchedule.invoke(event);
     });
-    cleanups.push(async () => schedule.stop());
+    cleanups.add(async () => schedule.stop());
 
-    const api: HttpApi = await startHttpApi({
+    const api = await startHttpApi({
       host: options.host,
       port: options.apiPort,
       integrationTimeoutMs: API_FUNCTION_TIMEOUT_MS,
-      routes: [
-        {
-          method: 'POST',
-          path: '/attachments/download-urls',
-          functionName: 'ekb-archive-resolve',
-          handler: (e, c) => (functions as LocalFunctions).resolve(e, c),
-        },
-        {
-          method: 'POST',
-          path: '/copy-jobs',
-          functionName: 'ekb-archive-jobs-api',
-          handler: (e, c) => (functions as LocalFunctions).jobsApi(e, c),
-        },
-        {
-          method: 'GET',
-          path: '/copy-jobs/{jobId}',
-          functionName: 'ekb-archive-jobs-api',
-          handler: (e, c) => (functions as LocalFunctions).jobsApi(e, c),
-        },
-        {
-          // Local only (no such route in AWS): the queue, its DLQ and fan-out's failure destination.
-          method: 'GET',
-          path: '/_local/queues',
-          functionName: 'local-status',
-          handler: async () => ({
-            statusCode: 200,
-            headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' },
-            body: JSON.stringify(
-              {
-                queue: { name: queue.name, url: queue.url, ...queue.stats },
-                deadLetterQueue: queue.deadLetters(),
-                fanOutFailures: fanOut.failures,
-              },
-              null,
-              2,
-            ),
-          }),
-        },
-      ],
+      routes: apiRoutes(fn, queue, fanOut.both),
     });
-    cleanups.push(() => api.close());
+    cleanups.add(() => api.close());
 
     return {
       apiUrl: api.url,
@@ -299,40 +174,209 @@ export async function startLocalStack(input: LocalStackInput): Promise<LocalStac
         ? { kind: 'sandbox', baseUrl: sandbox.baseUrl }
         : { kind: 'tenant', baseUrl: config.ekbBaseUrl },
       sandbox,
-      bucket,
-      embedded,
-      s3,
+      bucket: target.bucket,
+      embedded: target.embedded,
+      s3: target.s3,
       queue,
-      fanOut,
+      fanOut: fanOut.both,
       config,
       functions,
       schedule,
       async putManifest(name, body) {
         const key = `${MANIFESTS_PREFIX}${name}`;
-        const put = await s3.send(
-          new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: 'application/x-ndjson' }),
+        const put = await target.s3.send(
+          new PutObjectCommand({
+            Bucket: target.bucket,
+            Key: key,
+            Body: body,
+            ContentType: 'application/x-ndjson',
+          }),
         );
         if (poller) {
           // A real bucket cannot notify this machine: hand fan-out the event S3 would have sent, at once.
           poller.markSeen(key);
-          void fromS3.invoke(manifestEvent(bucket, key, Buffer.byteLength(body), put.ETag, put.VersionId));
+          void fanOut.fromS3.invoke(
+            manifestEvent(target.bucket, key, Buffer.byteLength(body), put.ETag, put.VersionId),
+          );
         }
         return key;
       },
       async settled() {
         // Fan-out queues batches; copy never starts fan-out, but a manifest upload or a tick may come meanwhile.
         for (;;) {
-          await fanOut.idle();
+          await fanOut.both.idle();
           await queue.idle();
-          if (fanOut.running === 0 && queue.stats.waiting === 0 && queue.stats.inFlight === 0) return;
+          if (fanOut.both.running === 0 && queue.stats.waiting === 0 && queue.stats.inFlight === 0) return;
         }
       },
-      close: closeAll,
+      close: cleanups.closeAll,
     };
   } catch (err) {
-    await closeAll();
+    await cleanups.closeAll();
     throw err;
   }
+}
+
+interface Target {
+  bucket: string;
+  s3: S3Client;
+  /** Set when the embedded S3 runs (else the bucket is a real one). */
+  embedded: EmbeddedS3 | undefined;
+}
+
+/** The embedded S3 unless EKB_BUCKET names a real bucket; the S3 client the functions' adapters will use. */
+async function startTarget(
+  env: Env,
+  options: LocalOptions,
+  cleanups: Cleanups,
+  onObjectCreated: (event: S3Event) => void,
+): Promise<Target> {
+  const realBucket = env.EKB_BUCKET?.trim() || undefined;
+  let embedded: EmbeddedS3 | undefined;
+  if (!realBucket) {
+    const directory = isAbsolute(options.dataDir) ? options.dataDir : join(PROJECT_ROOT, options.dataDir);
+    await mkdir(directory, { recursive: true });
+    const started = await startEmbeddedS3({
+      directory,
+      bucket: options.embeddedBucket,
+      host: options.host,
+      port: options.s3Port,
+      onObjectCreated,
+    });
+    embedded = started;
+    cleanups.add(() => started.close());
+    // The functions' adapters read the AWS SDK's standard environment, as they do in Lambda; this process is
+    // the local stack's own, so the embedded S3's endpoint and key pair go there (createS3Client then also
+    // turns the checksums down to WHEN_REQUIRED, which s3rver needs).
+    Object.assign(process.env, {
+      AWS_ENDPOINT_URL_S3: started.endpoint,
+      AWS_REGION: LOCAL_REGION,
+      AWS_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey,
+    });
+    delete process.env.AWS_SESSION_TOKEN;
+    delete process.env.AWS_PROFILE;
+  }
+  // With a real bucket: the SDK's chain decides region, credentials and AWS_ENDPOINT_URL_S3.
+  const s3 = createS3Client();
+  cleanups.add(async () => s3.destroy());
+  return { bucket: realBucket ?? options.embeddedBucket, s3, embedded };
+}
+
+/** The copy queue feeding the copy function, as the stack's event source does. */
+function startCopyQueue(
+  config: Config,
+  options: LocalOptions,
+  functions: () => LocalFunctions,
+  say: (line: string) => void,
+): LocalQueue {
+  return new LocalQueue({
+    name: COPY_QUEUE_NAME,
+    visibilityTimeoutMs: options.visibilityTimeoutMs,
+    // The same EKB_MAX_RECEIVE_COUNT the copy function reads: its last attempt writes the final report.
+    maxReceiveCount: config.maxReceiveCount,
+    // infra/constructs/triggers.ts COPY_BATCH_SIZE: one batch message (≤100 refs) per invocation.
+    batchSize: 1,
+    maxConcurrency: options.copyWorkers,
+    consumer: {
+      functionName: 'ekb-archive-copy',
+      timeoutMs: options.copyTimeoutMs,
+      handler: (event, context) => functions().copy(event, context),
+    },
+    onEvent: (e: QueueEvent) => {
+      if (e.kind === 'dead_lettered') {
+        say(`queue: batch message ${e.messageId} moved to the DLQ after ${e.receiveCount} receives`);
+      } else if (e.kind === 'invocation_failed') {
+        say(`queue: copy invocation failed (${e.reason}); its batch will be retried`);
+      }
+    },
+  });
+}
+
+interface FanOutTriggers {
+  fromS3: AsyncInvoker<S3Event>;
+  fromSchedule: AsyncInvoker<ScheduledEvent>;
+  /** Both, as one invoker (status, idle, close). */
+  both: AsyncInvoker<S3Event | ScheduledEvent>;
+}
+
+/** Fan-out's asynchronous invocations with the stack's retry counts: S3 notifications and the schedule. */
+function startFanOutTriggers(
+  functions: () => LocalFunctions,
+  options: LocalOptions,
+  say: (line: string) => void,
+  cleanups: Cleanups,
+): FanOutTriggers {
+  const invoker = <E extends S3Event | ScheduledEvent>(what: string, retries: number): AsyncInvoker<E> =>
+    createAsyncInvoker<E>((e, c) => functions().fanOut(e, c), {
+      functionName: 'ekb-archive-fan-out',
+      timeoutMs: options.fanOutTimeoutMs,
+      retryDelaysMs: LOCAL_RETRY_DELAYS_MS.slice(0, retries),
+      onFailure: (f) =>
+        say(
+          `fan-out: ${what} failed after ${f.attempts} tries: ${f.error} (kept in the fan-out failure queue)`,
+        ),
+    });
+  const fromS3 = invoker<S3Event>('a manifest event', S3_EVENT_RETRIES);
+  const fromSchedule = invoker<ScheduledEvent>('a scheduled sync', SCHEDULE_RETRIES);
+  cleanups.add(() => fromS3.close());
+  cleanups.add(() => fromSchedule.close());
+  const both: AsyncInvoker<S3Event | ScheduledEvent> = {
+    invoke: (event) =>
+      'Records' in event ? fromS3.invoke(event) : fromSchedule.invoke(event as ScheduledEvent),
+    get failures() {
+      return [...fromS3.failures, ...fromSchedule.failures];
+    },
+    get running() {
+      return fromS3.running + fromSchedule.running;
+    },
+    idle: async () => {
+      await Promise.all([fromS3.idle(), fromSchedule.idle()]);
+    },
+    close: async () => {
+      await Promise.all([fromS3.close(), fromSchedule.close()]);
+    },
+  };
+  return { fromS3, fromSchedule, both };
+}
+
+/** The stack's API routes, plus a local-only status route for the queue, its DLQ and fan-out's failures. */
+function apiRoutes(
+  functions: () => LocalFunctions,
+  queue: LocalQueue,
+  fanOut: AsyncInvoker<S3Event | ScheduledEvent>,
+): ApiRoute[] {
+  const resolve: ApiHandler = (e, c) => functions().resolve(e, c);
+  const jobsApi: ApiHandler = (e, c) => functions().jobsApi(e, c);
+  return [
+    {
+      method: 'POST',
+      path: '/attachments/download-urls',
+      functionName: 'ekb-archive-resolve',
+      handler: resolve,
+    },
+    { method: 'POST', path: '/copy-jobs', functionName: 'ekb-archive-jobs-api', handler: jobsApi },
+    { method: 'GET', path: '/copy-jobs/{jobId}', functionName: 'ekb-archive-jobs-api', handler: jobsApi },
+    {
+      // Local only (no such route in AWS): the queue, its DLQ and fan-out's failure destination.
+      method: 'GET',
+      path: '/_local/queues',
+      functionName: 'local-status',
+      handler: async () => ({
+        statusCode: 200,
+        headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' },
+        body: JSON.stringify(
+          {
+            queue: { name: queue.name, url: queue.url, ...queue.stats },
+            deadLetterQueue: queue.deadLetters(),
+            fanOutFailures: fanOut.failures,
+          },
+          null,
+          2,
+        ),
+      }),
+    },
+  ];
 }
 
 /** The S3 event record for a manifest the stack saw appear in a real bucket. */

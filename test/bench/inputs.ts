@@ -3,7 +3,7 @@
  * and the sandbox generates every body from its id (AES-CTR keystream), so two runs move the same bytes. The parent
  * registers these files in the sandbox; the child processes rebuild the same refs from the set's name.
  */
-import type { CopyRef } from '../../functions/core/copy/types.js';
+import type { CopyRef } from '../../functions/core/model/refs.js';
 import type { SandboxFile } from '../../infra/local/sandbox/types.js';
 
 export const KIB = 1024;

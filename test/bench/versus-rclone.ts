@@ -380,7 +380,7 @@ export async function sectionVersusRclone(deps: VersusDeps, plan: VersusPlan): P
     }
 
     const leftInHome = readdirSync(rcloneHome, { recursive: true }).map(String);
-    const { CONTEXT_DEFAULTS } = await import('../../infra/stack.js');
+    const { STACK_SETTINGS } = await import('../../infra/stack.js');
     report(emit, {
       leftInHome,
       version,
@@ -389,7 +389,7 @@ export async function sectionVersusRclone(deps: VersusDeps, plan: VersusPlan): P
       results,
       startup,
       profile,
-      copyMemoryMb: CONTEXT_DEFAULTS.copyMemoryMb,
+      copyMemoryMb: STACK_SETTINGS.copyMemoryMb.default,
     });
   } finally {
     setLatency(0);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_ALLOWED_DOWNLOAD_HOSTS, loadConfig } from '../../functions/config.js';
-import { FORM_TYPES } from '../../functions/core/ekuaibao/types.js';
 import { ValidationError } from '../../functions/core/errors.js';
+import { FORM_TYPES } from '../../functions/core/model/forms.js';
 
 describe('loadConfig', () => {
   it('gives the documented defaults for an empty environment', () => {

@@ -6,8 +6,8 @@
  * million-line manifest costs tens of megabytes, not the manifest.
  */
 import { createHash } from 'node:crypto';
-import type { CopyRef } from '../copy/types.js';
-import type { BadInput, JobItem } from '../jobs/types.js';
+import type { BadInput, JobItem } from '../model/job.js';
+import type { CopyRef } from '../model/refs.js';
 
 /** 合思's downloadurls takes at most 100 refs per call; one batch is one call. */
 export const MAX_REFS_PER_BATCH = 100;

@@ -6,13 +6,13 @@
  * its first, so one stray quote costs one line rather than the rest of the file.
  */
 import { ValidationError } from '../errors.js';
-import type { JobItem as ManifestItem } from '../jobs/types.js';
+import type { JobItem as ManifestItem } from '../model/job.js';
 import { manifestItemFrom } from './manifest-item.js';
 import {
   lineProblem,
   MAX_LINE_BYTES,
   type ManifestLine,
-  type ManifestSource,
+  type ManifestStream,
   manifestLines,
 } from './manifest-lines.js';
 
@@ -111,7 +111,7 @@ export interface CsvManifestOptions {
 
 /** Throws ValidationError (the whole manifest is unusable) when the header lacks a required column. */
 export async function* parseCsvManifest(
-  source: ManifestSource,
+  source: ManifestStream,
   options: CsvManifestOptions = {},
 ): AsyncGenerator<ManifestItem> {
   const maxBytes = options.maxLineBytes ?? MAX_LINE_BYTES;

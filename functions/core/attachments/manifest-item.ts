@@ -2,8 +2,9 @@
  * One manifest line or API item → a CopyRef, or a BadInput naming the field. Shared by every manifest format and
  * POST /copy-jobs, so a ref is accepted or refused the same way wherever it comes from.
  */
-import type { CopyRef } from '../copy/types.js';
-import type { JobItem as ManifestItem } from '../jobs/types.js';
+
+import type { JobItem as ManifestItem } from '../model/job.js';
+import type { CopyRef } from '../model/refs.js';
 import { objectKeyProblem } from './object-key.js';
 import { isDpKey, parseDpKey } from './ref.js';
 

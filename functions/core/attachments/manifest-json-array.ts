@@ -6,9 +6,9 @@
  * manifest-level ValidationError.
  */
 import { ValidationError } from '../errors.js';
-import type { JobItem } from '../jobs/types.js';
+import type { JobItem } from '../model/job.js';
 import { manifestItemFrom } from './manifest-item.js';
-import { MAX_LINE_BYTES, type ManifestSource } from './manifest-lines.js';
+import { MAX_LINE_BYTES, type ManifestStream } from './manifest-lines.js';
 
 /** Refs are flat objects; anything nested deeper than this is not a ref, and bounded depth bounds the work. */
 export const MAX_JSON_DEPTH = 32;
@@ -23,171 +23,186 @@ const WS = new Set([' ', '\t', '\n', '\r']);
 
 type Phase = 'start' | 'value' | 'after' | 'end';
 
-export async function* parseJsonArrayManifest(
-  source: ManifestSource,
-  options: JsonArrayOptions = {},
-): AsyncGenerator<JobItem> {
-  const maxChars = options.maxItemChars ?? MAX_LINE_BYTES;
-  const maxDepth = options.maxDepth ?? MAX_JSON_DEPTH;
-  const decoder = new TextDecoder('utf-8', { fatal: true });
-  let phase: Phase = 'start';
-  let index = 0;
+/** Finds the top-level items of a JSON array as text arrives, keeping only the item being read. */
+class ItemScanner {
+  #phase: Phase = 'start';
+  #index = 0;
   // The item being collected.
-  let inItem = false;
-  let primitive = false;
-  let depth = 0;
-  let inString = false;
-  let escaped = false;
-  let parts: string[] = [];
-  let size = 0;
-  let tooLong = false;
-  let tooDeep = false;
+  #inItem = false;
+  #primitive = false;
+  #depth = 0;
+  #inString = false;
+  #escaped = false;
+  #parts: string[] = [];
+  #size = 0;
+  #tooLong = false;
+  #tooDeep = false;
 
-  const finishItem = (): JobItem => {
-    inItem = false;
-    const text = parts.join('');
-    parts = [];
-    size = 0;
-    if (tooLong) {
-      tooLong = false;
-      tooDeep = false;
-      return { bad: { line: index, message: `item is longer than ${maxChars} characters` } };
+  constructor(
+    private readonly maxChars: number,
+    private readonly maxDepth: number,
+  ) {}
+
+  get index(): number {
+    return this.#index;
+  }
+
+  /** Scans one decoded chunk, yielding each item as it completes (before any error later in the chunk). */
+  *scan(text: string): Generator<JobItem> {
+    let itemStart = this.#inItem ? 0 : -1;
+    for (let i = 0; i < text.length; i++) {
+      const c = text[i] as string;
+      if (this.#inItem) {
+        const end = this.#itemEnd(c, i);
+        if (end === undefined) continue;
+        this.#keep(text, itemStart, end);
+        yield this.#finishItem();
+        this.#phase = 'after';
+        if (end === i) i--; // a primitive's delimiter belongs to the array
+        continue;
+      }
+      if (WS.has(c) || (c === '\ufeff' && this.#phase === 'start')) continue;
+      if (this.#between(c)) itemStart = i;
     }
-    if (tooDeep) {
-      tooDeep = false;
-      return { bad: { line: index, message: `item is nested deeper than ${maxDepth} levels` } };
+    if (this.#inItem) this.#keep(text, itemStart, text.length);
+  }
+
+  /** The end of the input: a last primitive item, or a ValidationError when the array is not closed. */
+  end(): JobItem[] {
+    const out: JobItem[] = [];
+    if (this.#inItem && this.#primitive) {
+      out.push(this.#finishItem());
+      this.#phase = 'after';
     }
+    if (this.#phase === 'start' || this.#phase === 'end') return out; // empty file: no refs, nothing wrong
+    throw new ValidationError(
+      this.#inItem
+        ? `JSON manifest ends inside item ${this.#index}`
+        : `JSON manifest ends before the closing "]" (after item ${this.#index})`,
+    );
+  }
+
+  /** Inside an item: where it ends (exclusive), or undefined while it goes on. */
+  #itemEnd(c: string, i: number): number | undefined {
+    if (this.#primitive) return c === ',' || c === ']' || WS.has(c) ? i : undefined;
+    if (this.#inString) {
+      if (this.#escaped) this.#escaped = false;
+      else if (c === '\\') this.#escaped = true;
+      else if (c === '"') {
+        this.#inString = false;
+        if (this.#depth === 0) return i + 1;
+      }
+      return undefined;
+    }
+    if (c === '"') this.#inString = true;
+    else if (c === '{' || c === '[') {
+      this.#depth++;
+      if (this.#depth > this.maxDepth) this.#tooDeep = true;
+    } else if (c === '}' || c === ']') {
+      this.#depth--;
+      if (this.#depth === 0) return i + 1;
+    }
+    return undefined;
+  }
+
+  /** Outside an item: the array's own punctuation. True when `c` starts an item. */
+  #between(c: string): boolean {
+    switch (this.#phase) {
+      case 'start':
+        if (c !== '[') {
+          throw new ValidationError(
+            `JSON manifest must be an array of refs ("[{…}, …]"); it starts with "${c}"`,
+          );
+        }
+        this.#phase = 'value';
+        return false;
+      case 'value':
+        // `]` here closes an empty array or follows a trailing comma (accepted: a common hand-editing slip).
+        if (c === ']') {
+          this.#phase = 'end';
+          return false;
+        }
+        if (c === ',') {
+          throw new ValidationError(
+            `JSON manifest: an item is missing before "," (after item ${this.#index})`,
+          );
+        }
+        this.#startItem(c);
+        return true;
+      case 'after':
+        if (c === ',') this.#phase = 'value';
+        else if (c === ']') this.#phase = 'end';
+        else
+          throw new ValidationError(
+            `JSON manifest: expected "," or "]" after item ${this.#index}, found "${c}"`,
+          );
+        return false;
+      case 'end':
+        throw new ValidationError('JSON manifest: there is text after the closing "]"');
+    }
+  }
+
+  #startItem(c: string): void {
+    this.#index++;
+    this.#inItem = true;
+    this.#depth = c === '{' || c === '[' ? 1 : 0;
+    this.#inString = c === '"';
+    this.#escaped = false;
+    this.#primitive = !(c === '{' || c === '[' || c === '"');
+  }
+
+  #keep(text: string, start: number, end: number): void {
+    if (this.#tooLong) return;
+    const piece = text.slice(start, end);
+    this.#size += piece.length;
+    if (this.#size > this.maxChars) {
+      this.#tooLong = true;
+      this.#parts = [];
+    } else {
+      this.#parts.push(piece);
+    }
+  }
+
+  #finishItem(): JobItem {
+    this.#inItem = false;
+    const text = this.#parts.join('');
+    const line = this.#index;
+    const [tooLong, tooDeep] = [this.#tooLong, this.#tooDeep];
+    this.#parts = [];
+    this.#size = 0;
+    this.#tooLong = false;
+    this.#tooDeep = false;
+    if (tooLong) return { bad: { line, message: `item is longer than ${this.maxChars} characters` } };
+    if (tooDeep) return { bad: { line, message: `item is nested deeper than ${this.maxDepth} levels` } };
     let value: unknown;
     try {
       value = JSON.parse(text);
     } catch {
-      return { bad: { line: index, message: 'item is not valid JSON' } };
+      return { bad: { line, message: 'item is not valid JSON' } };
     }
-    return manifestItemFrom(value, index);
-  };
+    return manifestItemFrom(value, line);
+  }
+}
 
+export async function* parseJsonArrayManifest(
+  source: ManifestStream,
+  options: JsonArrayOptions = {},
+): AsyncGenerator<JobItem> {
+  const scanner = new ItemScanner(options.maxItemChars ?? MAX_LINE_BYTES, options.maxDepth ?? MAX_JSON_DEPTH);
+  const decoder = new TextDecoder('utf-8', { fatal: true });
   const decode = (chunk: Uint8Array | string, last: boolean): string => {
     try {
       if (typeof chunk === 'string') return chunk;
       return decoder.decode(chunk, { stream: !last });
     } catch {
-      throw new ValidationError(`JSON manifest is not valid UTF-8 (after item ${index})`);
+      throw new ValidationError(`JSON manifest is not valid UTF-8 (after item ${scanner.index})`);
     }
   };
-
-  async function* chunks(): AsyncGenerator<string> {
-    for await (const c of source) {
-      const s = decode(c, false);
-      if (s !== '') yield s;
-    }
-    const tail = decode(new Uint8Array(0), true);
-    if (tail !== '') yield tail;
+  for await (const chunk of source) {
+    const text = decode(chunk, false);
+    if (text !== '') yield* scanner.scan(text);
   }
-
-  for await (const text of chunks()) {
-    let itemStart = inItem ? 0 : -1;
-    const keep = (end: number): void => {
-      if (tooLong) return;
-      const piece = text.slice(itemStart, end);
-      size += piece.length;
-      if (size > maxChars) {
-        tooLong = true;
-        parts = [];
-      } else {
-        parts.push(piece);
-      }
-    };
-    for (let i = 0; i < text.length; i++) {
-      const c = text[i] as string;
-      if (inItem) {
-        if (primitive) {
-          if (c === ',' || c === ']' || WS.has(c)) {
-            keep(i);
-            yield finishItem();
-            phase = 'after';
-            i--; // the delimiter belongs to the array
-          }
-          continue;
-        }
-        if (inString) {
-          if (escaped) escaped = false;
-          else if (c === '\\') escaped = true;
-          else if (c === '"') {
-            inString = false;
-            if (depth === 0) {
-              keep(i + 1);
-              yield finishItem();
-              phase = 'after';
-            }
-          }
-          continue;
-        }
-        if (c === '"') inString = true;
-        else if (c === '{' || c === '[') {
-          depth++;
-          if (depth > maxDepth) tooDeep = true;
-        } else if (c === '}' || c === ']') {
-          depth--;
-          if (depth === 0) {
-            keep(i + 1);
-            yield finishItem();
-            phase = 'after';
-          }
-        }
-        continue;
-      }
-      if (WS.has(c) || (c === '\ufeff' && phase === 'start')) continue;
-      switch (phase) {
-        case 'start':
-          if (c !== '[') {
-            throw new ValidationError(
-              `JSON manifest must be an array of refs ("[{…}, …]"); it starts with "${c}"`,
-            );
-          }
-          phase = 'value';
-          break;
-        case 'value':
-          // `]` here closes an empty array or follows a trailing comma (accepted: a common hand-editing slip).
-          if (c === ']') {
-            phase = 'end';
-            break;
-          }
-          if (c === ',') {
-            throw new ValidationError(`JSON manifest: an item is missing before "," (after item ${index})`);
-          }
-          index++;
-          inItem = true;
-          itemStart = i;
-          depth = 0;
-          inString = false;
-          escaped = false;
-          primitive = false;
-          if (c === '{' || c === '[') depth = 1;
-          else if (c === '"') inString = true;
-          else primitive = true;
-          break;
-        case 'after':
-          if (c === ',') phase = 'value';
-          else if (c === ']') phase = 'end';
-          else
-            throw new ValidationError(`JSON manifest: expected "," or "]" after item ${index}, found "${c}"`);
-          break;
-        case 'end':
-          throw new ValidationError('JSON manifest: there is text after the closing "]"');
-      }
-    }
-    if (inItem) keep(text.length);
-  }
-  if (inItem && primitive) {
-    yield finishItem();
-    phase = 'after';
-  }
-  if (phase === 'start') return; // an empty (or all-blank) file: no refs, nothing wrong
-  if (phase !== 'end') {
-    throw new ValidationError(
-      inItem
-        ? `JSON manifest ends inside item ${index}`
-        : `JSON manifest ends before the closing "]" (after item ${index})`,
-    );
-  }
+  const tail = decode(new Uint8Array(0), true);
+  if (tail !== '') yield* scanner.scan(tail);
+  yield* scanner.end();
 }

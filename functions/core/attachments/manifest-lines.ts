@@ -7,7 +7,7 @@
 /** Longest manifest line (or CSV record, or JSON array item) accepted: a ref with a long DP: key is ~1 KiB. */
 export const MAX_LINE_BYTES = 64 * 1024;
 
-export type ManifestSource = AsyncIterable<Uint8Array | string>;
+export type ManifestStream = AsyncIterable<Uint8Array | string>;
 
 export type ManifestLine =
   | { line: number; text: string }
@@ -23,7 +23,7 @@ function toBytes(chunk: Uint8Array | string): Uint8Array {
 
 /** Yields every line, blank ones included (callers decide what blank means); the BOM is dropped from line 1. */
 export async function* manifestLines(
-  source: ManifestSource,
+  source: ManifestStream,
   maxLineBytes: number = MAX_LINE_BYTES,
 ): AsyncGenerator<ManifestLine> {
   const decoder = new TextDecoder('utf-8', { fatal: true });

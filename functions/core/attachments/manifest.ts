@@ -6,11 +6,11 @@
  * a manifest is never held whole. A manifest that cannot be used at all (CSV header without "id", a file that is
  * not a JSON array) throws ValidationError; items already yielded stay valid.
  */
-import type { JobItem } from '../jobs/types.js';
+import type { JobItem } from '../model/job.js';
 import { parseCsvManifest } from './manifest-csv.js';
 import { manifestItemFrom } from './manifest-item.js';
 import { parseJsonArrayManifest } from './manifest-json-array.js';
-import { lineProblem, MAX_LINE_BYTES, type ManifestSource, manifestLines } from './manifest-lines.js';
+import { lineProblem, MAX_LINE_BYTES, type ManifestStream, manifestLines } from './manifest-lines.js';
 
 export type ManifestFormat = 'jsonl' | 'csv' | 'json';
 
@@ -38,7 +38,7 @@ export interface ParseManifestOptions {
 }
 
 export async function* parseManifest(
-  source: ManifestSource,
+  source: ManifestStream,
   options: ParseManifestOptions = {},
 ): AsyncGenerator<JobItem> {
   const named = options.name === undefined ? undefined : manifestFormatFromName(options.name);
@@ -67,7 +67,7 @@ export async function* parseManifest(
 
 /** JSON Lines: one object per line; blank lines are skipped, each broken line is one bad line. */
 export async function* parseJsonlManifest(
-  source: ManifestSource,
+  source: ManifestStream,
   maxLineBytes: number = MAX_LINE_BYTES,
 ): AsyncGenerator<JobItem> {
   for await (const l of manifestLines(source, maxLineBytes)) {
@@ -96,8 +96,8 @@ const BOM = [0xef, 0xbb, 0xbf];
  * what was read. An empty or blank stream sniffs as JSON Lines (no items either way).
  */
 export async function sniffManifest(
-  source: ManifestSource,
-): Promise<{ format: ManifestFormat; source: ManifestSource }> {
+  source: ManifestStream,
+): Promise<{ format: ManifestFormat; source: ManifestStream }> {
   const it = source[Symbol.asyncIterator]();
   const seen: Array<Uint8Array | string> = [];
   let offset = 0;

@@ -4,11 +4,10 @@
  * of the prefix with `..`, or smuggle control characters into a key.
  */
 
-import type { CopyRef } from '../copy/types.js';
-import { fileNameFromKey } from '../ekuaibao/resolution.js';
-import type { Resolution } from '../ekuaibao/types.js';
 import { AppError } from '../errors.js';
-import { isDpKey, parseDpKey } from './ref.js';
+import type { CopyRef } from '../model/refs.js';
+import type { Resolution } from '../model/resolution.js';
+import { fileNameFromKey, isDpKey, parseDpKey } from './ref.js';
 
 export const DEFAULT_OBJECT_KEY_TEMPLATE = 'attachments/{fileId}/{fileName}';
 export const OBJECT_KEY_PLACEHOLDERS = [

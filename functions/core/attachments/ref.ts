@@ -1,19 +1,5 @@
 import { ValidationError } from '../errors.js';
-
-/** What 合思 needs to find a file: the `fileId` and the storage `key`, sent back byte for byte. */
-export interface AttachmentRef {
-  id: string;
-  key: string;
-}
-
-/** The JSON inside a DingTalk-drive key: `DP:{"fileId","fileName","fileSize","fileType","spaceId"}`. */
-export interface DpKeyInfo {
-  fileId?: string;
-  fileName?: string;
-  fileSize?: number;
-  fileType?: string;
-  spaceId?: string;
-}
+import type { AttachmentRef, DpKeyInfo } from '../model/refs.js';
 
 export const DP_PREFIX = 'DP:';
 
@@ -51,4 +37,16 @@ export function parseDpKey(key: string): DpKeyInfo | undefined {
 /** Identity of a ref for de-duplication and for matching answers to requests (id + key, never position). */
 export function refIdentity(ref: AttachmentRef): string {
   return `${ref.id}\u0000${ref.key}`;
+}
+
+const OPENAPI_KEY = /^openapi[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}-(.+)$/is;
+
+/**
+ * The original file name from an ordinary key of the `openapi<uuid>-<name>` shape. Other shapes (e.g.
+ * `<name>-<epoch>-<n>.<ext>`) are ambiguous, so they give undefined and callers fall back to their own name.
+ */
+export function fileNameFromKey(key: string): string | undefined {
+  const m = OPENAPI_KEY.exec(key);
+  const name = m?.[1];
+  return name && name.trim() !== '' ? name : undefined;
 }

@@ -11,9 +11,11 @@
  * - any number of items up to `maxRefs` (the client splits them into vendor calls of ≤100); more → 413.
  * Unknown fields on an item are ignored, as 合思 ignores them.
  */
-import { DEFAULT_EXPIRATION_SECONDS, MAX_EXPIRATION_SECONDS } from '../ekuaibao/resolution.js';
+
 import { TooLargeError, ValidationError } from '../errors.js';
-import { type AttachmentRef, isDpKey, parseDpKey } from './ref.js';
+import type { AttachmentRef } from '../model/refs.js';
+import { DEFAULT_EXPIRATION_SECONDS, MAX_EXPIRATION_SECONDS } from '../model/resolution.js';
+import { isDpKey, parseDpKey } from './ref.js';
 
 export interface ResolveRequestItem {
   /** Position in the request array (from 0). */

@@ -9,8 +9,9 @@
  * the key's trailing original name) and expiresAt (ISO 8601: when the URL stops working; DP: links ~15 min).
  * `thumbUrl` is present whenever 合思 gave one; `headers` only for DP: refs and must go on the download GET.
  */
-import type { Resolution } from '../ekuaibao/types.js';
+
 import { AppError } from '../errors.js';
+import type { Resolution } from '../model/resolution.js';
 import { refIdentity } from './ref.js';
 import type { ResolveRequestItem } from './resolve-request.js';
 

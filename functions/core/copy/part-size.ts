@@ -3,6 +3,8 @@ export const MAX_PARTS = 10_000;
 export const MIN_PART_BYTES = 5 * 1024 * 1024;
 export const MAX_PART_BYTES = 5 * 1024 * 1024 * 1024;
 export const DEFAULT_PART_BYTES = 8 * 1024 * 1024;
+/** Parts uploaded in parallel per file: memory per file ≈ (this + 1) × part size. */
+export const DEFAULT_PART_CONCURRENCY = 4;
 const MIB = 1024 * 1024;
 
 /**

@@ -3,9 +3,10 @@
  * batch report. The handler only maps SQS records in and partial-batch failures out.
  */
 import { batchReportKey } from '../jobs/keys.js';
-import type { BatchMessage, BatchReport, ReportStore } from '../jobs/types.js';
+import type { BatchMessage, BatchReport } from '../model/batch.js';
+import { tallyResults } from '../model/copy-result.js';
+import type { ReportStore } from '../ports.js';
 import { type CopyDeps, type CopyStats, copyBatch, newCopyStats } from './copy-batch.js';
-import type { CopyResult } from './types.js';
 
 export interface RunBatchDeps extends CopyDeps {
   reports: ReportStore;
@@ -46,23 +47,6 @@ export interface RunBatchOutcome {
   retry: boolean;
 }
 
-export function summarize(
-  results: readonly CopyResult[],
-): Omit<BatchSummary, 'jobId' | 'batchId' | 'attempt' | 'final' | 'ms'> {
-  const s = { copied: 0, skipped: 0, failed: 0, retryableFailed: 0, bytes: 0 };
-  for (const r of results) {
-    if (r.status === 'copied') {
-      s.copied += 1;
-      s.bytes += r.bytes;
-    } else if (r.status === 'skipped') s.skipped += 1;
-    else {
-      s.failed += 1;
-      if (r.retryable) s.retryableFailed += 1;
-    }
-  }
-  return s;
-}
-
 /**
  * Copies the batch and writes `jobs/<jobId>/batches/<batchId>.json` after every attempt (a later attempt
  * overwrites it; already-copied files come back `skipped`). Rejects only when the report cannot be written, so the
@@ -84,8 +68,8 @@ export async function runBatchMessage(input: RunBatchInput, deps: RunBatchDeps):
     },
     deps,
   );
-  const counts = summarize(results);
-  const final = counts.retryableFailed === 0 || input.attempt >= input.maxReceiveCount;
+  const { retryableFailed, ...counts } = tallyResults(results);
+  const final = retryableFailed === 0 || input.attempt >= input.maxReceiveCount;
   const report: BatchReport = {
     v: 1,
     jobId: message.jobId,
@@ -108,6 +92,7 @@ export async function runBatchMessage(input: RunBatchInput, deps: RunBatchDeps):
       attempt: input.attempt,
       final,
       ...counts,
+      retryableFailed,
       ms: Math.max(0, Math.round(now() - started)),
     },
   };

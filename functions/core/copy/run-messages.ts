@@ -2,8 +2,9 @@
  * The copy worker's loop over one delivery of queue messages, free of Lambda types: each message is parsed, copied
  * and reported; the answer says which messages to hand back to the queue, plus totals for logs and metrics.
  */
-import type { Logger } from '../logger.js';
-import { parseBatchMessage } from './batch-message.js';
+
+import { parseBatchMessage } from '../jobs/batch-message.js';
+import type { Logger } from '../ports.js';
 import { type RunBatchDeps, runBatchMessage } from './run-batch.js';
 
 export interface QueuedMessage {

@@ -3,7 +3,8 @@
  * buffered, and no redirects (a signed URL that redirects elsewhere is not one we signed for).
  */
 import { Agent, type Dispatcher, request } from 'undici';
-import type { Downloader, DownloadResponse } from './ports.js';
+import type { Downloader, DownloadResponse } from '../ports.js';
+import { DEFAULT_DOWNLOAD_TIMEOUTS } from '../security/guarded-agent.js';
 
 export interface UndiciDownloaderOptions {
   /** TCP + TLS connect. */
@@ -15,12 +16,6 @@ export interface UndiciDownloaderOptions {
   /** Use this dispatcher instead of an own Agent (not closed by close()). */
   dispatcher?: Dispatcher;
 }
-
-export const DEFAULT_DOWNLOAD_TIMEOUTS = {
-  connectTimeoutMs: 10_000,
-  headersTimeoutMs: 30_000,
-  bodyTimeoutMs: 60_000,
-} as const;
 
 export interface UndiciDownloader extends Downloader {
   close(): Promise<void>;

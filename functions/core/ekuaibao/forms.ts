@@ -1,17 +1,29 @@
+/**
+ * The forms endpoints (getApplyList, flowDetails) the scheduled sync reads, with their queries checked before any
+ * call and their answers read defensively (items without an id are dropped and counted).
+ */
 import { ValidationError } from '../errors.js';
-import { abortableSleep, defaultSleep, type Sleep } from './retry.js';
 import {
+  type ApplyListPage,
   type ApplyListQuery,
   type EkuaibaoForm,
   FORM_TYPES,
-  type FormsSource,
-  type FormType,
-} from './types.js';
+  MAX_APPLY_LIST_COUNT,
+} from '../model/forms.js';
+import type { Logger } from '../ports.js';
+import type { CallResult, CallSpec } from './http-call.js';
+import { badResponse } from './upstream-errors.js';
 
-/** getApplyList takes 0 < count ≤ 100 (vendor doc). */
-export const MAX_APPLY_LIST_COUNT = 100;
-/** Integrations pause about 200 ms between pages; no rate limit is documented, so be polite. */
-export const DEFAULT_PAGE_PAUSE_MS = 200;
+const PATHS = {
+  applyList: '/api/openapi/v1.1/docs/getApplyList',
+  flowDetails: '/api/openapi/v1.1/flowDetails',
+  flowDetailsByCode: '/api/openapi/v1.1/flowDetails/byCode',
+} as const;
+
+export interface FormsContext {
+  authed(spec: CallSpec): Promise<CallResult>;
+  log: Logger;
+}
 
 const DATE_TIME = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/;
 
@@ -45,58 +57,76 @@ export function validateApplyListQuery(q: ApplyListQuery): void {
   }
 }
 
-export interface ListFormsOptions {
-  type: FormType;
-  startDate?: string;
-  endDate?: string;
-  /** 1..100, default 100. */
-  pageSize?: number;
-  /** Pause between pages, ms (default 200). */
-  pauseMs?: number;
-  orderBy?: ApplyListQuery['orderBy'];
-  orderByType?: ApplyListQuery['orderByType'];
-  active?: boolean;
-  signal?: AbortSignal;
+export async function getApplyList(c: FormsContext, query: ApplyListQuery): Promise<ApplyListPage> {
+  validateApplyListQuery(query);
+  const { body } = await c.authed({
+    route: 'getApplyList',
+    method: 'GET',
+    path: PATHS.applyList,
+    query: {
+      type: query.type,
+      start: String(query.start),
+      count: String(query.count),
+      orderBy: query.orderBy ?? 'updateTime',
+      orderByType: query.orderByType ?? 'asc',
+      startDate: query.startDate,
+      endDate: query.endDate,
+      active: query.active === undefined ? undefined : String(query.active),
+    },
+    ...(query.signal ? { signal: query.signal } : {}),
+    counter: 'applyListCalls',
+  });
+  let page = body as Record<string, unknown> | undefined;
+  if (page && !Array.isArray(page.items) && page.value && typeof page.value === 'object') {
+    page = page.value as Record<string, unknown>;
+  }
+  if (!page || typeof page !== 'object' || !Array.isArray(page.items)) {
+    throw badResponse('getApplyList', 'expected {count, items[]}');
+  }
+  const items: EkuaibaoForm[] = [];
+  let dropped = 0;
+  for (const raw of page.items as unknown[]) {
+    const form = readForm(raw);
+    if (form) items.push(form);
+    else dropped++;
+  }
+  if (dropped > 0) c.log.warn('合思 getApplyList items without an id were dropped', { dropped });
+  const total = Number(page.count);
+  return { count: Number.isFinite(total) && total >= 0 ? total : items.length, items };
 }
 
-/**
- * Every form of one type in a window, page by page (offset paging, oldest update first), pausing between pages.
- * Offsets can shift when forms change while we page, so a form seen twice (same id and updateTime) is yielded
- * once; callers overlap their windows to catch the ones that shift the other way.
- */
-export async function* listForms(
-  source: Pick<FormsSource, 'getApplyList'>,
-  options: ListFormsOptions,
-  sleep: Sleep = defaultSleep,
-): AsyncGenerator<EkuaibaoForm, void, undefined> {
-  const pageSize = options.pageSize ?? MAX_APPLY_LIST_COUNT;
-  const pauseMs = options.pauseMs ?? DEFAULT_PAGE_PAUSE_MS;
-  if (!Number.isInteger(pauseMs) || pauseMs < 0) {
-    throw new ValidationError(`pauseMs must be an integer ≥ 0 (got ${JSON.stringify(pauseMs)})`);
+export async function getFlowDetails(
+  c: FormsContext,
+  by: { flowId: string } | { code: string },
+  signal?: AbortSignal,
+): Promise<EkuaibaoForm | undefined> {
+  const flowId = (by as { flowId?: unknown }).flowId;
+  const code = (by as { code?: unknown }).code;
+  const byId = typeof flowId === 'string' && flowId.trim() !== '';
+  const byCode = typeof code === 'string' && code.trim() !== '';
+  if (byId === byCode) {
+    throw new ValidationError('getFlowDetails needs exactly one of a non-empty flowId or code');
   }
-  const seen = new Set<string>();
-  let start = 0;
-  for (let page = 0; ; page++) {
-    if (page > 0 && pauseMs > 0) await abortableSleep(sleep, pauseMs, options.signal);
-    const query: ApplyListQuery = {
-      type: options.type,
-      start,
-      count: pageSize,
-      orderBy: options.orderBy ?? 'updateTime',
-      orderByType: options.orderByType ?? 'asc',
-    };
-    if (options.startDate !== undefined) query.startDate = options.startDate;
-    if (options.endDate !== undefined) query.endDate = options.endDate;
-    if (options.active !== undefined) query.active = options.active;
-    if (options.signal !== undefined) query.signal = options.signal;
-    const { count, items } = await source.getApplyList(query);
-    for (const item of items) {
-      const identity = `${item.id}\u0000${item.updateTime ?? ''}`;
-      if (seen.has(identity)) continue;
-      seen.add(identity);
-      yield item;
-    }
-    start += items.length;
-    if (items.length === 0 || items.length < pageSize || start >= count) return;
-  }
+  const { status, body } = await c.authed({
+    route: 'flowDetails',
+    method: 'GET',
+    path: byId ? PATHS.flowDetails : PATHS.flowDetailsByCode,
+    query: byId ? { flowId: flowId as string } : { code: code as string },
+    ...(signal ? { signal } : {}),
+    counter: 'flowDetailsCalls',
+    passStatuses: [412],
+  });
+  if (status === 412) return undefined;
+  const value = body && typeof body === 'object' ? (body as Record<string, unknown>).value : undefined;
+  const form = readForm(value);
+  if (!form) throw badResponse('flowDetails', 'expected {value: form}');
+  return form;
+}
+
+function readForm(raw: unknown): EkuaibaoForm | undefined {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return undefined;
+  const o = raw as Record<string, unknown>;
+  if (typeof o.id === 'number') return { ...o, id: String(o.id) } as EkuaibaoForm;
+  if (typeof o.id !== 'string' || o.id === '') return undefined;
+  return o as EkuaibaoForm;
 }

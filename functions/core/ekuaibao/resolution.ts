@@ -1,14 +1,12 @@
-import { type AttachmentRef, isDpKey, parseDpKey, refIdentity } from '../attachments/ref.js';
+import { fileNameFromKey, isDpKey, parseDpKey, refIdentity } from '../attachments/ref.js';
 import { ValidationError } from '../errors.js';
-import type { ResolvedAttachment } from './types.js';
-
-/** downloadurls takes at most 100 items per call (vendor doc). */
-export const MAX_REFS_PER_CALL = 100;
-/** URL lifetime bounds in seconds (vendor doc: max 1800). */
-export const MAX_EXPIRATION_SECONDS = 1800;
-export const DEFAULT_EXPIRATION_SECONDS = 1800;
-/** OSS accepts header-signed (DP:) downloads only about 15 minutes after the signing time, whatever `expiration`. */
-export const DP_SIGNATURE_TTL_MS = 15 * 60_000;
+import type { AttachmentRef } from '../model/refs.js';
+import {
+  DEFAULT_EXPIRATION_SECONDS,
+  DP_SIGNATURE_TTL_MS,
+  MAX_EXPIRATION_SECONDS,
+  type ResolvedAttachment,
+} from '../model/resolution.js';
 
 /**
  * Validates `expiration` instead of clamping it: the resolve API answers 400 for a value that is not an integer
@@ -65,24 +63,6 @@ export function uniqueRefs(refs: readonly AttachmentRef[]): AttachmentRef[] {
     out.push({ id: ref.id, key: ref.key });
   }
   return out;
-}
-
-export function chunk<T>(items: readonly T[], size: number): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-  return out;
-}
-
-const OPENAPI_KEY = /^openapi[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}-(.+)$/is;
-
-/**
- * The original file name from an ordinary key of the `openapi<uuid>-<name>` shape. Other shapes (e.g.
- * `<name>-<epoch>-<n>.<ext>`) are ambiguous, so they give undefined and callers fall back to their own name.
- */
-export function fileNameFromKey(key: string): string | undefined {
-  const m = OPENAPI_KEY.exec(key);
-  const name = m?.[1];
-  return name && name.trim() !== '' ? name : undefined;
 }
 
 /** The `Expires` query parameter of an OSS-style signed URL (epoch seconds), as epoch ms. */

@@ -1,5 +1,5 @@
 import { EkuaibaoError } from '../errors.js';
-import { redactText } from '../redact.js';
+import { redactText } from '../util/redact.js';
 
 /** Raw text kept from an error body: enough to diagnose, short enough for a log line or a report cell. */
 export const RAW_TEXT_LIMIT = 300;

@@ -6,8 +6,8 @@
  */
 import { manifestItemFrom } from '../attachments/manifest-item.js';
 import { objectKeyFor } from '../attachments/object-key.js';
-import type { CopyRef } from '../copy/types.js';
 import { AppError, TooLargeError, ValidationError } from '../errors.js';
+import type { CopyRef } from '../model/refs.js';
 
 /** Refs one request may carry; larger jobs belong in a manifest (no size limit, read as a stream). */
 export const DEFAULT_MAX_JOB_REFS = 10_000;

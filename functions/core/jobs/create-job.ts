@@ -17,11 +17,12 @@ import {
   newBatchTally,
   refsAsItems,
 } from '../attachments/batching.js';
-import type { CopyRef } from '../copy/types.js';
 import { AppError, ValidationError } from '../errors.js';
-import { type Logger, silentLogger } from '../logger.js';
+import type { BatchMessage } from '../model/batch.js';
+import type { JobItem, JobRecord, JobSource } from '../model/job.js';
+import type { CopyRef } from '../model/refs.js';
+import { type BatchQueue, type Logger, type ReportStore, silentLogger } from '../ports.js';
 import { assertValidJobId, batchIdFor, jobRecordKey } from './keys.js';
-import type { BatchMessage, BatchQueue, JobItem, JobRecord, JobSource, ReportStore } from './types.js';
 
 /** Messages handed to the queue at once: one SendMessageBatch's worth, so memory stays at ~1,000 refs. */
 export const MESSAGES_PER_SEND = 10;

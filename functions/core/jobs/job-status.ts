@@ -5,9 +5,13 @@
  *   a retryable failure in a batch that will be tried again is still pending;
  * - refs of batches without a report yet are pending.
  */
-import type { CopyResult } from '../copy/types.js';
+
+import pLimit from 'p-limit';
+import type { BatchReport } from '../model/batch.js';
+import type { CopyResult } from '../model/copy-result.js';
+import type { JobRecord, JobStatus } from '../model/job.js';
+import type { ReportStore } from '../ports.js';
 import { assertValidJobId, batchReportsPrefix, jobRecordKey } from './keys.js';
-import type { BatchReport, JobRecord, JobStatus, ReportStore } from './types.js';
 
 /** A status answer lists this many failures; totals.failed always has the full count. */
 export const MAX_LISTED_FAILURES = 1000;
@@ -99,20 +103,6 @@ export function summarizeJob(
   };
 }
 
-/** Runs `fn` over `items` with at most `limit` calls in flight; results keep the input order. */
-async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i] as T);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
-}
-
 /**
  * The job's status, or undefined when there is no such job. A path-like id is a ValidationError (400), checked
  * before any key is built from it.
@@ -128,9 +118,8 @@ export async function getJobStatus(
   if (record === undefined) return undefined;
   // One listing finds the reports written so far, so a job whose batches have not run yet costs no reads.
   const keys = (await store.list(batchReportsPrefix(jobId, reportPrefix))).filter((k) => k.endsWith('.json'));
-  const reports = await mapLimit(keys, options.readConcurrency ?? DEFAULT_REPORT_READ_CONCURRENCY, (key) =>
-    store.getJson<BatchReport>(key),
-  );
+  const read = pLimit(options.readConcurrency ?? DEFAULT_REPORT_READ_CONCURRENCY);
+  const reports = await read.map(keys, (key) => store.getJson<BatchReport>(key));
   return summarizeJob(
     record,
     reports.filter((r): r is BatchReport => r !== undefined),

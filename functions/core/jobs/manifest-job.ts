@@ -9,9 +9,10 @@
  */
 import { parseManifest } from '../attachments/manifest.js';
 import { AppError } from '../errors.js';
+import type { JobItem, JobRecord, JobSource } from '../model/job.js';
+import type { ManifestSource } from '../ports.js';
 import { type CreateJobDeps, type CreateJobResult, createJobOnce, recordFailedJob } from './create-job.js';
 import { assertValidJobId, jobRecordKey } from './keys.js';
-import type { JobItem, JobRecord, JobSource, ManifestSource } from './types.js';
 
 export interface ManifestJobInput {
   jobId: string;

@@ -13,11 +13,11 @@
  */
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
-import { AppError } from '../errors.js';
+import { AppError, ErrorCode } from '../errors.js';
 import { type AddressClass, classifyAddress } from './ip-ranges.js';
 
-export const DOWNLOAD_HOST_NOT_ALLOWED = 'download_host_not_allowed';
-export const DOWNLOAD_DNS_FAILED = 'download_dns_failed';
+export const DOWNLOAD_HOST_NOT_ALLOWED = ErrorCode.DownloadHostNotAllowed;
+export const DOWNLOAD_DNS_FAILED = ErrorCode.DownloadDnsFailed;
 
 /** Hosts the local stack's sandbox serves from (plain http on loopback). */
 export const LOOPBACK_HOSTS = ['127.0.0.1', 'localhost', '[::1]'] as const;
@@ -69,7 +69,9 @@ interface HostRule {
 export function parseHostRule(entry: string): HostRule {
   const raw = entry.trim();
   const bad = (why: string) =>
-    new AppError('misconfigured', `allowed download host "${raw}" is not valid: ${why}`, { status: 500 });
+    new AppError(ErrorCode.Misconfigured, `allowed download host "${raw}" is not valid: ${why}`, {
+      status: 500,
+    });
   if (raw === '' || raw === '*') throw bad('name a host or a *.domain wildcard');
   const wildcard = raw.startsWith('*.');
   const body = wildcard ? raw.slice(2) : raw;

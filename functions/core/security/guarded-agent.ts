@@ -6,8 +6,16 @@
  */
 import { lookup as dnsLookup, type LookupAddress, type LookupAllOptions, type LookupOptions } from 'node:dns';
 import { Agent } from 'undici';
-import { DEFAULT_DOWNLOAD_TIMEOUTS } from '../copy/undici-downloader.js';
 import type { DownloadGuard } from './download-guard.js';
+
+/** Timeouts of every download connection (the downloader's own Agent uses them too). */
+export const DEFAULT_DOWNLOAD_TIMEOUTS = {
+  connectTimeoutMs: 10_000,
+  /** Request sent → response headers. OSS answers headers fast; a long wait means a stuck connection. */
+  headersTimeoutMs: 30_000,
+  /** Longest gap between two body chunks (not the whole body: a 4 GiB file takes minutes). */
+  bodyTimeoutMs: 60_000,
+} as const;
 
 type LookupCallback = (
   err: NodeJS.ErrnoException | null,

@@ -16,63 +16,16 @@
  * per window keeps job records bounded during a long backfill.
  */
 import { randomUUID } from 'node:crypto';
-import type { CopyRef } from '../copy/types.js';
-import { MAX_APPLY_LIST_COUNT } from '../ekuaibao/forms.js';
-import { abortableSleep, defaultSleep, type Sleep } from '../ekuaibao/retry.js';
-import { type EkuaibaoForm, FORM_TYPES, type FormsSource, type FormType } from '../ekuaibao/types.js';
 import { AppError, ValidationError } from '../errors.js';
-import type { JobSource } from '../jobs/types.js';
-import { type Logger, silentLogger } from '../logger.js';
+import type { JobSource } from '../model/job.js';
+import type { CopyRef } from '../model/refs.js';
+import { type FormsSource, type Logger, silentLogger, type VersionedStore } from '../ports.js';
+import { defaultSleep, type Sleep } from '../util/backoff.js';
 import { formatChinaTime, parseStartDate } from './china-time.js';
-import {
-  acquireLock,
-  DEFAULT_SYNC_STATE_KEY,
-  type Instant,
-  LockedState,
-  type SyncState,
-  type VersionedStore,
-} from './state.js';
-import { findFormAttachments, isDeletedForm } from './walk-form.js';
-import { DEFAULT_WINDOW_MS, MIN_WINDOW_MS, nextWindow, pruneEdge, type SyncWindow } from './windows.js';
-
-export const DEFAULT_SYNC_KEY_TEMPLATE = 'forms/{formType}/{flowCode}/{fileId}-{fileName}';
-export const DEFAULT_OVERLAP_MINUTES = 10;
-/** Integrations pause about 200 ms between pages; no rate limit is documented, so be polite. */
-export const DEFAULT_PAGE_PAUSE_MS = 200;
-/** Longer than a Lambda can run (15 min), so a live run never loses its lock; a crashed one frees it soon after. */
-export const DEFAULT_LOCK_TTL_MS = 16 * 60_000;
-/** Do not start a window with less time than this left: listing a busy day and queuing its refs takes a while. */
-export const DEFAULT_WINDOW_RESERVE_MS = 2 * 60_000;
-/** Offset paging can shift under us; a window whose listing keeps shifting this often is retried later. */
-const MAX_BACKUPS_PER_LISTING = 50;
-
-export interface SyncOptions {
-  /** Form types to list (config.syncFormTypes); default every type. */
-  formTypes?: readonly string[];
-  /** Minutes re-read before the watermark (config.syncOverlapMinutes, default 10). */
-  overlapMinutes?: number;
-  /** Backfill start for the first run (config.syncStartDate): required when the state has no watermark. */
-  startDate?: string;
-  /** Object key template for the jobs (config.syncObjectKeyTemplate). */
-  keyTemplate?: string;
-  /** Longest window, ms (default 1 day). */
-  windowMs?: number;
-  /** getApplyList page size, 1..100 (default 100). */
-  pageSize?: number;
-  /** Pause between pages, ms (default 200). */
-  pagePauseMs?: number;
-  /** Where the state lives in the bucket (default sync/state.json). */
-  stateKey?: string;
-  lockTtlMs?: number;
-  /** Stop starting windows when remainingMs() drops below this (default 2 min). */
-  windowReserveMs?: number;
-  /** Also queue the attachments of deleted forms (default false: they are counted only). */
-  includeDeletedForms?: boolean;
-  /** Time left in this invocation (Lambda: context.getRemainingTimeInMillis). Omitted: no limit. */
-  remainingMs?: () => number;
-  /** Fires shortly before the invocation's deadline: the window in progress is abandoned, not committed. */
-  signal?: AbortSignal;
-}
+import { acquireLock, type Instant, LockedState, type SyncState } from './state.js';
+import { type ResolvedSyncOptions, resolveSyncOptions, type SyncOptions } from './sync-options.js';
+import { listSyncWindow, newWindowTally, type RunMemory, type WindowTally } from './sync-window.js';
+import { MIN_WINDOW_MS, nextWindow, pruneEdge, type SyncWindow } from './windows.js';
 
 /** What the sync hands to job creation (functions/core/jobs/create-job.ts, bound to its queue and store). */
 export interface SyncJobInput {
@@ -126,68 +79,7 @@ export interface SyncSummary {
   lockedBy?: { runId: string; expiresAt: string };
 }
 
-interface Resolved {
-  formTypes: FormType[];
-  overlapMs: number;
-  startDate: string | undefined;
-  keyTemplate: string;
-  windowMs: number;
-  pageSize: number;
-  pagePauseMs: number;
-  stateKey: string;
-  lockTtlMs: number;
-  windowReserveMs: number;
-  includeDeletedForms: boolean;
-}
-
-function nonNegativeInt(name: string, value: number | undefined, fallback: number, min = 0): number {
-  if (value === undefined) return fallback;
-  if (!Number.isSafeInteger(value) || value < min) {
-    throw new ValidationError(
-      `sync option ${name} must be an integer ≥ ${min} (got ${JSON.stringify(value)})`,
-    );
-  }
-  return value;
-}
-
-function resolveOptions(o: SyncOptions): Resolved {
-  const types = o.formTypes ?? FORM_TYPES;
-  if (types.length === 0) throw new ValidationError('sync option formTypes must name at least one form type');
-  const unknown = types.filter((t) => !(FORM_TYPES as readonly string[]).includes(t));
-  if (unknown.length > 0) {
-    throw new ValidationError(
-      `sync option formTypes has unknown type(s) ${unknown.map((t) => JSON.stringify(t)).join(', ')} (known: ${FORM_TYPES.join(', ')})`,
-    );
-  }
-  const pageSize = nonNegativeInt('pageSize', o.pageSize, MAX_APPLY_LIST_COUNT, 1);
-  if (pageSize > MAX_APPLY_LIST_COUNT) {
-    throw new ValidationError(
-      `sync option pageSize must be at most ${MAX_APPLY_LIST_COUNT} (got ${pageSize})`,
-    );
-  }
-  const keyTemplate = o.keyTemplate ?? DEFAULT_SYNC_KEY_TEMPLATE;
-  if (typeof keyTemplate !== 'string' || keyTemplate.trim() === '') {
-    throw new ValidationError('sync option keyTemplate must be a non-empty template');
-  }
-  return {
-    formTypes: [...new Set(types)] as FormType[],
-    overlapMs: nonNegativeInt('overlapMinutes', o.overlapMinutes, DEFAULT_OVERLAP_MINUTES) * 60_000,
-    startDate: o.startDate,
-    keyTemplate,
-    windowMs: nonNegativeInt('windowMs', o.windowMs, DEFAULT_WINDOW_MS, MIN_WINDOW_MS),
-    pageSize,
-    pagePauseMs: nonNegativeInt('pagePauseMs', o.pagePauseMs, DEFAULT_PAGE_PAUSE_MS),
-    stateKey: o.stateKey ?? DEFAULT_SYNC_STATE_KEY,
-    lockTtlMs: nonNegativeInt('lockTtlMs', o.lockTtlMs, DEFAULT_LOCK_TTL_MS, 1),
-    windowReserveMs: nonNegativeInt('windowReserveMs', o.windowReserveMs, DEFAULT_WINDOW_RESERVE_MS),
-    includeDeletedForms: o.includeDeletedForms ?? false,
-  };
-}
-
 const instant = (epochMs: number): Instant => ({ iso: new Date(epochMs).toISOString(), epochMs });
-
-/** Template placeholders that make each form's copy of a file its own object. */
-const FORM_PLACEHOLDERS = /\{(flowCode|flowId|formType)\}/;
 
 function defaultJobId(window: { startMs: number; endMs: number }): string {
   const stamp = new Date(window.endMs)
@@ -197,33 +89,23 @@ function defaultJobId(window: { startMs: number; endMs: number }): string {
   return `sync-${stamp}-${randomUUID().slice(0, 8)}`;
 }
 
-/** Counters for one window; merged into the summary only when the window commits. */
-interface WindowTally {
-  pages: number;
-  forms: number;
-  formsDeleted: number;
-  formsWithoutAttachments: number;
-  formsAlreadySeen: number;
-  duplicates: number;
-  invalidAttachments: number;
-  formsInvalid: number;
-  refs: CopyRef[];
-  handled: Array<[string, number]>;
-  formKeys: string[];
-  refKeys: string[];
+/** What every step of one run shares. */
+interface Run {
+  opts: ResolvedSyncOptions;
+  options: SyncOptions;
+  deps: SyncDeps;
+  now: () => number;
+  sleep: Sleep;
+  runId: string;
+  log: Logger;
+  summary: SyncSummary;
+  held: LockedState;
+  startedAt: string;
+  startMs: number | undefined;
 }
 
-export async function runSync(options: SyncOptions, deps: SyncDeps): Promise<SyncSummary> {
-  const opts = resolveOptions(options);
-  const now = deps.now ?? Date.now;
-  const sleep = deps.sleep ?? defaultSleep;
-  const runId = deps.newRunId?.() ?? randomUUID();
-  const newJobId = deps.newJobId ?? defaultJobId;
-  const log = (deps.logger ?? silentLogger).child({ component: 'sync', runId });
-  const signal = options.signal;
-  const perForm = FORM_PLACEHOLDERS.test(opts.keyTemplate);
-
-  const summary: SyncSummary = {
+function emptySummary(runId: string): SyncSummary {
+  return {
     status: 'done',
     runId,
     windows: 0,
@@ -238,7 +120,14 @@ export async function runSync(options: SyncOptions, deps: SyncDeps): Promise<Syn
     formsInvalid: 0,
     jobIds: [],
   };
+}
 
+export async function runSync(options: SyncOptions, deps: SyncDeps): Promise<SyncSummary> {
+  const opts = resolveSyncOptions(options);
+  const now = deps.now ?? Date.now;
+  const runId = deps.newRunId?.() ?? randomUUID();
+  const log = (deps.logger ?? silentLogger).child({ component: 'sync', runId });
+  const summary = emptySummary(runId);
   // A first run with no start date is a configuration error: say so before touching the lock.
   const startMs = opts.startDate === undefined ? undefined : parseStartDate(opts.startDate, 'syncStartDate');
 
@@ -263,235 +152,211 @@ export async function runSync(options: SyncOptions, deps: SyncDeps): Promise<Syn
     acquired.state,
     acquired.etag,
   );
-  const startedAt = new Date(now()).toISOString();
-
+  const run: Run = {
+    opts,
+    options,
+    deps,
+    now,
+    sleep: deps.sleep ?? defaultSleep,
+    runId,
+    log,
+    summary,
+    held,
+    startedAt: new Date(now()).toISOString(),
+    startMs,
+  };
   try {
-    let state = held.state;
-    if (state.watermark) summary.watermark = state.watermark;
-    if (state.watermark === undefined && startMs === undefined) {
-      throw new ValidationError(
-        'syncStartDate (EKB_SYNC_START_DATE) is required for the first sync run: there is no watermark yet to continue from',
-      );
-    }
-    // The run aims at "now" as it was when it started: chasing a moving now would add a sliver of a window
-    // after every window; the next scheduled run picks up what changed meanwhile.
-    const targetMs = now();
-    let windowMs = Math.min(state.windowMs ?? opts.windowMs, opts.windowMs);
-    // Refs and forms already handled by this run (across its windows), and the edge the state remembers.
-    const seenForms = new Set<string>(state.edge.map(([id, t]) => `${id}\u0000${t}`));
-    const seenRefs = new Set<string>();
-    let longestWindowMs = 0;
-
-    for (;;) {
-      const fromWatermark = state.watermark !== undefined;
-      const positionMs = state.watermark?.epochMs ?? (startMs as number);
-      const window = nextWindow({
-        positionMs,
-        fromWatermark,
-        overlapMs: opts.overlapMs,
-        windowMs,
-        nowMs: targetMs,
-      });
-      if (!window) break;
-      if (signal?.aborted) {
-        summary.status = 'partial';
-        summary.stoppedBecause = 'aborted';
-        break;
-      }
-      const remaining = options.remainingMs?.();
-      // A window like the longest one so far must fit, with the reserve to spare.
-      if (remaining !== undefined && remaining < Math.max(opts.windowReserveMs, longestWindowMs * 1.5)) {
-        summary.status = 'partial';
-        summary.stoppedBecause = 'time';
-        log.info('stopping before the invocation deadline; the next run continues', {
-          remainingMs: remaining,
-          watermark: state.watermark?.iso,
-        });
-        break;
-      }
-
-      const began = now();
-      const tally: WindowTally = {
-        pages: 0,
-        forms: 0,
-        formsDeleted: 0,
-        formsWithoutAttachments: 0,
-        formsAlreadySeen: 0,
-        duplicates: 0,
-        invalidAttachments: 0,
-        formsInvalid: 0,
-        refs: [],
-        handled: [],
-        formKeys: [],
-        refKeys: [],
-      };
-      const windowSeenForms = new Set<string>();
-      const windowSeenRefs = new Set<string>();
-      const onForm = (form: EkuaibaoForm): void => {
-        if (typeof form?.id !== 'string' || form.id === '') {
-          tally.formsInvalid += 1;
-          log.warn('getApplyList returned a form without an id; skipped', { formType: form?.formType });
-          return;
-        }
-        const updateTime = typeof form.updateTime === 'number' ? form.updateTime : undefined;
-        const formKey = `${form.id}\u0000${updateTime ?? ''}`;
-        if (updateTime !== undefined && (seenForms.has(formKey) || windowSeenForms.has(formKey))) {
-          tally.formsAlreadySeen += 1;
-          return;
-        }
-        windowSeenForms.add(formKey);
-        tally.formKeys.push(formKey);
-        tally.forms += 1;
-        if (updateTime !== undefined) tally.handled.push([form.id, updateTime]);
-        const deleted = isDeletedForm(form);
-        if (deleted) tally.formsDeleted += 1;
-        if (deleted && !opts.includeDeletedForms) return;
-        const found = findFormAttachments(form);
-        if (found.invalid.length > 0) {
-          tally.invalidAttachments += found.invalid.length;
-          log.warn('form has attachment objects with an empty fileId or key; they are not queued', {
-            flowId: form.id,
-            flowCode: found.vars.flowCode,
-            problems: found.invalid.slice(0, 10),
-          });
-        }
-        if (found.refs.length === 0) {
-          tally.formsWithoutAttachments += 1;
-          return;
-        }
-        for (const ref of found.refs) {
-          // With form placeholders in the template each form keeps its own copy of a shared file.
-          const refKey = `${ref.id}\u0000${ref.key}${perForm ? `\u0000${form.id}` : ''}`;
-          if (seenRefs.has(refKey) || windowSeenRefs.has(refKey)) {
-            tally.duplicates += 1;
-            continue;
-          }
-          windowSeenRefs.add(refKey);
-          tally.refKeys.push(refKey);
-          tally.refs.push(ref);
-        }
-      };
-
-      const startDate = formatChinaTime(window.startMs);
-      const endDate = formatChinaTime(window.endMs);
-      let jobId: string | undefined;
-      try {
-        for (const type of opts.formTypes) {
-          await listWindow(deps.forms, {
-            type,
-            startDate,
-            endDate,
-            pageSize: opts.pageSize,
-            pauseMs: opts.pagePauseMs,
-            sleep,
-            signal,
-            onPage: () => {
-              tally.pages += 1;
-            },
-            onForm,
-          });
-        }
-        if (tally.refs.length > 0) {
-          const started = await deps.startJob({
-            jobId: newJobId(window),
-            source: {
-              kind: 'schedule',
-              windowStart: new Date(window.startMs).toISOString(),
-              windowEnd: new Date(window.endMs).toISOString(),
-            },
-            items: tally.refs,
-            keyTemplate: opts.keyTemplate,
-          });
-          jobId = started.jobId;
-        }
-      } catch (err) {
-        summary.pages += tally.pages;
-        if (signal?.aborted) {
-          // The window did not fit: the next invocation retries it, with a smaller window so that it does.
-          windowMs = Math.max(MIN_WINDOW_MS, Math.floor(windowMs / 2));
-          summary.status = 'partial';
-          summary.stoppedBecause = 'aborted';
-          log.warn('window abandoned at the deadline; it will be retried', {
-            startDate,
-            endDate,
-            nextWindowMs: windowMs,
-          });
-          break;
-        }
-        throw err;
-      }
-
-      const committedWindowMs = windowMs;
-      windowMs = Math.min(opts.windowMs, windowMs * 2);
-      await held.commit((s) =>
-        commitWindow(s, { window, handled: tally.handled, jobId, windowMs, startedAt, startMs }, opts),
-      );
-      state = held.state;
-      for (const k of tally.formKeys) seenForms.add(k);
-      for (const k of tally.refKeys) seenRefs.add(k);
-      summary.windows += 1;
-      summary.pages += tally.pages;
-      summary.forms += tally.forms;
-      summary.formsDeleted += tally.formsDeleted;
-      summary.formsWithoutAttachments += tally.formsWithoutAttachments;
-      summary.formsAlreadySeen += tally.formsAlreadySeen;
-      summary.duplicates += tally.duplicates;
-      summary.invalidAttachments += tally.invalidAttachments;
-      summary.formsInvalid += tally.formsInvalid;
-      summary.refs += tally.refs.length;
-      if (jobId !== undefined) summary.jobIds.push(jobId);
-      summary.watermark = state.watermark;
-      longestWindowMs = Math.max(longestWindowMs, now() - began);
-      log.info('sync window queued', {
-        startDate,
-        endDate,
-        windowMs: committedWindowMs,
-        pages: tally.pages,
-        forms: tally.forms,
-        refs: tally.refs.length,
-        jobId,
-      });
-    }
-
-    if (summary.status === 'done' && summary.forms === 0 && summary.refs === 0) {
+    const windowMs = await runWindows(run);
+    if (summary.status === 'done' && summary.forms === 0 && summary.refs === 0)
       summary.status = 'nothing_to_do';
-    }
-    await held.release((s) => ({
-      ...s,
-      windowMs,
-      lastRun: {
-        runId,
-        startedAt,
-        finishedAt: new Date(now()).toISOString(),
-        status: summary.status,
-        windows: summary.windows,
-        forms: summary.forms,
-        refs: summary.refs,
-        jobIds: summary.jobIds,
-      },
-    }));
+    await held.release((s) => ({ ...s, windowMs, lastRun: lastRun(run) }));
     log.info('sync run finished', { ...summary, jobIds: summary.jobIds.length });
     return summary;
   } catch (err) {
-    const code = err instanceof AppError ? err.code : 'internal';
-    const message = err instanceof AppError ? err.message : 'unexpected error (see the logs)';
-    log.error('sync run failed; the watermark stays where the last committed window left it', {
-      code,
-      error: err instanceof Error ? err.message : String(err),
-    });
-    try {
-      await held.release((s) => ({
-        ...s,
-        lastError: { runId, at: new Date(now()).toISOString(), code, message },
-      }));
-    } catch (releaseErr) {
-      // The lock expires on its own; the original error is the one worth reporting.
-      log.warn('could not release the sync lock', {
-        error: releaseErr instanceof Error ? releaseErr.message : String(releaseErr),
-      });
-    }
+    await releaseAfterFailure(run, err);
     throw err;
   }
+}
+
+function lastRun(run: Run): NonNullable<SyncState['lastRun']> {
+  const { summary } = run;
+  return {
+    runId: run.runId,
+    startedAt: run.startedAt,
+    finishedAt: new Date(run.now()).toISOString(),
+    status: summary.status,
+    windows: summary.windows,
+    forms: summary.forms,
+    refs: summary.refs,
+    jobIds: summary.jobIds,
+  };
+}
+
+async function releaseAfterFailure(run: Run, err: unknown): Promise<void> {
+  const code = err instanceof AppError ? err.code : 'internal';
+  const message = err instanceof AppError ? err.message : 'unexpected error (see the logs)';
+  run.log.error('sync run failed; the watermark stays where the last committed window left it', {
+    code,
+    error: err instanceof Error ? err.message : String(err),
+  });
+  try {
+    await run.held.release((s) => ({
+      ...s,
+      lastError: { runId: run.runId, at: new Date(run.now()).toISOString(), code, message },
+    }));
+  } catch (releaseErr) {
+    // The lock expires on its own; the original error is the one worth reporting.
+    run.log.warn('could not release the sync lock', {
+      error: releaseErr instanceof Error ? releaseErr.message : String(releaseErr),
+    });
+  }
+}
+
+/** Lists, queues and commits windows until caught up, out of time or aborted; returns the window length to keep. */
+async function runWindows(run: Run): Promise<number> {
+  const { opts, summary, held, now, log } = run;
+  let state = held.state;
+  if (state.watermark) summary.watermark = state.watermark;
+  if (state.watermark === undefined && run.startMs === undefined) {
+    throw new ValidationError(
+      'syncStartDate (EKB_SYNC_START_DATE) is required for the first sync run: there is no watermark yet to continue from',
+    );
+  }
+  // The run aims at "now" as it was when it started: chasing a moving now would add a sliver of a window
+  // after every window; the next scheduled run picks up what changed meanwhile.
+  const targetMs = now();
+  let windowMs = Math.min(state.windowMs ?? opts.windowMs, opts.windowMs);
+  // Refs and forms already handled by this run (across its windows), and the edge the state remembers.
+  const seen: RunMemory = { forms: new Set(state.edge.map(([id, t]) => `${id}\u0000${t}`)), refs: new Set() };
+  let longestWindowMs = 0;
+
+  for (;;) {
+    const window = nextWindow({
+      positionMs: state.watermark?.epochMs ?? (run.startMs as number),
+      fromWatermark: state.watermark !== undefined,
+      overlapMs: opts.overlapMs,
+      windowMs,
+      nowMs: targetMs,
+    });
+    if (!window) break;
+    if (shouldStop(run, longestWindowMs, state)) break;
+
+    const began = now();
+    const outcome = await queueWindow(run, window, seen);
+    if (outcome === 'abandoned') {
+      // The window did not fit: the next invocation retries it, with a smaller window so that it does.
+      windowMs = Math.max(MIN_WINDOW_MS, Math.floor(windowMs / 2));
+      summary.status = 'partial';
+      summary.stoppedBecause = 'aborted';
+      log.warn('window abandoned at the deadline; it will be retried', {
+        startDate: formatChinaTime(window.startMs),
+        endDate: formatChinaTime(window.endMs),
+        nextWindowMs: windowMs,
+      });
+      break;
+    }
+    const committedWindowMs = windowMs;
+    windowMs = Math.min(opts.windowMs, windowMs * 2);
+    const { tally, jobId } = outcome;
+    await held.commit((s) =>
+      commitWindow(
+        s,
+        { window, handled: tally.handled, jobId, windowMs, startedAt: run.startedAt, startMs: run.startMs },
+        opts,
+      ),
+    );
+    state = held.state;
+    for (const k of tally.formKeys) seen.forms.add(k);
+    for (const k of tally.refKeys) seen.refs.add(k);
+    addToSummary(summary, tally, jobId);
+    summary.watermark = state.watermark;
+    longestWindowMs = Math.max(longestWindowMs, now() - began);
+    log.info('sync window queued', {
+      startDate: formatChinaTime(window.startMs),
+      endDate: formatChinaTime(window.endMs),
+      windowMs: committedWindowMs,
+      pages: tally.pages,
+      forms: tally.forms,
+      refs: tally.refs.length,
+      jobId,
+    });
+  }
+  return windowMs;
+}
+
+/** True (and the summary says why) when no further window should start. */
+function shouldStop(run: Run, longestWindowMs: number, state: SyncState): boolean {
+  const { summary } = run;
+  if (run.options.signal?.aborted) {
+    summary.status = 'partial';
+    summary.stoppedBecause = 'aborted';
+    return true;
+  }
+  const remaining = run.options.remainingMs?.();
+  // A window like the longest one so far must fit, with the reserve to spare.
+  if (remaining !== undefined && remaining < Math.max(run.opts.windowReserveMs, longestWindowMs * 1.5)) {
+    summary.status = 'partial';
+    summary.stoppedBecause = 'time';
+    run.log.info('stopping before the invocation deadline; the next run continues', {
+      remainingMs: remaining,
+      watermark: state.watermark?.iso,
+    });
+    return true;
+  }
+  return false;
+}
+
+/** Lists the window and queues its refs as one job; 'abandoned' when the deadline signal cut it short. */
+async function queueWindow(
+  run: Run,
+  window: SyncWindow,
+  seen: RunMemory,
+): Promise<{ tally: WindowTally; jobId: string | undefined } | 'abandoned'> {
+  const signal = run.options.signal;
+  const tally = newWindowTally();
+  try {
+    await listSyncWindow({
+      forms: run.deps.forms,
+      opts: run.opts,
+      startDate: formatChinaTime(window.startMs),
+      endDate: formatChinaTime(window.endMs),
+      seen,
+      sleep: run.sleep,
+      signal,
+      log: run.log,
+      tally,
+    });
+    if (tally.refs.length === 0) return { tally, jobId: undefined };
+    const started = await run.deps.startJob({
+      jobId: (run.deps.newJobId ?? defaultJobId)(window),
+      source: {
+        kind: 'schedule',
+        windowStart: new Date(window.startMs).toISOString(),
+        windowEnd: new Date(window.endMs).toISOString(),
+      },
+      items: tally.refs,
+      keyTemplate: run.opts.keyTemplate,
+    });
+    return { tally, jobId: started.jobId };
+  } catch (err) {
+    run.summary.pages += tally.pages;
+    if (signal?.aborted) return 'abandoned';
+    throw err;
+  }
+}
+
+function addToSummary(summary: SyncSummary, tally: WindowTally, jobId: string | undefined): void {
+  summary.windows += 1;
+  summary.pages += tally.pages;
+  summary.forms += tally.forms;
+  summary.formsDeleted += tally.formsDeleted;
+  summary.formsWithoutAttachments += tally.formsWithoutAttachments;
+  summary.formsAlreadySeen += tally.formsAlreadySeen;
+  summary.duplicates += tally.duplicates;
+  summary.invalidAttachments += tally.invalidAttachments;
+  summary.formsInvalid += tally.formsInvalid;
+  summary.refs += tally.refs.length;
+  if (jobId !== undefined) summary.jobIds.push(jobId);
 }
 
 interface WindowCommit {
@@ -505,7 +370,7 @@ interface WindowCommit {
 }
 
 /** The state after a window was fully listed and queued: the watermark moves to the window's end. */
-function commitWindow(s: SyncState, c: WindowCommit, opts: Resolved): SyncState {
+function commitWindow(s: SyncState, c: WindowCommit, opts: ResolvedSyncOptions): SyncState {
   const { window } = c;
   const next: SyncState = {
     ...s,
@@ -521,63 +386,4 @@ function commitWindow(s: SyncState, c: WindowCommit, opts: Resolved): SyncState 
     next.backfill = { ...next.backfill, finishedAt: new Date(window.endMs).toISOString() };
   }
   return next;
-}
-
-interface ListWindowOptions {
-  type: FormType;
-  startDate: string;
-  endDate: string;
-  pageSize: number;
-  pauseMs: number;
-  sleep: Sleep;
-  signal: AbortSignal | undefined;
-  onPage: () => void;
-  onForm: (form: EkuaibaoForm) => void;
-}
-
-/**
- * Every form of one type in the window, by offset pages in updateTime order. A form updated while we page
- * leaves the window (its new updateTime is past endDate) and shifts the later ones back, which would make plain
- * offset paging skip a form at each page boundary. The total `count` drops when that happens, so we step back
- * by the drop and read the overlap again (re-read forms are de-duplicated by the caller).
- */
-async function listWindow(source: Pick<FormsSource, 'getApplyList'>, o: ListWindowOptions): Promise<void> {
-  let start = 0;
-  let previousCount: number | undefined;
-  let backups = 0;
-  for (let page = 0; ; page++) {
-    if (page > 0 && o.pauseMs > 0) await abortableSleep(o.sleep, o.pauseMs, o.signal);
-    const query: Parameters<FormsSource['getApplyList']>[0] = {
-      type: o.type,
-      start,
-      count: o.pageSize,
-      startDate: o.startDate,
-      endDate: o.endDate,
-      orderBy: 'updateTime',
-      orderByType: 'asc',
-    };
-    if (o.signal) query.signal = o.signal;
-    const { count, items } = await source.getApplyList(query);
-    o.onPage();
-    for (const item of items) o.onForm(item);
-    const dropped = previousCount !== undefined && count < previousCount ? previousCount - count : 0;
-    previousCount = count;
-    if (dropped > 0) {
-      backups += 1;
-      if (backups > MAX_BACKUPS_PER_LISTING) {
-        throw new AppError(
-          'sync_listing_unstable',
-          `getApplyList for ${o.type} kept changing while it was paged; the window will be retried`,
-          { retryable: true, status: 503 },
-        );
-      }
-    }
-    if (dropped === 0) {
-      start += items.length;
-      if (items.length < o.pageSize || start >= count) return;
-    } else {
-      // The forms we missed now sit just before this page: read from there again.
-      start = Math.max(0, start - dropped);
-    }
-  }
 }

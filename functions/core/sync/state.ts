@@ -7,25 +7,10 @@
  * stack and the tests use the one-process implementations in ./versioned-store.ts.
  */
 import { AppError } from '../errors.js';
+import type { VersionedStore } from '../ports.js';
 
 export const SYNC_STATE_VERSION = 1;
 export const DEFAULT_SYNC_STATE_KEY = 'sync/state.json';
-
-/** A stored value and the version tag (S3 ETag) a conditional write must name. */
-export interface Versioned<T> {
-  value: T;
-  etag: string;
-}
-
-/** Storage with compare-and-set: the port the sync's state and lock live behind. */
-export interface VersionedStore {
-  get<T>(key: string): Promise<Versioned<T> | undefined>;
-  /**
-   * Writes `value` only if the stored version is still `etag` (`null`: only if nothing is stored yet).
-   * Resolves to the new etag, or `undefined` when someone else wrote first (the caller lost the race).
-   */
-  putIfMatch(key: string, value: unknown, etag: string | null): Promise<string | undefined>;
-}
 
 export interface Instant {
   iso: string;

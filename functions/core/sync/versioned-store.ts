@@ -4,8 +4,7 @@
  * (functions/aws/s3-versioned-store.ts), whose conditional PutObject holds across Lambdas.
  */
 import { createHash } from 'node:crypto';
-import type { ReportStore } from '../jobs/types.js';
-import type { Versioned, VersionedStore } from './state.js';
+import type { ReportStore, Versioned, VersionedStore } from '../ports.js';
 
 /** State in a Map; etags count writes. */
 export function createMemoryVersionedStore(): VersionedStore & {

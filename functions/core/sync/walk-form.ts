@@ -4,8 +4,8 @@
  * fields, approval logs) and take every object that has a fileId (string or number) and a string key.
  */
 import { parseDpKey } from '../attachments/ref.js';
-import type { CopyRef } from '../copy/types.js';
-import type { EkuaibaoForm } from '../ekuaibao/types.js';
+import type { EkuaibaoForm } from '../model/forms.js';
+import type { CopyRef } from '../model/refs.js';
 
 /** Deeper than any real form; stops a pathological (or cyclic) document from blowing the stack. */
 const MAX_DEPTH = 64;

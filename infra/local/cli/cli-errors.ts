@@ -3,7 +3,7 @@
  * a host that cannot be reached, refused credentials, bad configuration. Everything shown is redacted.
  */
 import { AppError, EkuaibaoAuthError, ValidationError } from '../../../functions/core/errors.js';
-import { redactText } from '../../../functions/core/redact.js';
+import { redactText } from '../../../functions/core/util/redact.js';
 
 export const EXIT = {
   ok: 0,

@@ -5,10 +5,11 @@
  */
 import type { Readable } from 'node:stream';
 import { credentialsFromConfig, NO_CREDENTIALS_MESSAGE } from '../../../functions/aws/credentials.js';
-import { createClientFromConfig } from '../../../functions/aws/ekuaibao-client-factory.js';
+import { type Composition, compose } from '../../../functions/compose/composition.js';
+import { ekuaibaoClient } from '../../../functions/compose/ekuaibao.js';
 import { type Config, loadConfig } from '../../../functions/config.js';
 import type { EkuaibaoClient } from '../../../functions/core/ekuaibao/client.js';
-import type { Logger } from '../../../functions/core/logger.js';
+import type { Logger } from '../../../functions/core/ports.js';
 import { createLogger, type LogLevel } from '../../../functions/logger.js';
 import { startEkuaibaoSandbox } from '../sandbox/server.js';
 import type { EkuaibaoSandbox } from '../sandbox/types.js';
@@ -31,6 +32,11 @@ export interface CliContext {
   readonly reporter: Reporter;
   readonly signal: AbortSignal;
   readonly logger: Logger;
+  /**
+   * The functions' composition root on this command's config, its S3 client on the CLI's environment (created on
+   * first use, closed with the context). Commands take their adapters from it.
+   */
+  composition(): Composition;
   /** The 合思 client (created on first use); with --sandbox, one talking to the embedded sandbox. */
   ekuaibao(): Promise<EkuaibaoClient>;
   /** The embedded sandbox, when --sandbox started one. */
@@ -86,7 +92,7 @@ export async function createCliContext(options: ContextOptions): Promise<CliCont
     service: 'ekb-archive',
     write: (line) => reporter.note(line),
   });
-  let client: EkuaibaoClient | undefined;
+  let composition: Composition | undefined;
   let closed = false;
   const ctx: CliContext = {
     io,
@@ -101,14 +107,17 @@ export async function createCliContext(options: ContextOptions): Promise<CliCont
     signal: options.signal,
     logger,
     sandbox,
+    composition() {
+      composition ??= compose(config, { logger, env: io.env });
+      return composition;
+    },
     async ekuaibao() {
-      client ??= createClientFromConfig(config, logger);
-      return client;
+      return ekuaibaoClient(ctx.composition());
     },
     async close() {
       if (closed) return;
       closed = true;
-      await client?.close();
+      await composition?.close();
       await sandbox?.close();
     },
   };

@@ -1,24 +1,20 @@
 /**
  * The pipeline `copy` and `sync` share: job creation (the functions' createJob) → the in-process queue
- * (CopyRunner) → the copy engine (runBatchMessage, which also writes jobs/<jobId>/batches/*.json like the copy
- * function), with live progress and Ctrl-C handling. `--dry-run` swaps the engine for a planner that resolves each
- * batch and prints the object keys it would write, touching no bucket.
+ * (CopyRunner) → the copy engine (runBatchMessage with the copy function's own collaborators from the composition
+ * root, so it also writes jobs/<jobId>/batches/*.json like the copy function), with live progress and Ctrl-C
+ * handling. `--dry-run` runs only the engine's first step (resolveBatch: one downloadurls call, the object keys) and
+ * prints what it would write, touching no bucket.
  */
 import { pipeline, type Readable, Transform } from 'node:stream';
-import type { S3Client } from '@aws-sdk/client-s3';
-import { createS3ReportStore } from '../../../functions/aws/s3-report-store.js';
-import { createS3Sink } from '../../../functions/aws/s3-sink.js';
-import { OBJECT_KEY_PLACEHOLDERS, objectKeyFor } from '../../../functions/core/attachments/object-key.js';
-import type { ObjectSink } from '../../../functions/core/copy/ports.js';
+import { copyEngine } from '../../../functions/compose/copy.js';
+import { reportStoreIn } from '../../../functions/compose/storage.js';
+import { OBJECT_KEY_PLACEHOLDERS } from '../../../functions/core/attachments/object-key.js';
+import { resolveBatch } from '../../../functions/core/copy/resolve-batch.js';
 import { runBatchMessage } from '../../../functions/core/copy/run-batch.js';
-import type { CopyResult } from '../../../functions/core/copy/types.js';
-import {
-  createUndiciDownloader,
-  type UndiciDownloader,
-} from '../../../functions/core/copy/undici-downloader.js';
-import type { BatchMessage, ReportStore } from '../../../functions/core/jobs/types.js';
-import { createDownloadGuard, systemResolveHost } from '../../../functions/core/security/download-guard.js';
-import { createGuardedAgent } from '../../../functions/core/security/guarded-agent.js';
+import type { BatchMessage } from '../../../functions/core/model/batch.js';
+import type { CopyResult } from '../../../functions/core/model/copy-result.js';
+import { DEFAULT_EXPIRATION_SECONDS } from '../../../functions/core/model/resolution.js';
+import type { ObjectSink, ReportStore } from '../../../functions/core/ports.js';
 import { UsageError } from './cli-errors.js';
 import type { CliContext } from './context.js';
 import { abortedResult, CopyRunner } from './copy-runner.js';
@@ -26,7 +22,6 @@ import { abortedResult, CopyRunner } from './copy-runner.js';
 export interface PipelineOptions {
   /** Target bucket; undefined only for a dry run. */
   bucket: string | undefined;
-  s3: S3Client | undefined;
   /** Files in flight in all. */
   concurrency: number;
   dryRun: boolean;
@@ -36,8 +31,9 @@ export interface Pipeline {
   runner: CopyRunner;
   /** Where job.json and batch reports go (an in-memory store for a dry run: nothing is written). */
   store: ReportStore;
-  close(): Promise<void>;
 }
+
+type RunBatch = (message: BatchMessage, signal: AbortSignal) => Promise<CopyResult[]>;
 
 /** Rejects templates with placeholders the engine does not know, before any work starts. */
 export function checkKeyTemplate(template: string): void {
@@ -104,10 +100,63 @@ function countingSink(
 }
 
 export async function createPipeline(ctx: CliContext, options: PipelineOptions): Promise<Pipeline> {
-  const { reporter, config } = ctx;
-  const resolver = await ctx.ekuaibao();
   const batchesInFlight = Math.min(2, options.concurrency);
   const perBatch = Math.max(1, Math.floor(options.concurrency / batchesInFlight));
+  let store: ReportStore;
+  let runBatch: RunBatch;
+  if (options.dryRun) {
+    store = memoryStore();
+    runBatch = await planner(ctx, options.bucket);
+  } else {
+    if (!options.bucket) throw new UsageError('which bucket? pass --bucket or set EKB_BUCKET');
+    store = reportStoreIn(ctx.composition(), options.bucket);
+    runBatch = copier(ctx, options.bucket, store, perBatch);
+  }
+  const runner = new CopyRunner({
+    batchesInFlight,
+    signal: ctx.signal,
+    runBatch,
+    onQueued: (message) => ctx.reporter.addRefs(message.refs.length),
+    onResults: (_message, results) => {
+      for (const r of results) reportResult(ctx, r);
+    },
+  });
+  return { runner, store };
+}
+
+/** The dry run: each batch resolved and planned exactly as the engine would, each planned key printed. */
+async function planner(ctx: CliContext, bucket: string | undefined): Promise<RunBatch> {
+  const resolver = await ctx.ekuaibao();
+  return async (message, signal) => {
+    const { results, planned } = await resolveBatch(
+      message.refs,
+      {
+        jobId: message.jobId,
+        keyTemplate: message.keyTemplate ?? ctx.config.objectKeyTemplate,
+        expiration: DEFAULT_EXPIRATION_SECONDS,
+        signal,
+      },
+      resolver,
+    );
+    for (const { ref, resolution, objectKey } of planned) {
+      ctx.reporter.event({
+        type: 'planned',
+        id: ref.id,
+        key: ref.key,
+        objectKey,
+        ...(bucket ? { bucket } : {}),
+        ...(resolution.fileName === undefined ? {} : { fileName: resolution.fileName }),
+        ...(resolution.fileSize === undefined ? {} : { size: resolution.fileSize }),
+      });
+    }
+    return results.filter((r): r is CopyResult => r !== undefined);
+  };
+}
+
+/** The copy: runBatchMessage with the copy function's collaborators, and live progress for the bar. */
+function copier(ctx: CliContext, bucket: string, reports: ReportStore, concurrency: number): RunBatch {
+  const { config } = ctx;
+  const engine = copyEngine(ctx.composition(), bucket);
   const liveByBatch = new Map<string, { files: number; bytes: number }>();
   const publishLive = () => {
     let files = 0;
@@ -116,155 +165,60 @@ export async function createPipeline(ctx: CliContext, options: PipelineOptions):
       files += l.files;
       bytes += l.bytes;
     }
-    reporter.setLive(files, bytes);
+    ctx.reporter.setLive(files, bytes);
   };
-
-  let downloader: UndiciDownloader | undefined;
-  let agent: { close(): Promise<void> } | undefined;
-  let store: ReportStore;
-  let runBatch: (message: BatchMessage, signal: AbortSignal) => Promise<CopyResult[]>;
-
-  if (options.dryRun) {
-    store = memoryStore();
-    runBatch = async (message, signal) => {
-      const resolutions = await resolver.resolveDownloadUrls(
-        message.refs.map((r) => ({ id: r.id, key: r.key })),
-        { signal },
+  return async (message, signal) => {
+    const live = { files: 0, bytes: 0 };
+    liveByBatch.set(message.batchId, live);
+    try {
+      const outcome = await runBatchMessage(
+        // One attempt: there is no queue to hand a batch back to, so its report is final.
+        { message, attempt: 1, maxReceiveCount: 1, signal },
+        {
+          ...engine,
+          sink: countingSink(engine.sink, live, publishLive),
+          reports,
+          logger: ctx.logger,
+          reportPrefix: config.reportPrefix,
+          defaultKeyTemplate: config.objectKeyTemplate,
+          concurrency,
+        },
       );
-      resolutions.forEach((resolution, i) => {
-        const ref = message.refs[i] as (typeof message.refs)[number];
-        if (resolution.status === 'not_found') {
-          reporter.event({
-            type: 'failed',
-            id: ref.id,
-            key: ref.key,
-            code: 'not_found',
-            retryable: false,
-            message: '合思 does not know this attachment (id and key)',
-          });
-          return;
-        }
-        try {
-          const objectKey = objectKeyFor(
-            ref,
-            resolution,
-            message.keyTemplate ?? config.objectKeyTemplate,
-            message.jobId,
-          );
-          reporter.event({
-            type: 'planned',
-            id: ref.id,
-            key: ref.key,
-            objectKey,
-            ...(options.bucket ? { bucket: options.bucket } : {}),
-            ...(resolution.fileName === undefined ? {} : { fileName: resolution.fileName }),
-            ...(resolution.fileSize === undefined ? {} : { size: resolution.fileSize }),
-          });
-        } catch (err) {
-          reporter.event({
-            type: 'failed',
-            id: ref.id,
-            key: ref.key,
-            code: (err as { code?: string }).code ?? 'invalid_object_key',
-            retryable: false,
-            message: (err as Error).message,
-          });
-        }
-      });
-      return [];
-    };
-  } else {
-    if (!options.bucket || !options.s3) throw new UsageError('which bucket? pass --bucket or set EKB_BUCKET');
-    const s3 = options.s3;
-    const bucket = options.bucket;
-    store = createS3ReportStore({ client: s3, bucket });
-    // The copy function's download guard: only allow-listed hosts (EKB_ALLOWED_DOWNLOAD_HOSTS), checked before the
-    // GET and again at connect time; plain-http loopback only with --sandbox (or EKB_ALLOW_INSECURE_DOWNLOADS).
-    const guard = createDownloadGuard({
-      allowedHosts: config.allowedDownloadHosts,
-      allowInsecure: config.allowInsecureDownloads,
-      resolveHost: systemResolveHost,
-    });
-    const guardedAgent = createGuardedAgent({ guard });
-    agent = guardedAgent;
-    downloader = createUndiciDownloader({ dispatcher: guardedAgent });
-    const sink = createS3Sink({
-      client: s3,
-      bucket,
-      partSizeBytes: config.partSizeBytes,
-      queueSize: config.partConcurrency,
-    });
-    const engine = downloader;
-    runBatch = async (message, signal) => {
-      const live = { files: 0, bytes: 0 };
-      liveByBatch.set(message.batchId, live);
-      try {
-        const outcome = await runBatchMessage(
-          // One attempt: there is no queue to hand a batch back to, so its report is final.
-          { message, attempt: 1, maxReceiveCount: 1, signal },
-          {
-            resolver,
-            sink: countingSink(sink, live, publishLive),
-            downloader: engine,
-            checkUrl: guard.checkUrl,
-            reports: store,
-            logger: ctx.logger,
-            reportPrefix: config.reportPrefix,
-            defaultKeyTemplate: config.objectKeyTemplate,
-            concurrency: perBatch,
-          },
-        );
-        return outcome.report.results;
-      } finally {
-        liveByBatch.delete(message.batchId);
-        publishLive();
-      }
-    };
-  }
-
-  const runner = new CopyRunner({
-    batchesInFlight,
-    signal: ctx.signal,
-    runBatch,
-    onQueued: (message) => reporter.addRefs(message.refs.length),
-    onResults: (_message, results) => {
-      for (const r of results) {
-        if (r.status === 'copied') {
-          reporter.event({
-            type: 'copied',
-            id: r.id,
-            key: r.key,
-            objectKey: r.objectKey,
-            bytes: r.bytes,
-            ms: r.ms,
-          });
-        } else if (r.status === 'skipped') {
-          reporter.event({ type: 'skipped', id: r.id, key: r.key, objectKey: r.objectKey, reason: r.reason });
-        } else {
-          // The engine says `deadline` for files it stopped; here the stop was the user's Ctrl-C.
-          const stopped = ctx.signal.aborted && (r.code === 'deadline' || r.code === 'aborted');
-          const result = stopped ? abortedResult(r, r.objectKey) : r;
-          if (result.status !== 'failed') continue;
-          reporter.event({
-            type: 'failed',
-            id: result.id,
-            key: result.key,
-            ...(result.objectKey === undefined ? {} : { objectKey: result.objectKey }),
-            code: result.code,
-            message: result.message,
-            retryable: result.retryable,
-          });
-        }
-      }
-    },
-  });
-
-  return {
-    runner,
-    store,
-    async close() {
-      await downloader?.close();
-      await agent?.close();
-    },
+      return outcome.report.results;
+    } finally {
+      liveByBatch.delete(message.batchId);
+      publishLive();
+    }
   };
+}
+
+function reportResult(ctx: CliContext, r: CopyResult): void {
+  if (r.status === 'copied') {
+    ctx.reporter.event({
+      type: 'copied',
+      id: r.id,
+      key: r.key,
+      objectKey: r.objectKey,
+      bytes: r.bytes,
+      ms: r.ms,
+    });
+    return;
+  }
+  if (r.status === 'skipped') {
+    ctx.reporter.event({ type: 'skipped', id: r.id, key: r.key, objectKey: r.objectKey, reason: r.reason });
+    return;
+  }
+  // The engine says `deadline` for files it stopped; here the stop was the user's Ctrl-C.
+  const stopped = ctx.signal.aborted && (r.code === 'deadline' || r.code === 'aborted');
+  const result = stopped ? abortedResult(r, r.objectKey) : r;
+  if (result.status !== 'failed') return;
+  ctx.reporter.event({
+    type: 'failed',
+    id: result.id,
+    key: result.key,
+    ...(result.objectKey === undefined ? {} : { objectKey: result.objectKey }),
+    code: result.code,
+    message: result.message,
+    retryable: result.retryable,
+  });
 }

@@ -3,8 +3,10 @@
  * the copy engine in this process instead of by SQS and Lambda. Batches run a few at a time; sendBatches waits
  * while too many are waiting, so a huge manifest is read only as fast as it is copied (bounded memory).
  */
-import type { CopyResult } from '../../../functions/core/copy/types.js';
-import type { BatchMessage, BatchQueue } from '../../../functions/core/jobs/types.js';
+
+import type { BatchMessage } from '../../../functions/core/model/batch.js';
+import type { CopyResult } from '../../../functions/core/model/copy-result.js';
+import type { BatchQueue } from '../../../functions/core/ports.js';
 
 export interface CopyRunnerOptions {
   /** Copies (or plans) one batch; must resolve, never reject (failures are results). */

@@ -5,25 +5,9 @@
  */
 import { parseArgs } from 'node:util';
 import { EXIT, explainError, UsageError } from './cli-errors.js';
+import type { CommandSpec, ParsedArgs } from './command.js';
 import { type CliContext, type CliIo, createCliContext } from './context.js';
 import { chooseMode, Reporter } from './progress.js';
-
-export interface CommandSpec {
-  name: string;
-  summary: string;
-  usage: string;
-  /** parseArgs options besides the global ones. */
-  options: Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }>;
-  /** Positional arguments: names for the usage line and how many are required. */
-  positionals: { min: number; max: number };
-  needsEkuaibao: boolean;
-  run(ctx: CliContext, args: ParsedArgs): Promise<number>;
-}
-
-export interface ParsedArgs {
-  values: Record<string, string | boolean | string[] | undefined>;
-  positionals: string[];
-}
 
 const GLOBAL_OPTIONS = {
   json: { type: 'boolean' },

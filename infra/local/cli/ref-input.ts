@@ -6,8 +6,8 @@
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
-import type { AttachmentRef } from '../../../functions/core/attachments/ref.js';
-import type { BadInput } from '../../../functions/core/jobs/types.js';
+import type { BadInput } from '../../../functions/core/model/job.js';
+import type { AttachmentRef } from '../../../functions/core/model/refs.js';
 
 export interface RefInput {
   refs: Array<AttachmentRef & { line: number }>;

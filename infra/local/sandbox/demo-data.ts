@@ -6,7 +6,7 @@
  * files of the vendor's downloadurls page with their exact ids and keys (VENDOR_PAGE_FILES).
  * Everything is fixed: no clock, no randomness, so every test and every run sees the same tenant.
  */
-import type { EkuaibaoForm } from '../../../functions/core/ekuaibao/types.js';
+import type { EkuaibaoForm } from '../../../functions/core/model/forms.js';
 import { parseChinaTime } from './forms.js';
 import type { SandboxFile } from './types.js';
 

@@ -5,7 +5,7 @@
  * withdraw and delete are the sandbox's (the vendor lists 单据撤回 and 单据删除 as events without naming them).
  */
 import { createHash } from 'node:crypto';
-import type { EkuaibaoForm } from '../../../functions/core/ekuaibao/types.js';
+import type { EkuaibaoForm } from '../../../functions/core/model/forms.js';
 import { presentForm } from './forms.js';
 import type { OutboundMessage } from './outbound.js';
 import type { SandboxState } from './state.js';

@@ -3,7 +3,7 @@
  * attachments and invoices (flow.free), the approval log's attachments (flow.approving), the invoices it points
  * at, who submitted it, and how large its content is for getFlowsPdf's limit.
  */
-import type { EkuaibaoForm } from '../../../functions/core/ekuaibao/types.js';
+import type { EkuaibaoForm } from '../../../functions/core/model/forms.js';
 import { findAttachmentObjects, type StoredForm } from './forms.js';
 import type { SandboxState } from './state.js';
 import type { SandboxInvoice } from './types.js';

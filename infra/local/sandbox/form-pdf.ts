@@ -3,7 +3,7 @@
  * vendor's print template. Deterministic for a given state of the forms (no creation date, no random ids), so
  * a changed form prints to different bytes and an unchanged one to the same.
  */
-import type { EkuaibaoForm } from '../../../functions/core/ekuaibao/types.js';
+import type { EkuaibaoForm } from '../../../functions/core/model/forms.js';
 
 /** Standard-14 fonts hold Latin-1 only: other characters print as `?` (the ids, codes and dates are ASCII). */
 function pdfText(text: string): string {

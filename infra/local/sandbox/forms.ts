@@ -2,7 +2,7 @@
  * The forms side of the sandbox: the getApplyList query rules (type, paging, China-time window, active) and the
  * walk that finds attachment objects anywhere in a form.
  */
-import { type EkuaibaoForm, FORM_TYPES, type FormType } from '../../../functions/core/ekuaibao/types.js';
+import { type EkuaibaoForm, FORM_TYPES, type FormType } from '../../../functions/core/model/forms.js';
 
 const CHINA_OFFSET_MS = 8 * 60 * 60 * 1000;
 const CHINA_TIME = /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})$/;

@@ -4,7 +4,7 @@
  */
 
 import { createHash } from 'node:crypto';
-import type { EkuaibaoForm } from '../../../functions/core/ekuaibao/types.js';
+import type { EkuaibaoForm } from '../../../functions/core/model/forms.js';
 import { ChecksumCache } from './checksums.js';
 import { DEMO_APP_KEY, DEMO_APP_SECURITY, DEMO_CORPORATION_ID, demoFiles, demoForms } from './demo-data.js';
 import { demoInvoices, demoReceipts } from './demo-packages.js';

@@ -3,7 +3,7 @@
  * (../shared/ekuaibao-api.md) and serves the signed downloads, with switches for every fault the contract allows.
  * Tests and the local stack both start it with `startEkuaibaoSandbox()` from ./server.ts.
  */
-import type { EkuaibaoForm } from '../../../functions/core/ekuaibao/types.js';
+import type { EkuaibaoForm } from '../../../functions/core/model/forms.js';
 
 /** A file the sandbox knows. Bodies are generated deterministically from `seed` (never held in memory). */
 export interface SandboxFile {

@@ -9,13 +9,14 @@ import { GetObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createS3Sink } from '../../../functions/aws/s3-sink.js';
 import { type CopyDeps, copyBatch, newCopyStats } from '../../../functions/core/copy/copy-batch.js';
-import type { CopyRef, CopyResult } from '../../../functions/core/copy/types.js';
 import {
   createUndiciDownloader,
   type UndiciDownloader,
 } from '../../../functions/core/copy/undici-downloader.js';
 import { createEkuaibaoClient, type EkuaibaoClient } from '../../../functions/core/ekuaibao/client.js';
-import { silentLogger } from '../../../functions/core/logger.js';
+import type { CopyResult } from '../../../functions/core/model/copy-result.js';
+import type { CopyRef } from '../../../functions/core/model/refs.js';
+import { silentLogger } from '../../../functions/core/ports.js';
 import { demoFiles } from '../../../infra/local/sandbox/demo-data.js';
 import { startEkuaibaoSandbox } from '../../../infra/local/sandbox/server.js';
 import type { EkuaibaoSandbox, SandboxFile } from '../../../infra/local/sandbox/types.js';

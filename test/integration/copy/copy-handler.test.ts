@@ -8,11 +8,13 @@ import type { Readable } from 'node:stream';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import type { Context, SQSEvent } from 'aws-lambda';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { compose } from '../../../functions/compose/composition.js';
+import { copyHandlerDeps } from '../../../functions/compose/copy.js';
 import { loadConfig } from '../../../functions/config.js';
-import { type CopyHandlerDeps, depsFromConfig } from '../../../functions/copy/deps.js';
+import type { CopyHandlerDeps } from '../../../functions/copy/handler.js';
 import { createHandler } from '../../../functions/copy/handler.js';
-import type { BatchMessage, BatchReport } from '../../../functions/core/jobs/types.js';
-import { silentLogger } from '../../../functions/core/logger.js';
+import type { BatchMessage, BatchReport } from '../../../functions/core/model/batch.js';
+import { silentLogger } from '../../../functions/core/ports.js';
 import type { MetricValue } from '../../../functions/metrics.js';
 import { startEkuaibaoSandbox } from '../../../infra/local/sandbox/server.js';
 import type { EkuaibaoSandbox } from '../../../infra/local/sandbox/types.js';
@@ -61,7 +63,7 @@ beforeEach(() => {
   });
   // Backoff is not waited in tests; metrics are collected instead of printed.
   deps = {
-    ...depsFromConfig(config, silentLogger),
+    ...copyHandlerDeps(compose(config, { logger: silentLogger })),
     sleep: async () => {},
     metrics: (m) => metrics.push(m),
   };

@@ -10,9 +10,8 @@ import {
   type EkuaibaoClient,
   type EkuaibaoClientOptions,
 } from '../../../functions/core/ekuaibao/client.js';
-import { DP_SIGNATURE_TTL_MS } from '../../../functions/core/ekuaibao/resolution.js';
-import type { ResolvedAttachment } from '../../../functions/core/ekuaibao/types.js';
 import { AbortedError, EkuaibaoAuthError, EkuaibaoError } from '../../../functions/core/errors.js';
+import { DP_SIGNATURE_TTL_MS, type ResolvedAttachment } from '../../../functions/core/model/resolution.js';
 import { demoFiles } from '../../../infra/local/sandbox/demo-data.js';
 import { startEkuaibaoSandbox } from '../../../infra/local/sandbox/server.js';
 import type { EkuaibaoSandbox, SandboxFile } from '../../../infra/local/sandbox/types.js';

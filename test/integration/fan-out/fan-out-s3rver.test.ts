@@ -14,7 +14,7 @@ import { createS3Client } from '../../../functions/aws/s3-client.js';
 import { createS3ManifestSource } from '../../../functions/aws/s3-manifest-source.js';
 import { createS3ReportStore } from '../../../functions/aws/s3-report-store.js';
 import { jobRecordKey } from '../../../functions/core/jobs/keys.js';
-import type { JobRecord } from '../../../functions/core/jobs/types.js';
+import type { JobRecord } from '../../../functions/core/model/job.js';
 import { createHandler, type FanOutHandlerDeps } from '../../../functions/fan-out/handler.js';
 import type { S3FanOutResult } from '../../../functions/fan-out/s3-event.js';
 import { createLogger } from '../../../functions/logger.js';

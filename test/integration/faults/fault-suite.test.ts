@@ -19,18 +19,25 @@ import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-s
 import type { Context, S3Event, SQSEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createS3ReportStore } from '../../../functions/aws/s3-report-store.js';
+import { compose } from '../../../functions/compose/composition.js';
+import { copyHandlerDeps } from '../../../functions/compose/copy.js';
+import { fanOutDeps } from '../../../functions/compose/storage.js';
 import { loadConfig } from '../../../functions/config.js';
-import { type CopyHandlerDeps, depsFromConfig as copyDepsFromConfig } from '../../../functions/copy/deps.js';
+import type { CopyHandlerDeps } from '../../../functions/copy/handler.js';
 import { createHandler as createCopyHandler } from '../../../functions/copy/handler.js';
-import type { Downloader, ObjectSink } from '../../../functions/core/copy/ports.js';
-import type { CopyResult } from '../../../functions/core/copy/types.js';
 import { createUndiciDownloader } from '../../../functions/core/copy/undici-downloader.js';
-import type { DownloadUrlResolver } from '../../../functions/core/ekuaibao/types.js';
 import { getJobStatus } from '../../../functions/core/jobs/job-status.js';
-import type { BatchMessage, BatchQueue, BatchReport, JobRecord } from '../../../functions/core/jobs/types.js';
+import type { BatchMessage, BatchReport } from '../../../functions/core/model/batch.js';
+import type { CopyResult } from '../../../functions/core/model/copy-result.js';
+import type { JobRecord } from '../../../functions/core/model/job.js';
+import type {
+  BatchQueue,
+  Downloader,
+  DownloadUrlResolver,
+  ObjectSink,
+} from '../../../functions/core/ports.js';
 import { createDownloadGuard } from '../../../functions/core/security/download-guard.js';
 import { createGuardedAgent } from '../../../functions/core/security/guarded-agent.js';
-import { depsFromConfig as fanOutDepsFromConfig } from '../../../functions/fan-out/deps.js';
 import { createHandler as createFanOutHandler } from '../../../functions/fan-out/handler.js';
 import { createLogger } from '../../../functions/logger.js';
 import { createLambdaContext } from '../../../infra/local/lambda-context.js';
@@ -396,7 +403,7 @@ async function runClass(spec: FaultClass): Promise<void> {
     EKB_REQUEST_TIMEOUT_MS: '3000',
   };
   const config = loadConfig(env);
-  const base = copyDepsFromConfig(config, logger.child({ fn: 'copy' }));
+  const base = copyHandlerDeps(compose(config), logger.child({ fn: 'copy' }));
   const guard = createDownloadGuard({ allowedHosts: config.allowedDownloadHosts, allowInsecure: true });
   const deps = instrument(
     {
@@ -416,7 +423,7 @@ async function runClass(spec: FaultClass): Promise<void> {
   );
   copyHandler = createCopyHandler(deps);
   const fanOut = createFanOutHandler({
-    ...fanOutDepsFromConfig(config, logger.child({ fn: 'fan-out' })),
+    ...fanOutDeps(compose(config), logger.child({ fn: 'fan-out' })),
     queue: localBatchQueue(queue),
   });
 

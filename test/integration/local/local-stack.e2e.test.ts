@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { JobRecord, JobStatus } from '../../../functions/core/jobs/types.js';
+import type { JobRecord, JobStatus } from '../../../functions/core/model/job.js';
 import { sha256OfContent } from '../../../infra/local/sandbox/content.js';
 import { demoFiles } from '../../../infra/local/sandbox/demo-data.js';
 import { startEkuaibaoSandbox } from '../../../infra/local/sandbox/server.js';

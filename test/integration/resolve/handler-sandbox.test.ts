@@ -1,14 +1,15 @@
 /**
- * The resolve handler wired exactly as deployed (config → createClientFromConfig → real 合思 client) against the
+ * The resolve handler wired exactly as deployed (config → the composition root → real 合思 client) against the
  * sandbox over real sockets on 127.0.0.1: the vendor's curl example, batching, not-found reporting, upstream
  * failures and bad credentials, with every response body and log line checked for secrets.
  */
 import { createHash } from 'node:crypto';
 import { request } from 'undici';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { compose } from '../../../functions/compose/composition.js';
+import { resolveHandlerDeps } from '../../../functions/compose/ekuaibao.js';
 import { loadConfig } from '../../../functions/config.js';
 import type { EkuaibaoClient } from '../../../functions/core/ekuaibao/client.js';
-import { depsFromConfig } from '../../../functions/resolve/deps.js';
 import { createHandler, type ResolveEvent } from '../../../functions/resolve/handler.js';
 import { startEkuaibaoSandbox } from '../../../infra/local/sandbox/server.js';
 import type { EkuaibaoSandbox } from '../../../infra/local/sandbox/types.js';
@@ -57,7 +58,7 @@ function wire(env: Record<string, string> = {}) {
     ...env,
   });
   const log = captureLogger();
-  const deps = depsFromConfig(config, log.logger);
+  const deps = resolveHandlerDeps(compose(config, { logger: log.logger }));
   client = deps.resolver as EkuaibaoClient;
   const handler = createHandler(deps);
   const call = async (event: ResolveEvent, remainingMs = 29_000) => {

@@ -7,17 +7,14 @@
 import type { APIGatewayProxyResultV2, Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createS3ReportStore } from '../../../functions/aws/s3-report-store.js';
+import { compose } from '../../../functions/compose/composition.js';
+import { resolveHandlerDeps } from '../../../functions/compose/ekuaibao.js';
 import { loadConfig } from '../../../functions/config.js';
-import type {
-  BatchMessage,
-  BatchQueue,
-  JobRecord,
-  ManifestSource,
-} from '../../../functions/core/jobs/types.js';
-import { silentLogger } from '../../../functions/core/logger.js';
+import type { BatchMessage } from '../../../functions/core/model/batch.js';
+import type { JobRecord } from '../../../functions/core/model/job.js';
+import { type BatchQueue, type ManifestSource, silentLogger } from '../../../functions/core/ports.js';
 import { createHandler as createFanOutHandler } from '../../../functions/fan-out/handler.js';
 import { createHandler as createJobsHandler } from '../../../functions/jobs-api/handler.js';
-import { depsFromConfig as resolveDepsFromConfig } from '../../../functions/resolve/deps.js';
 import { createHandler as createResolveHandler } from '../../../functions/resolve/handler.js';
 import { startEkuaibaoSandbox } from '../../../infra/local/sandbox/server.js';
 import type { EkuaibaoSandbox } from '../../../infra/local/sandbox/types.js';
@@ -72,13 +69,15 @@ const deepObject = (depth: number) => `${'{"a":'.repeat(depth)}1${'}'.repeat(dep
 describe('resolve API on hostile bodies', () => {
   const handler = () =>
     createResolveHandler(
-      resolveDepsFromConfig(
-        loadConfig({
-          EKB_BASE_URL: sandbox.baseUrl,
-          EKB_APP_KEY: sandbox.appKey,
-          EKB_APP_SECURITY: sandbox.appSecurity,
-        }),
-        silentLogger,
+      resolveHandlerDeps(
+        compose(
+          loadConfig({
+            EKB_BASE_URL: sandbox.baseUrl,
+            EKB_APP_KEY: sandbox.appKey,
+            EKB_APP_SECURITY: sandbox.appSecurity,
+          }),
+          { logger: silentLogger },
+        ),
       ),
     );
   const post = async (body: string, headers?: Record<string, string>) =>

@@ -8,13 +8,14 @@ import type { AddressInfo } from 'node:net';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import type { Context, SQSEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { compose } from '../../../functions/compose/composition.js';
+import { copyHandlerDeps } from '../../../functions/compose/copy.js';
 import { loadConfig } from '../../../functions/config.js';
-import { type CopyHandlerDeps, depsFromConfig } from '../../../functions/copy/deps.js';
+import type { CopyHandlerDeps } from '../../../functions/copy/handler.js';
 import { createHandler } from '../../../functions/copy/handler.js';
 import { createUndiciDownloader } from '../../../functions/core/copy/undici-downloader.js';
-import type { DownloadUrlResolver } from '../../../functions/core/ekuaibao/types.js';
-import type { BatchMessage, BatchReport } from '../../../functions/core/jobs/types.js';
-import { silentLogger } from '../../../functions/core/logger.js';
+import type { BatchMessage, BatchReport } from '../../../functions/core/model/batch.js';
+import { type DownloadUrlResolver, silentLogger } from '../../../functions/core/ports.js';
 import {
   createDownloadGuard,
   DOWNLOAD_HOST_NOT_ALLOWED,
@@ -98,7 +99,11 @@ function depsFor(sandbox: EkuaibaoSandbox, prefix: string): CopyHandlerDeps {
     // The local stack's settings: loopback http allowed, the default vendor list still applies.
     EKB_ALLOW_INSECURE_DOWNLOADS: 'true',
   });
-  return { ...depsFromConfig(config, silentLogger), sleep: async () => {}, metrics: () => {} };
+  return {
+    ...copyHandlerDeps(compose(config, { logger: silentLogger })),
+    sleep: async () => {},
+    metrics: () => {},
+  };
 }
 
 async function reportOf(prefix: string, batchId: string): Promise<BatchReport> {

@@ -8,16 +8,18 @@ import { readFile } from 'node:fs/promises';
 import type { Context, ScheduledEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createS3ReportStore } from '../../../functions/aws/s3-report-store.js';
-import { createScheduledSync, scheduledSyncFromConfig } from '../../../functions/aws/scheduled-sync.js';
+import { compose } from '../../../functions/compose/composition.js';
+import { scheduledSync } from '../../../functions/compose/sync.js';
 import { loadConfig } from '../../../functions/config.js';
 import { createEkuaibaoClient, type EkuaibaoClient } from '../../../functions/core/ekuaibao/client.js';
-import type { BatchMessage, ReportStore } from '../../../functions/core/jobs/types.js';
-import { silentLogger } from '../../../functions/core/logger.js';
+import type { BatchMessage } from '../../../functions/core/model/batch.js';
+import { type ReportStore, silentLogger } from '../../../functions/core/ports.js';
 import { parseChinaTime } from '../../../functions/core/sync/china-time.js';
 import type { SyncSummary } from '../../../functions/core/sync/run-sync.js';
 import type { SyncState } from '../../../functions/core/sync/state.js';
 import { createReportStoreVersionedStore } from '../../../functions/core/sync/versioned-store.js';
 import { createHandler } from '../../../functions/fan-out/handler.js';
+import { createScheduledSync } from '../../../functions/fan-out/scheduled-sync.js';
 import { startEkuaibaoSandbox } from '../../../infra/local/sandbox/server.js';
 import type { EkuaibaoSandbox } from '../../../infra/local/sandbox/types.js';
 import { startS3rver, type TestS3 } from '../../helpers/s3rver.js';
@@ -133,14 +135,16 @@ describe('fan-out handler: scheduled sync', () => {
   });
 });
 
-describe('scheduledSyncFromConfig', () => {
+describe('scheduledSync (the composition root)', () => {
   it('refuses to wire the sync without a bucket for its state', () => {
     expect(() =>
-      scheduledSyncFromConfig(loadConfig({}), {
-        queue: { sendBatches: async () => {} },
-        store,
-        logger: silentLogger,
-      }),
+      scheduledSync(
+        compose(loadConfig({}), {
+          queue: { sendBatches: async () => {} },
+          reports: store,
+          logger: silentLogger,
+        }),
+      ),
     ).toThrow(/EKB_BUCKET/);
   });
 });

@@ -6,17 +6,15 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createS3ReportStore } from '../../../functions/aws/s3-report-store.js';
 import { createEkuaibaoClient, type EkuaibaoClient } from '../../../functions/core/ekuaibao/client.js';
-import type { ApplyListQuery, EkuaibaoForm, FormsSource } from '../../../functions/core/ekuaibao/types.js';
 import { refsJobStarter } from '../../../functions/core/jobs/create-job.js';
-import type { BatchMessage, JobRecord, ReportStore } from '../../../functions/core/jobs/types.js';
+import type { BatchMessage } from '../../../functions/core/model/batch.js';
+import type { ApplyListQuery, EkuaibaoForm } from '../../../functions/core/model/forms.js';
+import type { JobRecord } from '../../../functions/core/model/job.js';
+import type { FormsSource, ReportStore } from '../../../functions/core/ports.js';
 import { parseChinaTime } from '../../../functions/core/sync/china-time.js';
-import {
-  runSync,
-  type SyncDeps,
-  type SyncJobInput,
-  type SyncOptions,
-} from '../../../functions/core/sync/run-sync.js';
+import { runSync, type SyncDeps, type SyncJobInput } from '../../../functions/core/sync/run-sync.js';
 import type { SyncState } from '../../../functions/core/sync/state.js';
+import type { SyncOptions } from '../../../functions/core/sync/sync-options.js';
 import { createReportStoreVersionedStore } from '../../../functions/core/sync/versioned-store.js';
 import { demoForms } from '../../../infra/local/sandbox/demo-data.js';
 import { findAttachmentObjects } from '../../../infra/local/sandbox/forms.js';

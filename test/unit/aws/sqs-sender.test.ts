@@ -7,7 +7,7 @@ import {
   SQS_MAX_PAYLOAD_BYTES,
 } from '../../../functions/aws/sqs-sender.js';
 import { AppError } from '../../../functions/core/errors.js';
-import type { BatchMessage } from '../../../functions/core/jobs/types.js';
+import type { BatchMessage } from '../../../functions/core/model/batch.js';
 
 const sqs = mockClient(SQSClient);
 const client = new SQSClient({ region: 'eu-west-1' });

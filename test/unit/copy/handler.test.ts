@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
 import type { Context, SQSEvent } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
-import type { CopyHandlerDeps } from '../../../functions/copy/deps.js';
+import type { CopyHandlerDeps } from '../../../functions/copy/handler.js';
 import { createHandler } from '../../../functions/copy/handler.js';
-import type { BatchMessage, BatchReport, ReportStore } from '../../../functions/core/jobs/types.js';
-import type { LogFields, Logger } from '../../../functions/core/logger.js';
+import type { BatchMessage, BatchReport } from '../../../functions/core/model/batch.js';
+import type { LogFields, Logger, ReportStore } from '../../../functions/core/ports.js';
 import type { MetricValue } from '../../../functions/metrics.js';
 import {
   content,

@@ -3,7 +3,8 @@ import type { S3Event, ScheduledEvent } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
 import { AbortedError, AppError } from '../../../functions/core/errors.js';
 import { jobRecordKey, manifestJobId } from '../../../functions/core/jobs/keys.js';
-import type { BatchMessage, JobRecord } from '../../../functions/core/jobs/types.js';
+import type { BatchMessage } from '../../../functions/core/model/batch.js';
+import type { JobRecord } from '../../../functions/core/model/job.js';
 import {
   createHandler,
   type FanOutHandlerDeps,

@@ -112,20 +112,15 @@ describe('publicFailure', () => {
       'upstream_timeout',
       /did not answer in time/,
     ],
+    [new AppError('deadline', 'ran out of time', { status: 504 }), 504, 'timeout', /did not finish in time/],
     [
-      new AppError('deadline_exceeded', 'ran out of time', { status: 504 }),
-      504,
-      'timeout',
-      /did not finish in time/,
-    ],
-    [
-      new AppError('s3_unavailable', 'S3 said SlowDown', { status: 503 }),
+      new AppError('report_read_failed', 'S3 said SlowDown', { status: 503 }),
       503,
       'upstream_unavailable',
       /service this API depends on/,
     ],
     [
-      new AppError('queue_failed', 'SQS refused', { status: 502 }),
+      new AppError('queue_send_failed', 'SQS refused', { status: 502 }),
       502,
       'upstream_error',
       /service this API depends on failed/,

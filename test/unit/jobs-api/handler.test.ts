@@ -2,9 +2,9 @@ import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { batchReportKey, jobRecordKey } from '../../../functions/core/jobs/keys.js';
-import type { JobRecord, JobStatus } from '../../../functions/core/jobs/types.js';
-import type { JobsApiDeps } from '../../../functions/jobs-api/deps.js';
+import type { JobRecord, JobStatus } from '../../../functions/core/model/job.js';
 import { createHandler, type JobsApiEvent } from '../../../functions/jobs-api/handler.js';
+import type { JobsApiDeps } from '../../../functions/jobs-api/routes.js';
 import { createLogger } from '../../../functions/logger.js';
 import { createLambdaContext } from '../../../infra/local/lambda-context.js';
 import {

@@ -4,15 +4,10 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Context } from 'aws-lambda';
-import type { AttachmentRef } from '../../../functions/core/attachments/ref.js';
-import type {
-  DownloadUrlResolver,
-  Resolution,
-  ResolvedAttachment,
-  ResolveOptions,
-} from '../../../functions/core/ekuaibao/types.js';
 import { AbortedError } from '../../../functions/core/errors.js';
-import type { Logger } from '../../../functions/core/logger.js';
+import type { AttachmentRef } from '../../../functions/core/model/refs.js';
+import type { Resolution, ResolvedAttachment } from '../../../functions/core/model/resolution.js';
+import type { DownloadUrlResolver, Logger, ResolveOptions } from '../../../functions/core/ports.js';
 import { createLogger } from '../../../functions/logger.js';
 import type { ResolveEvent } from '../../../functions/resolve/handler.js';
 

@@ -7,7 +7,7 @@ import {
   EkuaibaoError,
   ValidationError,
 } from '../../../functions/core/errors.js';
-import type { ResolveHandlerDeps } from '../../../functions/resolve/deps.js';
+import type { ResolveHandlerDeps } from '../../../functions/resolve/handler.js';
 import { createHandler, type ResolveEvent } from '../../../functions/resolve/handler.js';
 import {
   captureLogger,
@@ -378,7 +378,9 @@ describe('resolve handler: failures', () => {
   });
 
   it('maps a 5xx AppError from elsewhere by its status', async () => {
-    const { call } = setup(fakeResolver([], { fail: new AppError('x', 'y', { status: 503 }) }));
+    const { call } = setup(
+      fakeResolver([], { fail: new AppError('manifest_read_failed', 'y', { status: 503 }) }),
+    );
     expect((await call(loadEvent())).statusCode).toBe(503);
   });
 });

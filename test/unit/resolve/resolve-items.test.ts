@@ -1,39 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import type { AttachmentRef } from '../../../functions/core/attachments/ref.js';
 import { parseResolveRequestBody } from '../../../functions/core/attachments/resolve-request.js';
-import type { Resolution } from '../../../functions/core/ekuaibao/types.js';
-import { AppError } from '../../../functions/core/errors.js';
+import type { AttachmentRef } from '../../../functions/core/model/refs.js';
+import type { Resolution } from '../../../functions/core/model/resolution.js';
 import { createHandler } from '../../../functions/resolve/handler.js';
-import { deadlineFromContext, resolveRequestItems } from '../../../functions/resolve/resolve-items.js';
+import { resolveRequestItems } from '../../../functions/resolve/resolve-items.js';
 import { captureLogger, eventWithBody, fakeResolver, lambdaContext } from './fixtures.js';
-
-describe('deadlineFromContext', () => {
-  it('gives no signal without a Lambda context', () => {
-    expect(deadlineFromContext(undefined, 1_500).signal).toBeUndefined();
-    expect(deadlineFromContext({}, 1_500).signal).toBeUndefined();
-  });
-
-  it('aborts once the remaining time minus the margin has passed', async () => {
-    const deadline = deadlineFromContext({ getRemainingTimeInMillis: () => 1_520 }, 1_500);
-    expect(deadline.signal?.aborted).toBe(false);
-    await new Promise((r) => setTimeout(r, 60));
-    expect(deadline.signal?.aborted).toBe(true);
-    expect(deadline.signal?.reason).toBeInstanceOf(AppError);
-    expect(deadline.signal?.reason).toMatchObject({ code: 'deadline_exceeded' });
-  });
-
-  it('aborts at once when less time is left than the margin, and dispose stops a pending timer', async () => {
-    const late = deadlineFromContext({ getRemainingTimeInMillis: () => 500 }, 1_500);
-    await new Promise((r) => setTimeout(r, 5));
-    expect(late.signal?.aborted).toBe(true);
-    const disposed = deadlineFromContext({ getRemainingTimeInMillis: () => 1_510 }, 1_500);
-    disposed.dispose();
-    await new Promise((r) => setTimeout(r, 40));
-    expect(disposed.signal?.aborted).toBe(false);
-  });
-});
 
 describe('resolveRequestItems', () => {
   it('aligns answers with the request across expiration groups and passes the signal', async () => {

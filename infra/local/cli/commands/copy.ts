@@ -6,16 +6,15 @@
  * and GET /copy-jobs/{id} show CLI jobs too.
  */
 import { createReadStream } from 'node:fs';
-import { createS3Client } from '../../../../functions/aws/s3-client.js';
-import { createS3ManifestSource } from '../../../../functions/aws/s3-manifest-source.js';
+import { manifestSource } from '../../../../functions/compose/storage.js';
 import { parseManifest } from '../../../../functions/core/attachments/manifest.js';
 import { createJob } from '../../../../functions/core/jobs/create-job.js';
 import { newJobId } from '../../../../functions/core/jobs/keys.js';
-import type { JobItem } from '../../../../functions/core/jobs/types.js';
+import type { JobItem } from '../../../../functions/core/model/job.js';
 import { EXIT, UsageError } from '../cli-errors.js';
+import type { CommandSpec } from '../command.js';
 import type { CliContext } from '../context.js';
 import { checkKeyTemplate, createPipeline, parseConcurrency } from '../copy-pipeline.js';
-import type { CommandSpec } from '../main.js';
 
 /** `s3://bucket/key` → its parts, or undefined for a local path. */
 export function parseS3Url(text: string): { bucket: string; key: string } | undefined {
@@ -66,9 +65,7 @@ export const copyCommand: CommandSpec = {
     const jobId = (args.values['job-id'] as string | undefined) ?? newJobId(new Date());
     const s3Source = parseS3Url(manifest);
 
-    // The AWS SDK's own settings: region, credential chain, AWS_ENDPOINT_URL_S3, checksum settings.
-    const s3 = !dryRun || s3Source ? createS3Client({ env: ctx.env }) : undefined;
-    const pipeline = await createPipeline(ctx, { bucket, s3, concurrency, dryRun });
+    const pipeline = await createPipeline(ctx, { bucket, concurrency, dryRun });
     const { reporter } = ctx;
     reporter.setLabel(dryRun ? 'planning' : 'copying');
     let aborted = false;
@@ -76,13 +73,8 @@ export const copyCommand: CommandSpec = {
     try {
       let body: AsyncIterable<Uint8Array | string>;
       if (s3Source) {
-        body = (
-          await createS3ManifestSource({ client: s3 as NonNullable<typeof s3> }).open(
-            s3Source.bucket,
-            s3Source.key,
-            ctx.signal,
-          )
-        ).body;
+        // The AWS SDK's own settings: region, credential chain, AWS_ENDPOINT_URL_S3, checksum settings.
+        body = (await manifestSource(ctx.composition()).open(s3Source.bucket, s3Source.key, ctx.signal)).body;
       } else if (manifest === '-') {
         body = ctx.io.stdin;
       } else {
@@ -118,9 +110,6 @@ export const copyCommand: CommandSpec = {
         fatal = err;
       }
       await pipeline.runner.drain();
-    } finally {
-      await pipeline.close();
-      s3?.destroy();
     }
     if (fatal && !ctx.signal.aborted) throw fatal;
     const t = reporter.totals;

@@ -4,7 +4,7 @@
  */
 import { demoFiles } from '../../sandbox/demo-data.js';
 import { EXIT } from '../cli-errors.js';
-import type { CommandSpec } from '../main.js';
+import type { CommandSpec } from '../command.js';
 
 /** One manifest line per demo file: {"id","key","fileName"}. */
 export function demoManifestLines(): string[] {

@@ -3,12 +3,11 @@
  * answers with), once or `--wait` until it is no longer running. Exit 0 done, 1 done with failures (or not found).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createS3Client } from '../../../../functions/aws/s3-client.js';
-import { createS3ReportStore } from '../../../../functions/aws/s3-report-store.js';
+import { reportStoreIn } from '../../../../functions/compose/storage.js';
 import { getJobStatus } from '../../../../functions/core/jobs/job-status.js';
-import type { JobStatus } from '../../../../functions/core/jobs/types.js';
+import type { JobStatus } from '../../../../functions/core/model/job.js';
 import { EXIT, UsageError } from '../cli-errors.js';
-import type { CommandSpec } from '../main.js';
+import type { CommandSpec } from '../command.js';
 import { formatBytes } from '../progress.js';
 
 export function describeStatus(s: JobStatus): string[] {
@@ -47,29 +46,24 @@ export const jobCommand: CommandSpec = {
     const jobId = args.positionals[0] as string;
     const bucket = (args.values.bucket as string | undefined) ?? ctx.config.bucket;
     if (!bucket) throw new UsageError('which bucket? pass --bucket or set EKB_BUCKET');
-    const s3 = createS3Client({ env: ctx.env });
-    try {
-      const store = createS3ReportStore({ client: s3, bucket });
-      let status = await getJobStatus(jobId, store, ctx.config.reportPrefix);
-      while (status?.state === 'running' && args.values.wait === true && !ctx.signal.aborted) {
-        ctx.reporter.setLabel(`job ${jobId}`);
-        await sleep(2_000, undefined, { signal: ctx.signal }).catch(() => undefined);
-        status = await getJobStatus(jobId, store, ctx.config.reportPrefix);
-      }
-      if (!status) {
-        ctx.io.stderr.write(`job ${jobId}: not found in s3://${bucket}/${ctx.config.reportPrefix}\n`);
-        if (ctx.reporter.mode === 'json')
-          ctx.io.stdout.write(`${JSON.stringify({ type: 'job', jobId, found: false })}\n`);
-        return EXIT.itemsFailed;
-      }
-      if (ctx.reporter.mode === 'json') {
-        ctx.io.stdout.write(`${JSON.stringify({ type: 'job', ...status })}\n`);
-      } else {
-        for (const line of describeStatus(status)) ctx.io.stdout.write(`${line}\n`);
-      }
-      return status.state === 'done_with_failures' ? EXIT.itemsFailed : EXIT.ok;
-    } finally {
-      s3.destroy();
+    const store = reportStoreIn(ctx.composition(), bucket);
+    let status = await getJobStatus(jobId, store, ctx.config.reportPrefix);
+    while (status?.state === 'running' && args.values.wait === true && !ctx.signal.aborted) {
+      ctx.reporter.setLabel(`job ${jobId}`);
+      await sleep(2_000, undefined, { signal: ctx.signal }).catch(() => undefined);
+      status = await getJobStatus(jobId, store, ctx.config.reportPrefix);
     }
+    if (!status) {
+      ctx.io.stderr.write(`job ${jobId}: not found in s3://${bucket}/${ctx.config.reportPrefix}\n`);
+      if (ctx.reporter.mode === 'json')
+        ctx.io.stdout.write(`${JSON.stringify({ type: 'job', jobId, found: false })}\n`);
+      return EXIT.itemsFailed;
+    }
+    if (ctx.reporter.mode === 'json') {
+      ctx.io.stdout.write(`${JSON.stringify({ type: 'job', ...status })}\n`);
+    } else {
+      for (const line of describeStatus(status)) ctx.io.stdout.write(`${line}\n`);
+    }
+    return status.state === 'done_with_failures' ? EXIT.itemsFailed : EXIT.ok;
   },
 };

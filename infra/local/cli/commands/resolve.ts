@@ -3,10 +3,11 @@
  * order; refs 合思 does not know are marked `"status":"not_found"`). The URLs are the command's output: they go to
  * stdout only, never to a log.
  */
-import { chunk, MAX_REFS_PER_CALL } from '../../../../functions/core/ekuaibao/resolution.js';
-import type { Resolution } from '../../../../functions/core/ekuaibao/types.js';
+
+import { MAX_REFS_PER_CALL, type Resolution } from '../../../../functions/core/model/resolution.js';
+import { chunk } from '../../../../functions/core/util/chunk.js';
 import { EXIT, UsageError } from '../cli-errors.js';
-import type { CommandSpec } from '../main.js';
+import type { CommandSpec } from '../command.js';
 import { readRefs } from '../ref-input.js';
 
 export const resolveCommand: CommandSpec = {

@@ -3,15 +3,14 @@
  * the date, walk it for attachments, one job per window) with the in-process queue feeding the copy engine.
  * Its state (watermark, lock) lives in memory: a laptop backfill never moves the deployed schedule's watermark.
  */
-import { createS3Client } from '../../../../functions/aws/s3-client.js';
 import { refsJobStarter } from '../../../../functions/core/jobs/create-job.js';
 import { parseStartDate } from '../../../../functions/core/sync/china-time.js';
 import { runSync, type SyncSummary } from '../../../../functions/core/sync/run-sync.js';
 import { syncOptionsFromConfig } from '../../../../functions/core/sync/sync-options.js';
 import { createMemoryVersionedStore } from '../../../../functions/core/sync/versioned-store.js';
 import { EXIT, UsageError } from '../cli-errors.js';
+import type { CommandSpec } from '../command.js';
 import { checkKeyTemplate, createPipeline, parseConcurrency } from '../copy-pipeline.js';
-import type { CommandSpec } from '../main.js';
 
 export const syncCommand: CommandSpec = {
   name: 'sync',
@@ -53,8 +52,7 @@ export const syncCommand: CommandSpec = {
       .map((s) => s.trim())
       .filter(Boolean);
 
-    const s3 = dryRun ? undefined : createS3Client({ env: ctx.env });
-    const pipeline = await createPipeline(ctx, { bucket, s3, concurrency, dryRun });
+    const pipeline = await createPipeline(ctx, { bucket, concurrency, dryRun });
     const client = await ctx.ekuaibao();
     const { reporter } = ctx;
     reporter.setLabel(dryRun ? 'planning' : 'syncing');
@@ -85,9 +83,6 @@ export const syncCommand: CommandSpec = {
     } catch (err) {
       fatal = err;
       await pipeline.runner.drain();
-    } finally {
-      await pipeline.close();
-      s3?.destroy();
     }
     const aborted = ctx.signal.aborted;
     if (fatal && !aborted) throw fatal;

@@ -5,7 +5,7 @@
  * behaviour is unknown: an unknown or deleted form → 412 naming it; forms of several employees → 412; a path
  * that is not `[ids]` (brackets plain or percent-encoded) → 400; several ids → one file named `id1,id2.pdf`.
  */
-import type { EkuaibaoForm } from '../../../../functions/core/ekuaibao/types.js';
+import type { EkuaibaoForm } from '../../../../functions/core/model/forms.js';
 import { contentBytes, liveFormsFor, submitterOf } from '../form-package.js';
 import { formsPdf } from '../form-pdf.js';
 import { sendApiError, sendBytes, sendMethodNotAllowed } from '../http.js';

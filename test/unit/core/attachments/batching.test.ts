@@ -7,8 +7,8 @@ import {
   refDedupeKey,
   refsAsItems,
 } from '../../../../functions/core/attachments/batching.js';
-import type { CopyRef } from '../../../../functions/core/copy/types.js';
-import type { JobItem } from '../../../../functions/core/jobs/types.js';
+import type { JobItem } from '../../../../functions/core/model/job.js';
+import type { CopyRef } from '../../../../functions/core/model/refs.js';
 
 async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
   const out: T[] = [];

@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { type ManifestFormat, parseManifest } from '../../../../functions/core/attachments/manifest.js';
 import { ValidationError } from '../../../../functions/core/errors.js';
-import type { JobItem } from '../../../../functions/core/jobs/types.js';
+import type { JobItem } from '../../../../functions/core/model/job.js';
 
 async function* chunked(bytes: Uint8Array, size: number): AsyncGenerator<Uint8Array> {
   for (let i = 0; i < bytes.length; i += size) yield bytes.subarray(i, i + size);

@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parseManifest } from '../../../../functions/core/attachments/manifest.js';
-import type { CopyRef } from '../../../../functions/core/copy/types.js';
-import type { JobItem } from '../../../../functions/core/jobs/types.js';
+import type { JobItem } from '../../../../functions/core/model/job.js';
+import type { CopyRef } from '../../../../functions/core/model/refs.js';
 
 /** Any text a ref field may hold, commas, quotes, brackets, newlines and CJK included. */
 const text = fc.string({

@@ -5,7 +5,7 @@ import {
   sniffManifest,
 } from '../../../../functions/core/attachments/manifest.js';
 import { ValidationError } from '../../../../functions/core/errors.js';
-import type { JobItem } from '../../../../functions/core/jobs/types.js';
+import type { JobItem } from '../../../../functions/core/model/job.js';
 
 /** The text as a stream of byte chunks of `size` bytes: splits lines, quotes and multi-byte characters. */
 async function* chunked(text: string | Uint8Array, size: number): AsyncGenerator<Uint8Array> {

@@ -14,8 +14,8 @@ import {
   sanitizeFileName,
 } from '../../../../functions/core/attachments/object-key.js';
 import { parseDpKey } from '../../../../functions/core/attachments/ref.js';
-import type { CopyRef } from '../../../../functions/core/copy/types.js';
 import { AppError, ValidationError } from '../../../../functions/core/errors.js';
+import type { CopyRef } from '../../../../functions/core/model/refs.js';
 
 // biome-ignore lint/suspicious/noControlCharactersInRegex: looking for control characters is the point
 const CONTROL = /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff]/;

@@ -6,9 +6,9 @@ import {
   originalFileName,
   sanitizeFileName,
 } from '../../../../functions/core/attachments/object-key.js';
-import type { CopyRef } from '../../../../functions/core/copy/types.js';
-import type { Resolution } from '../../../../functions/core/ekuaibao/types.js';
 import { AppError } from '../../../../functions/core/errors.js';
+import type { CopyRef } from '../../../../functions/core/model/refs.js';
+import type { Resolution } from '../../../../functions/core/model/resolution.js';
 
 const bytes = (s: string): number => Buffer.byteLength(s, 'utf8');
 

@@ -6,8 +6,8 @@ import {
   NOT_FOUND_COUNT_HEADER,
   resolveAnswerHeaders,
 } from '../../../../functions/core/attachments/resolve-response.js';
-import type { Resolution } from '../../../../functions/core/ekuaibao/types.js';
 import { AppError } from '../../../../functions/core/errors.js';
+import type { Resolution } from '../../../../functions/core/model/resolution.js';
 
 const T = Date.parse('2025-06-23T05:30:00Z');
 const DP_KEY =

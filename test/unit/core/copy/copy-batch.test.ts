@@ -1,13 +1,9 @@
 import { describe, expect, it, vi } from 'vitest';
-import {
-  type CopyDeps,
-  copyBatch,
-  newCopyStats,
-  objectMetadata,
-} from '../../../../functions/core/copy/copy-batch.js';
-import type { CopyRef, CopyResult } from '../../../../functions/core/copy/types.js';
+import { type CopyDeps, copyBatch, newCopyStats } from '../../../../functions/core/copy/copy-batch.js';
 import { AppError } from '../../../../functions/core/errors.js';
-import { silentLogger } from '../../../../functions/core/logger.js';
+import type { CopyResult } from '../../../../functions/core/model/copy-result.js';
+import type { CopyRef } from '../../../../functions/core/model/refs.js';
+import { silentLogger } from '../../../../functions/core/ports.js';
 import {
   broken,
   content,
@@ -109,10 +105,10 @@ describe('copyBatch', () => {
   it('fails every ref with the resolver error code when the resolve call fails', async () => {
     const fs = files(3);
     const { resolver, downloader, deps } = setup(fs);
-    resolver.error = new AppError('ekuaibao_throttled', 'throttled by 合思', { retryable: true });
+    resolver.error = new AppError('ekuaibao_http_429', 'throttled by 合思', { retryable: true });
     const results = await copyBatch(refsOf(fs), ctx, deps);
     for (const r of results)
-      expect(r).toMatchObject({ status: 'failed', code: 'ekuaibao_throttled', retryable: true });
+      expect(r).toMatchObject({ status: 'failed', code: 'ekuaibao_http_429', retryable: true });
     expect(downloader.calls).toHaveLength(0);
   });
 
@@ -400,23 +396,5 @@ describe('copyBatch', () => {
     };
     const [r] = await copyBatch(refsOf(fs), ctx, deps);
     expect(r).toMatchObject({ status: 'failed', code: 'head_failed', retryable: true });
-  });
-});
-
-describe('objectMetadata', () => {
-  it('keeps the whole metadata under 2 KB and never cuts a percent escape', () => {
-    const key = `DP:${JSON.stringify({ fileName: '很长的名字'.repeat(200) })}`;
-    const md = objectMetadata({ id: 'F1', key });
-    const total = Object.entries(md).reduce(
-      (n, [k, v]) => n + Buffer.byteLength(k) + Buffer.byteLength(v),
-      0,
-    );
-    expect(total).toBeLessThan(2048);
-    expect(md['ekb-key']).toMatch(/^(?:[^%]|%[0-9A-F]{2})*$/);
-    expect(() => decodeURIComponent(md['ekb-key'] ?? '')).not.toThrow();
-  });
-
-  it('percent-encodes a non-ASCII file id so it is a valid header value', () => {
-    expect(objectMetadata({ id: '文件1', key: 'k' }).fileid).toBe(encodeURIComponent('文件1'));
   });
 });

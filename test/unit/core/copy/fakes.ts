@@ -1,18 +1,16 @@
 /** Plain fakes of the copy engine's ports: an in-memory sink, a scripted downloader and a recording resolver. */
 import { Readable } from 'node:stream';
-import type { AttachmentRef } from '../../../../functions/core/attachments/ref.js';
+import type { AttachmentRef } from '../../../../functions/core/model/refs.js';
+import type { Resolution } from '../../../../functions/core/model/resolution.js';
 import type {
   Downloader,
   DownloadResponse,
+  DownloadUrlResolver,
   ObjectHead,
   ObjectSink,
   PutObjectOptions,
-} from '../../../../functions/core/copy/ports.js';
-import type {
-  DownloadUrlResolver,
-  Resolution,
   ResolveOptions,
-} from '../../../../functions/core/ekuaibao/types.js';
+} from '../../../../functions/core/ports.js';
 
 export interface StoredObject {
   body: Buffer;

@@ -1,8 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createEkuaibaoClient, type EkuaibaoClient } from '../../../../functions/core/ekuaibao/client.js';
-import type { EkuaibaoCredentials } from '../../../../functions/core/ekuaibao/credentials.js';
 import { EkuaibaoAuthError } from '../../../../functions/core/errors.js';
-import type { LogFields, Logger } from '../../../../functions/core/logger.js';
+import type { EkuaibaoCredentials, LogFields, Logger } from '../../../../functions/core/ports.js';
 import {
   answerAll,
   DOWNLOAD_URLS_PATH,

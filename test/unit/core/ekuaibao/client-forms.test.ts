@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createEkuaibaoClient, type EkuaibaoClient } from '../../../../functions/core/ekuaibao/client.js';
-import type { EkuaibaoForm } from '../../../../functions/core/ekuaibao/types.js';
 import { ValidationError } from '../../../../functions/core/errors.js';
+import type { EkuaibaoForm } from '../../../../functions/core/model/forms.js';
 import {
   APPLY_LIST_PATH,
   type FakeEkb,

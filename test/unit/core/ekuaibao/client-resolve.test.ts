@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createEkuaibaoClient, type EkuaibaoClient } from '../../../../functions/core/ekuaibao/client.js';
-import { DP_SIGNATURE_TTL_MS } from '../../../../functions/core/ekuaibao/resolution.js';
 import { ValidationError } from '../../../../functions/core/errors.js';
+import { DP_SIGNATURE_TTL_MS } from '../../../../functions/core/model/resolution.js';
 import {
   answerAll,
   DOWNLOAD_URLS_PATH,

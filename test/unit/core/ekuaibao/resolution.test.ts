@@ -1,9 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { fileNameFromKey } from '../../../../functions/core/attachments/ref.js';
 import {
-  chunk,
   computeExpiresAt,
-  DP_SIGNATURE_TTL_MS,
-  fileNameFromKey,
   readAnswerItem,
   toResolved,
   uniqueRefs,
@@ -11,6 +9,8 @@ import {
   validateRefs,
 } from '../../../../functions/core/ekuaibao/resolution.js';
 import { ValidationError } from '../../../../functions/core/errors.js';
+import { DP_SIGNATURE_TTL_MS } from '../../../../functions/core/model/resolution.js';
+import { chunk } from '../../../../functions/core/util/chunk.js';
 
 const NOW = Date.parse('2024-06-04T02:30:00Z');
 const DP_KEY =

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { parseManifest } from '../../../../functions/core/attachments/manifest.js';
-import type { CopyRef } from '../../../../functions/core/copy/types.js';
 import { AppError, ValidationError } from '../../../../functions/core/errors.js';
 import {
   createJob,
@@ -8,12 +7,10 @@ import {
   recordFailedJob,
   refsJobStarter,
 } from '../../../../functions/core/jobs/create-job.js';
-import type {
-  BatchMessage,
-  BatchQueue,
-  JobItem,
-  ReportStore,
-} from '../../../../functions/core/jobs/types.js';
+import type { BatchMessage } from '../../../../functions/core/model/batch.js';
+import type { JobItem } from '../../../../functions/core/model/job.js';
+import type { CopyRef } from '../../../../functions/core/model/refs.js';
+import type { BatchQueue, ReportStore } from '../../../../functions/core/ports.js';
 
 function memoryStore(): ReportStore & { data: Map<string, unknown> } {
   const data = new Map<string, unknown>();

@@ -1,15 +1,10 @@
 /** Plain fakes of the job ports, shared by the job, fan-out and jobs-API tests. */
 
-import type { CopyResult } from '../../../../functions/core/copy/types.js';
-import { AppError } from '../../../../functions/core/errors.js';
-import type {
-  BatchMessage,
-  BatchQueue,
-  BatchReport,
-  JobRecord,
-  ManifestSource,
-  ReportStore,
-} from '../../../../functions/core/jobs/types.js';
+import { AppError, type ErrorCode } from '../../../../functions/core/errors.js';
+import type { BatchMessage, BatchReport } from '../../../../functions/core/model/batch.js';
+import type { CopyResult } from '../../../../functions/core/model/copy-result.js';
+import type { JobRecord } from '../../../../functions/core/model/job.js';
+import type { BatchQueue, ManifestSource, ReportStore } from '../../../../functions/core/ports.js';
 
 export function memoryStore(): ReportStore & { data: Map<string, unknown>; reads: string[] } {
   const data = new Map<string, unknown>();
@@ -117,7 +112,7 @@ export const skipped = (id: string): CopyResult => ({
 export const failed = (
   id: string,
   retryable: boolean,
-  code = retryable ? 'download_http_503' : 'not_found',
+  code: ErrorCode = retryable ? 'download_http_503' : 'not_found',
 ): CopyResult => ({
   status: 'failed',
   id,

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { AppError, ValidationError } from '../../../../functions/core/errors.js';
 import { jobRecordKey } from '../../../../functions/core/jobs/keys.js';
 import { runManifestJob } from '../../../../functions/core/jobs/manifest-job.js';
-import type { JobRecord, ManifestSource } from '../../../../functions/core/jobs/types.js';
+import type { JobRecord } from '../../../../functions/core/model/job.js';
+import type { ManifestSource } from '../../../../functions/core/ports.js';
 import { memoryManifests, memoryStore, recordingQueue } from './job-fakes.js';
 
 const BUCKET = 'archive';

@@ -1,11 +1,7 @@
 /** Plain fakes of the sync's ports: a forms source that filters like getApplyList, a job recorder, a clock. */
 
-import type {
-  ApplyListPage,
-  ApplyListQuery,
-  EkuaibaoForm,
-  FormsSource,
-} from '../../../../functions/core/ekuaibao/types.js';
+import type { ApplyListPage, ApplyListQuery, EkuaibaoForm } from '../../../../functions/core/model/forms.js';
+import type { FormsSource } from '../../../../functions/core/ports.js';
 import { parseChinaTime } from '../../../../functions/core/sync/china-time.js';
 import type { SyncJobInput } from '../../../../functions/core/sync/run-sync.js';
 

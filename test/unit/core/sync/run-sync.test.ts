@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { AppError, ValidationError } from '../../../../functions/core/errors.js';
-import { runSync, type SyncDeps, type SyncOptions } from '../../../../functions/core/sync/run-sync.js';
+import { runSync, type SyncDeps } from '../../../../functions/core/sync/run-sync.js';
 import type { SyncState } from '../../../../functions/core/sync/state.js';
+import type { SyncOptions } from '../../../../functions/core/sync/sync-options.js';
 import { createMemoryVersionedStore } from '../../../../functions/core/sync/versioned-store.js';
 import { FakeClock, FakeForms, ids, JobRecorder, makeForm } from './fakes.js';
 
@@ -288,8 +289,8 @@ describe('runSync: failures', () => {
   it('does not move the watermark when queuing the job fails', async () => {
     const forms = new FakeForms([makeForm('e1', 'expense', T0 + HOUR, [f(1)])]);
     const { deps, jobs, state } = setup(forms, T0 + 2 * HOUR);
-    jobs.failNext = new AppError('queue_failed', 'SendMessageBatch failed', { retryable: true });
-    await expect(runSync(base, deps)).rejects.toMatchObject({ code: 'queue_failed' });
+    jobs.failNext = new AppError('queue_send_failed', 'SendMessageBatch failed', { retryable: true });
+    await expect(runSync(base, deps)).rejects.toMatchObject({ code: 'queue_send_failed' });
     expect(state()?.watermark).toBeUndefined();
     const again = await runSync(base, deps);
     expect(again).toMatchObject({ refs: 1, windows: 1 });

@@ -1,11 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import type { ReportStore } from '../../../../functions/core/jobs/types.js';
+import type { ReportStore, VersionedStore } from '../../../../functions/core/ports.js';
 import {
   acquireLock,
   LockedState,
   SyncLockLostError,
   type SyncState,
-  type VersionedStore,
 } from '../../../../functions/core/sync/state.js';
 import {
   createMemoryVersionedStore,

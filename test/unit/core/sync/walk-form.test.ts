@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { EkuaibaoForm } from '../../../../functions/core/ekuaibao/types.js';
+import type { EkuaibaoForm } from '../../../../functions/core/model/forms.js';
 import { findFormAttachments, formVars, isDeletedForm } from '../../../../functions/core/sync/walk-form.js';
 
 const file = (n: number, fileName?: string) => ({

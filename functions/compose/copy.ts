@@ -1,0 +1,67 @@
+/** The copy engine's collaborators and the copy function's deps: 合思 client, S3 sink, guarded downloader. */
+
+import { createS3Sink } from '../aws/s3-sink.js';
+import type { CopyDeps } from '../core/copy/copy-batch.js';
+import type { RunBatchDeps } from '../core/copy/run-batch.js';
+import { createUndiciDownloader } from '../core/copy/undici-downloader.js';
+import { AppError, ErrorCode } from '../core/errors.js';
+import type { Logger } from '../core/ports.js';
+import { createDownloadGuard, systemResolveHost } from '../core/security/download-guard.js';
+import { createGuardedAgent } from '../core/security/guarded-agent.js';
+import { emitMetrics } from '../metrics.js';
+import type { Composition, MetricsSink } from './composition.js';
+import { ekuaibaoClient } from './ekuaibao.js';
+import { reportStore, s3Client } from './storage.js';
+
+/** The copy engine's collaborators: the resolver, the S3 sink, and the guarded downloader. */
+export function copyEngine(c: Composition, bucket: string): CopyDeps {
+  const { config } = c;
+  // Signed URLs come from 合思's answer: only allow-listed public hosts, checked before the GET and at connect time.
+  const guard = c.once('guard', () =>
+    createDownloadGuard({
+      allowedHosts: config.allowedDownloadHosts,
+      allowInsecure: config.allowInsecureDownloads,
+      resolveHost: systemResolveHost,
+    }),
+  );
+  const agent = c.once(
+    'agent',
+    () => createGuardedAgent({ guard }),
+    (a) => a.close(),
+  );
+  return {
+    resolver: ekuaibaoClient(c),
+    sink: c.once(`sink:${bucket}`, () =>
+      createS3Sink({
+        client: s3Client(c),
+        bucket,
+        partSizeBytes: config.partSizeBytes,
+        queueSize: config.partConcurrency,
+      }),
+    ),
+    downloader: c.once('downloader', () => createUndiciDownloader({ dispatcher: agent })),
+    checkUrl: guard.checkUrl,
+    logger: c.logger,
+  };
+}
+
+export function copyHandlerDeps(c: Composition, logger: Logger = c.logger) {
+  if (!c.config.bucket)
+    throw new AppError(ErrorCode.Misconfigured, 'EKB_BUCKET is required for the copy function');
+  const deps: RunBatchDeps = {
+    ...copyEngine(c, c.config.bucket),
+    reports: reportStore(c, 'the copy function'),
+    logger,
+    reportPrefix: c.config.reportPrefix,
+    defaultKeyTemplate: c.config.objectKeyTemplate,
+    concurrency: c.config.copyConcurrency,
+  };
+  const metrics: MetricsSink =
+    c.overrides.metrics ?? ((values) => emitMetrics(values, { dimensions: { Function: 'copy' } }));
+  return {
+    ...deps,
+    maxReceiveCount: c.config.maxReceiveCount,
+    deadlineMarginMs: c.config.deadlineMarginMs,
+    metrics,
+  };
+}

@@ -1,0 +1,25 @@
+/** The scheduled sync hook fan-out runs for EventBridge's schedule. */
+import { createS3VersionedStore } from '../aws/s3-versioned-store.js';
+import type { Logger } from '../core/ports.js';
+import { createScheduledSync, type ScheduledSyncHook } from '../fan-out/scheduled-sync.js';
+import { type Composition, requireKeys } from './composition.js';
+import { ekuaibaoClient } from './ekuaibao.js';
+import { batchQueue, reportStore, s3Client } from './storage.js';
+
+/** The scheduled sync on fan-out's own queue and report store; its state behind S3 conditional writes. */
+export function scheduledSync(c: Composition, logger: Logger = c.logger): ScheduledSyncHook {
+  requireKeys(c, ['EKB_BUCKET'], 'the scheduled sync');
+  return c.once('sync', () =>
+    createScheduledSync(c.config, {
+      forms: ekuaibaoClient(c),
+      state:
+        c.overrides.syncState ??
+        createS3VersionedStore({ client: s3Client(c), bucket: c.config.bucket as string }),
+      queue: batchQueue(c, 'the scheduled sync'),
+      store: reportStore(c, 'the scheduled sync'),
+      logger,
+      reportPrefix: c.config.reportPrefix,
+      ...(c.overrides.syncOptions ? { options: c.overrides.syncOptions } : {}),
+    }),
+  );
+}

@@ -1,0 +1,236 @@
+/**
+ * The second half of copying a batch: one planned file → one object. In order:
+ * 1. the skip check: an object already at the key that is this very file (object-identity.ts) is `skipped`, without
+ *    a GET when the size is known up front;
+ * 2. the transfer: GET body → counting Transform (counting-transform.ts) → sink.put, streamed, never buffered whole;
+ *    a body shorter or longer than its Content-Length fails the upload, so no partial object is left;
+ * 3. the retries: 403 on the GET → the ref is resolved again once (also when its URL is about to expire);
+ *    5xx/408/429/transport errors/short bodies → another GET with backoff (3 tries in all); other 4xx → permanent.
+ * When the signal aborts (the deadline nears), the file stops and comes back `deadline` (retryable).
+ */
+import type { Readable } from 'node:stream';
+import { contentDisposition, contentTypeFor } from '../attachments/content-type.js';
+import { originalFileName } from '../attachments/object-key.js';
+import { ErrorCode, isAppError } from '../errors.js';
+import type { CopyResult } from '../model/copy-result.js';
+import type { CopyRef } from '../model/refs.js';
+import type { ResolvedAttachment } from '../model/resolution.js';
+import type {
+  Downloader,
+  DownloadResponse,
+  DownloadUrlResolver,
+  Logger,
+  ObjectHead,
+  ObjectSink,
+  PutObjectOptions,
+} from '../ports.js';
+import { abortableSleep, type BackoffPolicy, backoffDelay, type Sleep } from '../util/backoff.js';
+import { CopyFailure, deadlineFailure, safeMessage, TransientDownload } from './copy-failure.js';
+import { CountingTransform } from './counting-transform.js';
+import { objectMetadata, sameObject } from './object-identity.js';
+import type { PlannedFile } from './resolve-batch.js';
+
+/** GET tries per file, including the first (a 403 → re-resolve does not count). */
+export const DOWNLOAD_MAX_ATTEMPTS = 3;
+/** A URL this close to its expiresAt is resolved again before the GET rather than risking a 403 mid-body. */
+const EXPIRY_MARGIN_MS = 30_000;
+
+export interface CopyStats {
+  /** Refs resolved a second time (403 on the GET, or a URL about to expire). */
+  reResolves: number;
+  /** GETs repeated after a transient failure. */
+  downloadRetries: number;
+}
+
+/** What copying one file needs; built once per batch by copyBatch. */
+export interface CopyFileEnv {
+  resolver: DownloadUrlResolver;
+  sink: ObjectSink;
+  downloader: Downloader;
+  /** Called before every GET; may throw an AppError (e.g. a host not on the allow-list) to fail that ref. */
+  checkUrl: ((url: string) => void | Promise<void>) | undefined;
+  log: Logger;
+  now: () => number;
+  sleep: Sleep;
+  random: () => number;
+  backoff: BackoffPolicy;
+  expiration: number;
+  signal: AbortSignal;
+  stats: CopyStats;
+}
+
+/** What the object is told about itself: fixed from the first resolution, whatever later re-resolves answer. */
+type ObjectProps = Pick<PutObjectOptions, 'contentType' | 'contentDisposition' | 'metadata'>;
+
+type Transfer = { kind: 'copied'; bytes: number } | { kind: 'skipped' } | { kind: 'expired' };
+
+const skipped = (ref: CopyRef, objectKey: string): CopyResult => ({
+  status: 'skipped',
+  id: ref.id,
+  key: ref.key,
+  objectKey,
+  reason: 'exists',
+});
+
+/** Copies one file; throws CopyFailure (or the cause) for anything that ends it failed. */
+export async function copyFile(file: PlannedFile, env: CopyFileEnv): Promise<CopyResult> {
+  const { ref, objectKey } = file;
+  const { signal } = env;
+  let resolution = file.resolution;
+  const started = env.now();
+  const name = originalFileName(ref, resolution);
+  const put: ObjectProps = {
+    contentType: contentTypeFor(name, resolution.fileType),
+    contentDisposition: contentDisposition(name),
+    metadata: objectMetadata(ref),
+  };
+  const head = await headOf(objectKey, env);
+  // The size is known before any byte moves (DP: JSON, or the client's answer): skip without a GET.
+  if (sameObject(head, resolution.fileSize, ref)) return skipped(ref, objectKey);
+
+  let reResolved = false;
+  let attempt = 0;
+  for (;;) {
+    if (signal.aborted) throw deadlineFailure();
+    if (!reResolved && env.now() > resolution.expiresAt - EXPIRY_MARGIN_MS) {
+      reResolved = true;
+      resolution = await reResolve(ref, env);
+    }
+    attempt += 1;
+    try {
+      await env.checkUrl?.(resolution.url);
+      const outcome = await transfer(file, resolution, put, head, env);
+      if (outcome.kind === 'skipped') return skipped(ref, objectKey);
+      if (outcome.kind === 'copied') {
+        const ms = Math.max(0, Math.round(env.now() - started));
+        return { status: 'copied', id: ref.id, key: ref.key, objectKey, bytes: outcome.bytes, ms };
+      }
+      if (reResolved) {
+        throw new CopyFailure('download_http_403', 'download refused (403) even with a fresh URL', false);
+      }
+      reResolved = true;
+      attempt -= 1;
+      env.log.info('download refused (403): resolving the ref again', { id: ref.id, objectKey });
+      resolution = await reResolve(ref, env);
+    } catch (err) {
+      if (signal.aborted) throw deadlineFailure();
+      if (!(err instanceof TransientDownload) || attempt >= DOWNLOAD_MAX_ATTEMPTS) throw err;
+      env.stats.downloadRetries += 1;
+      env.log.warn('download failed; retrying', {
+        id: ref.id,
+        objectKey,
+        attempt,
+        code: err.code,
+        error: err.message,
+      });
+      await abortableSleep(env.sleep, backoffDelay(attempt, env.backoff, env.random), signal).catch(
+        () => undefined,
+      );
+    }
+  }
+}
+
+async function headOf(objectKey: string, env: CopyFileEnv): Promise<ObjectHead | undefined> {
+  try {
+    return await env.sink.head(objectKey, env.signal);
+  } catch (err) {
+    if (env.signal.aborted) throw err;
+    throw new CopyFailure(
+      isAppError(err) ? err.code : ErrorCode.HeadFailed,
+      `cannot check the target object: ${safeMessage(err)}`,
+      isAppError(err) ? err.retryable : true,
+    );
+  }
+}
+
+async function reResolve(ref: CopyRef, env: CopyFileEnv): Promise<ResolvedAttachment> {
+  env.stats.reResolves += 1;
+  const [again] = await env.resolver.resolveDownloadUrls([{ id: ref.id, key: ref.key }], {
+    expiration: env.expiration,
+    signal: env.signal,
+  });
+  if (again?.status !== 'resolved') {
+    throw new CopyFailure(ErrorCode.NotFound, '合思 no longer knows this attachment (id and key)', false);
+  }
+  return again;
+}
+
+function isTransientStatus(status: number): boolean {
+  return status >= 500 || status === 408 || status === 429;
+}
+
+async function discard(res: DownloadResponse): Promise<void> {
+  if (res.dump) await res.dump();
+  else res.body.destroy();
+}
+
+/** One GET streamed into the sink. */
+async function transfer(
+  file: PlannedFile,
+  resolution: ResolvedAttachment,
+  put: ObjectProps,
+  existing: ObjectHead | undefined,
+  env: CopyFileEnv,
+): Promise<Transfer> {
+  const { ref, objectKey } = file;
+  const { signal } = env;
+  let res: DownloadResponse;
+  try {
+    res = await env.downloader.get(resolution.url, {
+      ...(resolution.headers ? { headers: resolution.headers } : {}),
+      signal,
+    });
+  } catch (err) {
+    throw new TransientDownload(ErrorCode.DownloadFailed, `download failed: ${safeMessage(err)}`, true);
+  }
+  if (res.status === 403) {
+    await discard(res);
+    return { kind: 'expired' };
+  }
+  if (res.status < 200 || res.status > 299) {
+    await discard(res);
+    const code: ErrorCode = `download_http_${res.status}`;
+    if (isTransientStatus(res.status))
+      throw new TransientDownload(code, `download answered ${res.status}`, true);
+    throw new CopyFailure(code, `download answered ${res.status}`, false);
+  }
+  if (sameObject(existing, res.contentLength, ref)) {
+    await discard(res);
+    return { kind: 'skipped' };
+  }
+  const counter = new CountingTransform(res.contentLength);
+  let downloadError: unknown;
+  const body: Readable = res.body;
+  body.on('error', (err) => {
+    downloadError ??= err;
+    counter.destroy(err);
+  });
+  counter.on('error', (err) => {
+    downloadError ??= err;
+  });
+  body.pipe(counter);
+  try {
+    await env.sink.put(objectKey, counter, {
+      ...(res.contentLength === undefined ? {} : { contentLength: res.contentLength }),
+      ...put,
+      signal,
+    });
+  } catch (err) {
+    body.destroy();
+    if (signal.aborted) throw deadlineFailure();
+    if (downloadError !== undefined) {
+      if (downloadError instanceof TransientDownload) throw downloadError;
+      throw new TransientDownload(
+        ErrorCode.DownloadFailed,
+        `download broke off: ${safeMessage(downloadError)}`,
+        true,
+      );
+    }
+    throw new CopyFailure(
+      isAppError(err) ? err.code : ErrorCode.UploadFailed,
+      `upload failed: ${safeMessage(err)}`,
+      isAppError(err) ? err.retryable : true,
+    );
+  }
+  return { kind: 'copied', bytes: counter.bytes };
+}

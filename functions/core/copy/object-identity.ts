@@ -1,0 +1,43 @@
+/**
+ * What an archived object says about the 合思 file it holds (user metadata written at upload), and whether the
+ * object already at a target key is that very file, so a re-run skips it instead of copying it again.
+ */
+import type { CopyRef } from '../model/refs.js';
+import type { ObjectHead } from '../ports.js';
+
+/** S3 user metadata may hold 2 KB in all (keys + values); keep clear of it. */
+const METADATA_BUDGET_BYTES = 1_900;
+
+/** Header-safe metadata value: printable ASCII kept, anything else percent-encoded (deterministic, so comparable). */
+function metadataValue(value: string): string {
+  return /^[\x20-\x7e]*$/.test(value) ? value : encodeURIComponent(value);
+}
+
+/** Percent-encodes `value` whole code point by whole code point until `max` characters are used. */
+function encodeWithin(value: string, max: number): string {
+  let out = '';
+  for (const cp of value.toWellFormed()) {
+    const enc = encodeURIComponent(cp);
+    if (out.length + enc.length > max) break;
+    out += enc;
+  }
+  return out;
+}
+
+function fileIdMetadata(id: string): string {
+  const v = metadataValue(id);
+  return v.length <= 512 ? v : encodeWithin(id, 512);
+}
+
+export function objectMetadata(ref: CopyRef): Record<string, string> {
+  const fileid = fileIdMetadata(ref.id);
+  const budget = METADATA_BUDGET_BYTES - 'fileid'.length - fileid.length - 'ekb-key'.length;
+  return { fileid, 'ekb-key': encodeWithin(ref.key, Math.max(0, budget)) };
+}
+
+/** The object at the key is this ref's file: same size, and its fileid (when it has one) is the ref's. */
+export function sameObject(head: ObjectHead | undefined, size: number | undefined, ref: CopyRef): boolean {
+  if (!head || size === undefined || head.size !== size) return false;
+  const fileid = head.metadata.fileid;
+  return fileid === undefined || fileid === fileIdMetadata(ref.id);
+}

@@ -1,0 +1,49 @@
+/**
+ * Reads one copy-queue message body. The message shape is checked strictly (it decides where the report goes);
+ * single refs are not: a bad ref fails alone in copyBatch (invalid_ref) and shows up in the report.
+ */
+import { ValidationError } from '../errors.js';
+import type { BatchMessage } from '../model/batch.js';
+import type { CopyRef } from '../model/refs.js';
+import { isValidJobId } from './keys.js';
+
+/** One downloadurls call answers ≤100 refs; fan-out never sends more per message. */
+export const MAX_REFS_PER_MESSAGE = 100;
+
+export function parseBatchMessage(body: string): BatchMessage {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch {
+    throw new ValidationError('message body is not JSON');
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new ValidationError('message body must be a JSON object');
+  }
+  const m = parsed as Record<string, unknown>;
+  if (m.v !== 1) throw new ValidationError(`message v must be 1 (got ${JSON.stringify(m.v) ?? 'nothing'})`);
+  if (typeof m.jobId !== 'string' || !isValidJobId(m.jobId)) {
+    throw new ValidationError('message jobId must be letters, digits, _ or - (1-128, starting alphanumeric)');
+  }
+  if (typeof m.batchId !== 'string' || !isValidJobId(m.batchId)) {
+    throw new ValidationError(
+      'message batchId must be letters, digits, _ or - (1-128, starting alphanumeric)',
+    );
+  }
+  if (!Array.isArray(m.refs) || m.refs.length === 0) {
+    throw new ValidationError('message refs must be a non-empty array');
+  }
+  if (m.refs.length > MAX_REFS_PER_MESSAGE) {
+    throw new ValidationError(`message refs holds ${m.refs.length} refs; at most ${MAX_REFS_PER_MESSAGE}`);
+  }
+  if (m.keyTemplate !== undefined && (typeof m.keyTemplate !== 'string' || m.keyTemplate.trim() === '')) {
+    throw new ValidationError('message keyTemplate must be a non-empty string when given');
+  }
+  return {
+    v: 1,
+    jobId: m.jobId,
+    batchId: m.batchId,
+    refs: m.refs as CopyRef[],
+    ...(m.keyTemplate === undefined ? {} : { keyTemplate: m.keyTemplate as string }),
+  };
+}

@@ -1,0 +1,74 @@
+/** Jobs: where one came from, the items it was made of, its record in the bucket and the status read from it. */
+import type { CopyRef } from './refs.js';
+
+/** Where a job came from. */
+export type JobSource =
+  | { kind: 'manifest'; bucket: string; key: string }
+  | {
+      kind: 'api';
+      /** s3://bucket/key when the API job was started from a manifest. */
+      manifest?: string;
+    }
+  | { kind: 'schedule'; windowStart: string; windowEnd: string }
+  | { kind: 'cli'; manifest?: string };
+
+/** A manifest line (or API item) that could not be used: reported, never silently dropped. */
+export interface BadInput {
+  /** 1-based line number in the manifest (for a JSON array: the item's 1-based index). */
+  line: number;
+  message: string;
+}
+
+/**
+ * One input item on its way into a job: a usable ref with the (1-based) line it came from, or a bad line.
+ * Manifest parsers yield these; API and sync refs are wrapped the same way.
+ */
+export type JobItem = { ok: CopyRef; line: number } | { bad: BadInput };
+
+/** jobs/<jobId>/job.json: written once by fan-out when every batch is queued. */
+export interface JobRecord {
+  v: 1;
+  jobId: string;
+  source: JobSource;
+  createdAt: string;
+  keyTemplate: string;
+  counts: {
+    /** Refs queued (after de-duplication). */
+    refs: number;
+    batches: number;
+    duplicates: number;
+    badLines: number;
+  };
+  /** The first bad lines (capped); counts.badLines has the full number. */
+  badLines: BadInput[];
+  batchIds: string[];
+  /** Refs in each batch, parallel to batchIds (job status counts a batch without a report as that many pending). */
+  batchSizes?: number[];
+  /**
+   * Set when the input as a whole could not be used (manifest unreadable, CSV header without "id"): what was queued
+   * before it (if anything) still runs, and the user sees why the rest did not.
+   */
+  error?: { code: string; message: string; line?: number };
+}
+
+/** GET /copy-jobs/{jobId} and `ekb-archive job <id>`. */
+export interface JobStatus {
+  jobId: string;
+  createdAt: string;
+  source: JobSource;
+  state: 'running' | 'done' | 'done_with_failures';
+  /** Batches queued, batches with a report, batches whose report is final. */
+  batches?: { total: number; reported: number; final: number };
+  totals: { refs: number; copied: number; skipped: number; failed: number; pending: number; bytes: number };
+  badLines: BadInput[];
+  /** Why the input stopped being read, when it did (see JobRecord.error). */
+  error?: { code: string; message: string; line?: number };
+  failures: Array<{
+    id: string;
+    key: string;
+    code: string;
+    message: string;
+    retryable: boolean;
+    batchId: string;
+  }>;
+}

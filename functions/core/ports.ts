@@ -1,0 +1,161 @@
+/**
+ * Everything the core needs from the outside world, in one place. The core receives these as arguments and never
+ * imports an adapter: AWS adapters live in functions/aws/, the local stand-ins in infra/local/, and tests hand in
+ * plain fakes.
+ */
+import type { Readable } from 'node:stream';
+import type { BatchMessage } from './model/batch.js';
+import type { ApplyListPage, ApplyListQuery, EkuaibaoForm } from './model/forms.js';
+import type { AttachmentRef } from './model/refs.js';
+import type { Resolution } from './model/resolution.js';
+
+// ---- logging --------------------------------------------------------------------------------------------------
+
+export type LogFields = Record<string, unknown>;
+
+/** Structured, redacting logs (functions/logger.ts); tests pass `silentLogger` or a capturing fake. */
+export interface Logger {
+  debug(message: string, fields?: LogFields): void;
+  info(message: string, fields?: LogFields): void;
+  warn(message: string, fields?: LogFields): void;
+  error(message: string, fields?: LogFields): void;
+  /** A logger whose every line also carries `fields` (request, job and batch ids). */
+  child(fields: LogFields): Logger;
+}
+
+export const silentLogger: Logger = {
+  debug() {},
+  info() {},
+  warn() {},
+  error() {},
+  child() {
+    return silentLogger;
+  },
+};
+
+// ---- 合思 ------------------------------------------------------------------------------------------------------
+
+/** The app credentials 合思 exchanges for an access token. `appSecurity` is a secret: never logged or shown. */
+export interface EkuaibaoCredentials {
+  appKey: string;
+  appSecurity: string;
+}
+
+/** Where the client gets credentials from: a constant, or an adapter (env, Secrets Manager) that may be async. */
+export type CredentialsSource = () => Promise<EkuaibaoCredentials> | EkuaibaoCredentials;
+
+export interface ResolveOptions {
+  /** Seconds the URLs stay valid, 1..1800 (default 1800). */
+  expiration?: number;
+  signal?: AbortSignal;
+}
+
+/** The port everything that needs download URLs depends on. Answers come back in the order of `refs`. */
+export interface DownloadUrlResolver {
+  resolveDownloadUrls(refs: readonly AttachmentRef[], options?: ResolveOptions): Promise<Resolution[]>;
+}
+
+/** The forms side of the 合思 client, used by the scheduled sync. */
+export interface FormsSource {
+  getApplyList(query: ApplyListQuery): Promise<ApplyListPage>;
+  /** undefined when 合思 answers 412 (unknown or deleted form). */
+  getFlowDetails(
+    by: { flowId: string } | { code: string },
+    signal?: AbortSignal,
+  ): Promise<EkuaibaoForm | undefined>;
+}
+
+// ---- the bucket -----------------------------------------------------------------------------------------------
+
+/** An object already at the target key. */
+export interface ObjectHead {
+  size: number;
+  /** User metadata, lower-case keys (S3 answers them that way). */
+  metadata: Record<string, string>;
+}
+
+export interface PutObjectOptions {
+  /** Exact body length when the source announced it; lets the sink pick a part size. */
+  contentLength?: number;
+  contentType: string;
+  contentDisposition: string;
+  metadata: Record<string, string>;
+  /** Aborting it must abort the upload and leave no object (and no multipart parts) behind. */
+  signal: AbortSignal;
+}
+
+/** Where archived files go (S3 in AWS and locally). */
+export interface ObjectSink {
+  /** undefined when there is no object at `key`. */
+  head(key: string, signal?: AbortSignal): Promise<ObjectHead | undefined>;
+  /** Streams `body` to `key`. Rejects (leaving no object) when the body errors, the signal aborts or the store fails. */
+  put(key: string, body: Readable, options: PutObjectOptions): Promise<{ bytes: number }>;
+}
+
+/** The storage port for job records and reports (S3 in AWS and locally). */
+export interface ReportStore {
+  putJson(key: string, value: unknown): Promise<void>;
+  getJson<T>(key: string): Promise<T | undefined>;
+  /** Keys under a prefix, all pages. */
+  list(prefix: string): Promise<string[]>;
+}
+
+/** A stored value and the version tag (S3 ETag) a conditional write must name. */
+export interface Versioned<T> {
+  value: T;
+  etag: string;
+}
+
+/** Storage with compare-and-set: what the sync's state and lock live behind (S3 conditional writes in AWS). */
+export interface VersionedStore {
+  get<T>(key: string): Promise<Versioned<T> | undefined>;
+  /**
+   * Writes `value` only if the stored version is still `etag` (`null`: only if nothing is stored yet).
+   * Resolves to the new etag, or `undefined` when someone else wrote first (the caller lost the race).
+   */
+  putIfMatch(key: string, value: unknown, etag: string | null): Promise<string | undefined>;
+}
+
+/** A manifest object opened for streaming (S3 GetObject body; never read whole). */
+export interface ManifestObject {
+  body: AsyncIterable<Uint8Array | string>;
+  eTag?: string;
+  versionId?: string;
+  contentLength?: number;
+}
+
+/** Where manifests are opened from (S3 in AWS and locally). */
+export interface ManifestSource {
+  /** Throws AppError `manifest_not_found` (status 400) when there is no such object. */
+  open(bucket: string, key: string, signal?: AbortSignal): Promise<ManifestObject>;
+}
+
+// ---- downloads and the queue ----------------------------------------------------------------------------------
+
+export interface DownloadResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: Readable;
+  /** Content-Length when the server sent a valid one. */
+  contentLength?: number;
+  /** Reads a little of an unwanted body so the connection can be reused, else destroys it. */
+  dump?(): Promise<void>;
+}
+
+/** GETs a signed URL as a stream. */
+export interface Downloader {
+  /** Rejects on transport failures (connect, reset, timeout before headers) and when `signal` aborts. */
+  get(
+    url: string,
+    options: { headers?: Record<string, string>; signal: AbortSignal },
+  ): Promise<DownloadResponse>;
+}
+
+/** The queue port: SQS SendMessageBatch in AWS, the local queue on one machine, a recorder in tests. */
+export interface BatchQueue {
+  /**
+   * Queues every message or throws (after bounded retries of partial failures). Resolving means all are queued.
+   * Any number of messages per call: the SQS adapter groups them into SendMessageBatch calls (10 entries, 256 KiB).
+   */
+  sendBatches(messages: BatchMessage[], signal?: AbortSignal): Promise<void>;
+}
