@@ -74,6 +74,8 @@ export interface JobStatus {
   createdAt: string;
   source: JobSource;
   state: 'running' | 'done' | 'done_with_failures';
+  /** A form-archive request fan-out has not planned yet (nothing queued so far). */
+  planning?: true;
   /** Batches queued, batches with a report, batches whose report is final. */
   batches?: { total: number; reported: number; final: number };
   totals: { refs: number; copied: number; skipped: number; failed: number; pending: number; bytes: number };

@@ -31,7 +31,10 @@ export interface PackageJobInput {
   jobId: string;
   source: JobSource;
   forms: AsyncIterable<FormItem> | Iterable<FormItem>;
-  /** Write job.json even when nothing was queued (requests and the CLI: the user sees why). Default true. */
+  /**
+   * Write job.json even when nothing was queued, held or bad (every package archived already). Default true
+   * (requests and the CLI: the user sees that); the sync passes false, so quiet windows leave no job behind.
+   */
   recordEmpty?: boolean;
 }
 
@@ -217,7 +220,8 @@ export async function createPackageJob(
   await plan();
   await packer.finish();
 
-  if (packer.batchIds.length === 0 && badLines === 0 && input.recordEmpty === false) {
+  const nothing = packer.batchIds.length === 0 && badLines === 0 && packages.held === 0;
+  if (nothing && input.recordEmpty === false) {
     log.info('no package to queue', { forms, held: packages.held, unchanged: packages.unchanged });
     return { record: undefined, created: false, forms, invalidAttachments };
   }
