@@ -11,13 +11,33 @@ import type { JobSource } from '../core/model/job.js';
 import { runFormArchiveJob } from '../core/packages/form-archive-job.js';
 import { readStoredRequest } from '../core/packages/form-request.js';
 import { PACKAGE_JOB_TEMPLATE } from '../core/packages/package-job.js';
-import type { FormPackageSource, FormsSource, Logger } from '../core/ports.js';
-import type { FanOutDeps, ManifestJobOutcome } from './s3-event.js';
+import type { BatchQueue, FormPackageSource, FormsSource, Logger, ReportStore } from '../core/ports.js';
 
 /** What fan-out needs to plan packages: the 合思 client and the states to seal. */
 export interface FormArchiveFanOutDeps {
   source: FormPackageSource & FormsSource;
   states: readonly string[];
+}
+
+/** What a request needs of fan-out's deps (s3-event.ts's FanOutDeps has all of it). */
+export interface FormArchiveRequestDeps {
+  queue: BatchQueue;
+  store: ReportStore;
+  reportPrefix?: string;
+  now?: () => Date;
+  formArchives?: FormArchiveFanOutDeps;
+}
+
+/** The job a request became (as s3-event.ts reports every job of an event). */
+export interface FormArchiveOutcome {
+  jobId: string;
+  bucket: string;
+  key: string;
+  created: boolean;
+  refs: number;
+  batches: number;
+  badLines: number;
+  error?: string;
 }
 
 export interface RequestUpload {
@@ -36,10 +56,10 @@ const unusable = (err: unknown): err is AppError =>
 
 export async function runFormArchiveRequest(
   upload: RequestUpload,
-  deps: FanOutDeps,
+  deps: FormArchiveRequestDeps,
   log: Logger,
   signal?: AbortSignal,
-): Promise<ManifestJobOutcome> {
+): Promise<FormArchiveOutcome> {
   const { bucket, key } = upload;
   const source: JobSource = { kind: 'form-archives', request: `s3://${bucket}/${key}` };
   const common = {
