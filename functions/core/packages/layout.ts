@@ -10,7 +10,7 @@
  * skips it) and a changed one gets a new folder while the old stays. Files sit outside the versions: a file that
  * did not change between versions is the same object, archived once.
  */
-import { sanitizeFileName } from '../attachments/object-key.js';
+import { MAX_FILE_NAME_BYTES, sanitizeFileName } from '../attachments/object-key.js';
 import type { PackageFileRole, PackagePart } from '../model/package.js';
 
 /** The archive lane of form packages. */
@@ -41,7 +41,16 @@ export function indexKey(root: string, version: string): string {
   return partKey(root, version, 'package.json');
 }
 
-/** `files/<role>/<name>`, the name made safe as one key segment (CJK kept, no path characters). */
-export function fileKey(root: string, role: PackageFileRole, name: string): string {
-  return `${root}files/${role}/${sanitizeFileName(name, 'file')}`;
+/**
+ * `files/<role>/<name>`, the name made safe as one key segment (CJK kept, no path characters, length capped).
+ * `n` > 1 marks the n-th file that would otherwise get the same name (`报销单~2.pdf`): the mark goes in after the
+ * name is cut to size, so it always survives.
+ */
+export function fileKey(root: string, role: PackageFileRole, name: string, n = 1): string {
+  const mark = n > 1 ? `~${n}` : '';
+  const safe = sanitizeFileName(name, 'file', MAX_FILE_NAME_BYTES - mark.length);
+  const dot = safe.lastIndexOf('.');
+  const marked =
+    mark === '' ? safe : dot > 0 ? `${safe.slice(0, dot)}${mark}${safe.slice(dot)}` : `${safe}${mark}`;
+  return `${root}files/${role}/${marked}`;
 }

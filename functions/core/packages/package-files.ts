@@ -142,11 +142,7 @@ function assignKeys(refs: DownloadRef[], root: string): void {
   for (const ref of refs) {
     const role = ref.pkg?.role ?? 'body';
     let key = fileKey(root, role, nameOf(ref));
-    for (let n = 2; used.has(key); n++) {
-      const name = nameOf(ref);
-      const dot = name.lastIndexOf('.');
-      key = fileKey(root, role, dot > 0 ? `${name.slice(0, dot)}~${n}${name.slice(dot)}` : `${name}~${n}`);
-    }
+    for (let n = 2; used.has(key); n++) key = fileKey(root, role, nameOf(ref), n);
     used.add(key);
     ref.targetKey = key;
   }
