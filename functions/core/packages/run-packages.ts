@@ -117,7 +117,7 @@ async function prepare(
 ): Promise<void> {
   const refsOf = (): number[] => [...w.files, ...w.parts.values()];
   try {
-    const existing = await deps.reports.getJson<PackageIndex>(indexKey(w.info.root, w.info.version));
+    const existing = await readIndex(w.info, deps);
     if (existing?.complete === true) {
       w.state = 'skip';
       for (const i of refsOf()) {
@@ -149,6 +149,26 @@ async function prepare(
     w.state = 'unknown';
     w.why =
       err instanceof AppError ? err : new AppError(ErrorCode.Internal, String(err), { retryable: true });
+  }
+}
+
+/**
+ * The version's index if there is one. An object there that is not an index (not JSON) does not stop the
+ * package: it is archived again and the index written over it; a failed read is retried with the message.
+ */
+async function readIndex(info: PackageInfo, deps: RunBatchDeps): Promise<PackageIndex | undefined> {
+  try {
+    return await deps.reports.getJson<PackageIndex>(indexKey(info.root, info.version));
+  } catch (err) {
+    if (err instanceof AppError && !err.retryable) {
+      deps.logger.warn('package index unreadable; the package is archived again', {
+        flowId: info.flowId,
+        version: info.version,
+        code: err.code,
+      });
+      return undefined;
+    }
+    throw err;
   }
 }
 
