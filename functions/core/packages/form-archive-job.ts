@@ -3,6 +3,7 @@
  * planned, queued and recorded by createPackageJob. Shared by fan-out (requests under manifests/form-archives/,
  * written by POST /form-archives) and `ekb-archive archive-forms`.
  */
+import { AppError } from '../errors.js';
 import type { JobSource } from '../model/job.js';
 import type { PackageIndex } from '../model/package.js';
 import type { FormPackageSource, FormsSource, ReportStore } from '../ports.js';
@@ -16,9 +17,20 @@ export interface FormArchiveJobDeps extends Omit<PackageJobDeps, 'plan'> {
   pagePauseMs?: number;
 }
 
-/** A version is archived whole when its index says so (a re-run then queues nothing for it). */
+/**
+ * A version is archived whole when its index says so (a re-run then queues nothing for it). An object there that
+ * is not an index (not JSON) is no proof: the version is planned again and its index written over it; a failed
+ * read (retryable) still stops the plan.
+ */
 export function archivedIn(store: ReportStore): (indexKey: string) => Promise<boolean> {
-  return async (key) => (await store.getJson<PackageIndex>(key))?.complete === true;
+  return async (key) => {
+    try {
+      return (await store.getJson<PackageIndex>(key))?.complete === true;
+    } catch (err) {
+      if (err instanceof AppError && !err.retryable) return false;
+      throw err;
+    }
+  };
 }
 
 export async function runFormArchiveJob(

@@ -3,6 +3,7 @@
  * the sandbox's bytes by SHA-256, receipts without fileId, expired one-hour URLs, versions, and every bad case the
  * issue names recorded in the index and the job report while the rest of the package lands.
  */
+import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { runBatchMessage } from '../../../functions/core/copy/run-batch.js';
 import type { CopyResult } from '../../../functions/core/model/copy-result.js';
@@ -306,6 +307,34 @@ describe('form packages over the sandbox and s3rver', () => {
     )?.results as CopyResult[];
     expect(results.map((r) => r.status === 'failed' && r.code)).toEqual(results.map(() => 'form_changed'));
     expect(await keysUnder(h, rootOf(planned))).toEqual([]);
+  });
+
+  it('archives a package again over an object at its index key that is not an index', async () => {
+    h.sandbox.putForm({
+      id: 'ID_pkgGarbage1',
+      code: 'C26000098',
+      formType: 'custom',
+      state: 'archived',
+      updateTime: Date.UTC(2026, 2, 8),
+      form: {
+        attachments: [{ fileId: 'pkgGarb0001', key: 'openapi-garbage-a.txt', fileName: 'a.txt', size: 100 }],
+      },
+      logs: [],
+    });
+    const f = await form('ID_pkgGarbage1');
+    await h.s3.client.send(
+      new PutObjectCommand({
+        Bucket: h.s3.bucket,
+        Key: indexKey(rootOf(f), packageVersion(f.updateTime as number)),
+        Body: 'not an index',
+      }),
+    );
+    const job = await archive(h, ['ID_pkgGarbage1']);
+    expect(failedOf(job.results)).toEqual([]);
+    expect(await indexOf(h, f)).toMatchObject({
+      complete: true,
+      files: [expect.objectContaining({ name: 'a.txt' })],
+    });
   });
 
   it('splits a form with more files than one message holds; the last part writes the index once the others settle', async () => {

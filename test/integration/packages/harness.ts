@@ -19,6 +19,7 @@ import type { BatchMessage, BatchReport } from '../../../functions/core/model/ba
 import type { EkuaibaoForm } from '../../../functions/core/model/forms.js';
 import type { JobRecord } from '../../../functions/core/model/job.js';
 import type { PackageIndex } from '../../../functions/core/model/package.js';
+import { archivedIn } from '../../../functions/core/packages/form-archive-job.js';
 import { indexKey, packageRoot, packageVersion } from '../../../functions/core/packages/layout.js';
 import { createPackageJob, type FormItem } from '../../../functions/core/packages/package-job.js';
 import { createPackageRunner } from '../../../functions/core/packages/run-packages.js';
@@ -103,7 +104,7 @@ export async function queueForms(
       plan: {
         source: h.client,
         states: DEFAULT_PACKAGE_STATES,
-        archived: async (key) => (await h.store.getJson<PackageIndex>(key))?.complete === true,
+        archived: archivedIn(h.store),
       },
       queue: { sendBatches: async (batch) => void messages.push(...batch) },
       store: h.store,
