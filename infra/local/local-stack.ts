@@ -32,6 +32,8 @@ export const MANIFESTS_PREFIX = 'manifests/';
 /** Where a first sync against the sandbox starts: the day before its oldest demo form. */
 export const DEMO_SYNC_START_DATE = '2026-02-26';
 export const COPY_QUEUE_NAME = 'ekb-archive-copy';
+/** The local queues' SQLite file, in the data folder (a dot name: never taken for a bucket). */
+export const QUEUE_DATABASE_FILE = '.ekb-queue.db';
 /** The stack's retry settings for fan-out's asynchronous invocations (infra/constructs/triggers.ts). */
 const S3_EVENT_RETRIES = 2;
 const SCHEDULE_RETRIES = 4;
@@ -111,8 +113,8 @@ export async function startLocalStack(input: LocalStackInput): Promise<LocalStac
     const realBucket = env.EKB_BUCKET?.trim() || undefined;
     let embedded: EmbeddedS3 | undefined;
     let onManifest: (event: S3Event) => void = () => {};
+    const directory = isAbsolute(options.dataDir) ? options.dataDir : join(PROJECT_ROOT, options.dataDir);
     if (!realBucket) {
-      const directory = isAbsolute(options.dataDir) ? options.dataDir : join(PROJECT_ROOT, options.dataDir);
       await mkdir(directory, { recursive: true });
       embedded = await startEmbeddedS3({
         directory,
@@ -156,6 +158,10 @@ export async function startLocalStack(input: LocalStackInput): Promise<LocalStac
     const config = loadConfig(fnEnv);
     const queue = new LocalQueue({
       name: COPY_QUEUE_NAME,
+      // Durable: batches queued before a crash are delivered again after the restart (queue-database.ts).
+      database: join(directory, QUEUE_DATABASE_FILE),
+      // Recovered messages wait until the copy function exists (queue.start() below).
+      paused: true,
       visibilityTimeoutMs: options.visibilityTimeoutMs,
       // The same EKB_MAX_RECEIVE_COUNT the copy function reads: its last attempt writes the final report.
       maxReceiveCount: config.maxReceiveCount,
@@ -179,6 +185,7 @@ export async function startLocalStack(input: LocalStackInput): Promise<LocalStac
       syncOptions: { windowMs: options.syncWindowMs },
     });
     cleanups.push(() => (functions as LocalFunctions).close());
+    queue.start();
 
     const fanOutFailure = (what: string) => (f: { attempts: number; error: string }) =>
       say(
