@@ -19,7 +19,15 @@
  * still be opened directly and an existing data folder keeps working.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream, type Dirent, readdirSync } from 'node:fs';
+import {
+  close,
+  createReadStream,
+  createWriteStream,
+  type Dirent,
+  fstat,
+  open as openFd,
+  readdirSync,
+} from 'node:fs';
 import {
   type FileHandle,
   mkdir,
@@ -37,6 +45,11 @@ import { createRequire } from 'node:module';
 import { basename, dirname, join, posix, relative } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { promisify } from 'node:util';
+
+const openAsync = promisify(openFd);
+const fstatAsync = promisify(fstat);
+const closeAsync = promisify(close);
 
 const SUFFIX = '._S3rver_';
 const OBJECT_SUFFIX = `${SUFFIX}object`;
@@ -305,10 +318,10 @@ export class AtomicFilesystemStore extends FilesystemStore {
   async #readMetadata(
     bucket: string,
     key: string,
-    file?: FileHandle,
+    fd?: number,
   ): Promise<{ metadata: Metadata; stored: Metadata; md5: string }> {
     const objectPath = this.getResourcePath(bucket, key, 'object');
-    const info = file ? await file.stat() : await stat(objectPath);
+    const info = fd === undefined ? await stat(objectPath) : await fstatAsync(fd);
     const [stored, md5] = await Promise.all([
       readFile(this.getResourcePath(bucket, key, 'metadata.json'), 'utf8').then(
         (text) => JSON.parse(text) as Metadata,
@@ -354,25 +367,9 @@ export class AtomicFilesystemStore extends FilesystemStore {
     key: string,
     options?: { start?: number; end?: number },
   ): Promise<S3rverObject | null> {
-    // Open the file and read its metadata under the key's lock: the open file is that version of the object, so
-    // the body and the headers agree even if a new version is committed while the body streams.
-    const opened = await this.#locks.run(this.#lockKey(bucket, key), async () => {
-      let file: FileHandle;
-      try {
-        file = await open(this.getResourcePath(bucket, key, 'object'), 'r');
-      } catch (err) {
-        if (isCode(err, 'ENOENT')) return undefined;
-        throw err;
-      }
-      try {
-        return { file, ...(await this.#readMetadata(bucket, key, file)) };
-      } catch (err) {
-        await file.close();
-        throw err;
-      }
-    });
+    const opened = await this.#openVersion(bucket, key);
     if (!opened) return null;
-    const { file, metadata } = opened;
+    const { fd, metadata } = opened;
     const lastByte = Math.max(0, Number(metadata['content-length']) - 1);
     const ranged = options !== undefined && (options.start !== undefined || Boolean(options.end));
     const range = {
@@ -380,14 +377,40 @@ export class AtomicFilesystemStore extends FilesystemStore {
       end: Math.min(options?.end || Number.POSITIVE_INFINITY, lastByte),
     };
     if (range.start < 0 || Math.min(range.end, lastByte) < range.start) {
-      await file.close();
+      await closeAsync(fd);
       const object = new S3Object(bucket, key, null, metadata);
       if (ranged) object.range = range;
       return object;
     }
-    const object = new S3Object(bucket, key, file.createReadStream(range), metadata);
+    const object = new S3Object(bucket, key, createReadStream('', { fd, ...range }), metadata);
     if (ranged) object.range = range;
     return object;
+  }
+
+  /**
+   * Opens the object and reads its metadata under the key's lock: the open file is that version of the object,
+   * so body and headers agree even if a new version is committed while the body streams. A plain descriptor, as
+   * s3rver uses: the stream made from it closes it.
+   */
+  async #openVersion(
+    bucket: string,
+    key: string,
+  ): Promise<{ fd: number; metadata: Metadata; stored: Metadata; md5: string } | undefined> {
+    return this.#locks.run(this.#lockKey(bucket, key), async () => {
+      let fd: number;
+      try {
+        fd = await openAsync(this.getResourcePath(bucket, key, 'object'), 'r');
+      } catch (err) {
+        if (isCode(err, 'ENOENT')) return undefined;
+        throw err;
+      }
+      try {
+        return { fd, ...(await this.#readMetadata(bucket, key, fd)) };
+      } catch (err) {
+        await closeAsync(fd);
+        throw err;
+      }
+    });
   }
 
   override async listObjects(
@@ -469,25 +492,20 @@ export class AtomicFilesystemStore extends FilesystemStore {
     replacementMetadata: Metadata | null,
   ): Promise<Metadata> {
     const destPath = this.getResourcePath(destBucket, destKey, 'object');
-    const source = await this.#locks.run(this.#lockKey(srcBucket, srcKey), async () => {
-      const file = await open(this.getResourcePath(srcBucket, srcKey, 'object'), 'r');
-      try {
-        return { file, ...(await this.#readMetadata(srcBucket, srcKey, file)) };
-      } catch (err) {
-        await file.close();
-        throw err;
-      }
-    });
+    const source = await this.#openVersion(srcBucket, srcKey);
+    if (!source) throw new S3Error('NoSuchKey', 'The specified key does not exist.', { Key: srcKey });
     const metadata = storedMetadata(replacementMetadata ?? source.stored);
     if (this.getResourcePath(srcBucket, srcKey, 'object') === destPath) {
       // The same object with new metadata (s3rver refuses a copy onto itself without REPLACE).
-      await source.file.close();
+      await closeAsync(source.fd);
       await this.#locks.run(this.#lockKey(destBucket, destKey), async () => {
         const { md5 } = await this.#readMetadata(destBucket, destKey);
         await this.#commit(destPath, { data: null, md5, metadata });
       });
     } else {
-      const body = await this.#receive(destPath, source.file.createReadStream({ start: 0 }), undefined);
+      const bytes = createReadStream('', { fd: source.fd, start: 0 });
+      // Destroyed in any case: a failure before the body is read must not leave the descriptor open.
+      const body = await this.#receive(destPath, bytes, undefined).finally(() => bytes.destroy());
       await this.#locks.run(this.#lockKey(destBucket, destKey), () =>
         this.#commit(destPath, { data: basename(body.temp), md5: body.md5, metadata }),
       );
