@@ -182,7 +182,7 @@ export class LocalQueue {
   readonly url: string;
   readonly arn: string;
   readonly dlqArn: string;
-  /** What the database held for this queue when it was opened (all zero for a new or in-memory queue). */
+  /** What the file held for this queue when this process opened it (the restart's inheritance; zero when new). */
   readonly recovered: QueueRecovery;
 
   readonly #options: LocalQueueOptions;
