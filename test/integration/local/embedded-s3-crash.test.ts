@@ -185,7 +185,7 @@ describe('embedded S3 across kill -9', () => {
       new PutObjectCommand({ Bucket: BUCKET, Key: 'done/a.bin', Body: small, Metadata: { fileid: 'f-a' } }),
     );
     uploaded.set('done/a.bin', small);
-    const big = randomBytes(12 * MiB);
+    const big = randomBytes(10 * MiB);
     await new Upload({
       client: store.s3,
       params: { Bucket: BUCKET, Key: 'done/big.bin', Body: big },
@@ -202,7 +202,7 @@ describe('embedded S3 across kill -9', () => {
         new PutObjectCommand({
           Bucket: BUCKET,
           Key: 'partial/huge.bin',
-          Body: stalledBody(8 * MiB),
+          Body: stalledBody(3 * MiB),
           ContentLength: 64 * MiB,
         }),
       ),
@@ -222,7 +222,7 @@ describe('embedded S3 across kill -9', () => {
     );
     await waitFor('both bodies to be partly on disk', async () => {
       const temps = (await filesUnder(dir)).filter((f) => f.path.includes('.ekb-tmp-'));
-      const huge = temps.find((f) => f.path.includes('huge.bin') && f.size >= 4 * MiB);
+      const huge = temps.find((f) => f.path.includes('huge.bin') && f.size >= 2 * MiB);
       const json = temps.find((f) => f.path.includes('state.json') && f.size >= MiB / 2);
       return huge && json ? true : undefined;
     });
@@ -250,7 +250,7 @@ describe('embedded S3 across kill -9', () => {
     const dir = await freshDir();
     const store = await startStore(dir);
     const uploaded = new Map<string, Buffer>();
-    const whole = randomBytes(6 * MiB);
+    const whole = randomBytes(MiB);
     await store.s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'done/whole.bin', Body: whole }));
     uploaded.set('done/whole.bin', whole);
 
@@ -274,7 +274,7 @@ describe('embedded S3 across kill -9', () => {
           Key: 'mp/cut-part.bin',
           UploadId: partUpload,
           PartNumber: 2,
-          Body: stalledBody(3 * MiB),
+          Body: stalledBody(2 * MiB),
           ContentLength: 5 * MiB,
         }),
       )
@@ -317,7 +317,7 @@ describe('embedded S3 across kill -9', () => {
           Key: key,
           UploadId: joinUpload,
           PartNumber: i,
-          Body: randomBytes(10 * MiB),
+          Body: randomBytes(5 * MiB),
         }),
       );
       parts.push({ PartNumber: i, ETag });

@@ -34,11 +34,13 @@ interface LogLine {
   deadLetters?: Array<{ messageId: string; body: string; receiveCount: number }>;
 }
 
-function startChild(scenario: Scenario): { pid: number; exited: Promise<Exit> } {
+function startChild(scenario: Scenario): { pid: number; exited: Promise<Exit>; release(): void } {
   const child = spawn(process.execPath, ['--import', 'tsx', CHILD, JSON.stringify(scenario)], {
     cwd: PROJECT_ROOT,
-    stdio: ['ignore', 'ignore', 'pipe'],
+    stdio: ['pipe', 'ignore', 'pipe'],
   });
+  // A child that does not hold never reads stdin; closing it early is harmless.
+  if (!scenario.hold) child.stdin.end();
   let stderr = '';
   child.stderr.setEncoding('utf8').on('data', (d: string) => {
     stderr += d;
@@ -46,7 +48,7 @@ function startChild(scenario: Scenario): { pid: number; exited: Promise<Exit> } 
   const exited = new Promise<Exit>((resolve) => {
     child.on('close', (code, signal) => resolve({ code, signal, stderr }));
   });
-  return { pid: child.pid as number, exited };
+  return { pid: child.pid as number, exited, release: () => child.stdin.end() };
 }
 
 const runChild = (scenario: Scenario) => startChild(scenario).exited;
@@ -218,9 +220,9 @@ describe('LocalQueue on a database file, across kill -9', () => {
   it('refuses a second process on the same database with one clear line, and the first keeps its messages', async () => {
     const { db, log } = files();
     const base = { db, log, visibilityTimeoutMs: 60_000, maxReceiveCount: 5 };
-    const holder = startChild({ ...base, send: [0, 1, 2].map(ok), holdMs: 4_000 });
-    await waitFor('the holder to send', async () =>
-      (await readLog(log)).some((l) => l.ev === 'sent' && l.n === 2) ? true : undefined,
+    const holder = startChild({ ...base, send: [0, 1, 2].map(ok), hold: true });
+    await waitFor('the holder to hold the database', async () =>
+      (await readLog(log)).some((l) => l.ev === 'holding') ? true : undefined,
     );
 
     const intruder = await runChild({ ...base, consume: true });
@@ -230,6 +232,7 @@ describe('LocalQueue on a database file, across kill -9', () => {
     const refused = (await readLog(log)).find((l) => l.ev === 'open_failed');
     expect(refused?.code).toBe('local_queue_locked');
 
+    holder.release();
     expect((await holder.exited).code).toBe(0);
     const drain = await runChild({ ...base, consume: true });
     expect(drain.code).toBe(0);
@@ -244,15 +247,22 @@ describe('LocalQueue on a database file, across kill -9', () => {
 
   it('lets exactly one of two processes started at the same moment have the database', async () => {
     const { db, log } = files();
-    const base = { db, log, visibilityTimeoutMs: 60_000, maxReceiveCount: 5, holdMs: 2_000 };
-    const [a, b] = await Promise.all([
-      runChild({ ...base, send: Array.from({ length: 20 }, (_, i) => ok(i)) }),
-      runChild({ ...base, send: Array.from({ length: 20 }, (_, i) => ok(100 + i)) }),
+    const base = { db, log, visibilityTimeoutMs: 60_000, maxReceiveCount: 5 };
+    const a = startChild({ ...base, hold: true, send: Array.from({ length: 20 }, (_, i) => ok(i)) });
+    const b = startChild({ ...base, hold: true, send: Array.from({ length: 20 }, (_, i) => ok(100 + i)) });
+    // The loser gives up at once; the winner holds the file until released.
+    const first = await Promise.race([
+      a.exited.then((e) => ({ who: 'a', ...e })),
+      b.exited.then((e) => ({ who: 'b', ...e })),
     ]);
-    expect([a.code, b.code].sort()).toEqual([0, 3]);
-    const winner = a.code === 0 ? 0 : 100;
+    expect(first.code).toBe(3);
+    a.release();
+    b.release();
+    const [ea, eb] = await Promise.all([a.exited, b.exited]);
+    expect([ea.code, eb.code].sort()).toEqual([0, 3]);
+    const winner = first.who === 'b' ? 0 : 100;
 
-    const drain = await runChild({ ...base, holdMs: 0, consume: true });
+    const drain = await runChild({ ...base, consume: true });
     expect(drain.code).toBe(0);
     const done = (await readLog(log))
       .filter((l) => l.ev === 'done')

@@ -24,8 +24,8 @@ export interface Scenario {
   consume?: boolean;
   /** Kill this process (SIGKILL) while the consumer handles message n at this receive count. */
   killAt?: { n: number; receive: number };
-  /** Keep the database open this long before exiting (for the two-processes test). */
-  holdMs?: number;
+  /** Keep the database open until stdin closes (the two-processes tests release it when they are done). */
+  hold?: boolean;
   /** How long the consumer works on each message before its outcome. */
   workMs?: number;
 }
@@ -95,6 +95,10 @@ if (scenario.consume) {
   queue.start();
   await queue.idle();
 }
-if (scenario.holdMs) await new Promise((resolve) => setTimeout(resolve, scenario.holdMs));
+if (scenario.hold) {
+  log({ ev: 'holding' });
+  process.stdin.resume();
+  await new Promise((resolve) => process.stdin.on('end', resolve));
+}
 log({ ev: 'summary', stats: queue.stats, deadLetters: queue.deadLetters() });
 await queue.close();
