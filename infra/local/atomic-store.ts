@@ -266,15 +266,18 @@ export class AtomicFilesystemStore extends FilesystemStore {
     target: string,
     content: Readable | Buffer,
     expectedSize: number | undefined,
+    /** False for a part: its upload's folder must exist (never bring back an upload completed meanwhile). */
+    createFolder = true,
   ): Promise<{ temp: string; size: number; md5: string }> {
     const temp = `${target}${TEMP_MARK}${randomBytes(8).toString('hex')}`;
     let file: FileHandle;
     try {
-      await mkdir(dirname(target), { recursive: true });
+      if (createFolder) await mkdir(dirname(target), { recursive: true });
       file = await open(temp, 'wx');
     } catch (err) {
-      // A delete of the folder's last object removes the folder; make it again once.
       if (!isCode(err, 'ENOENT')) throw err;
+      if (!createFolder) throw new S3Error('NoSuchUpload', 'The specified upload does not exist.');
+      // A delete of the folder's last object removes the folder; make it again once.
       await mkdir(dirname(target), { recursive: true });
       file = await open(temp, 'wx');
     }
@@ -549,15 +552,18 @@ export class AtomicFilesystemStore extends FilesystemStore {
     partNumber: number | string,
     content: Readable,
   ): Promise<{ size: number; md5: string }> {
-    const uploadDir = this.#uploadDir(bucket, uploadId);
-    await readFile(join(uploadDir, 'key')).catch(() => {
-      // s3rver would create the folder of any upload id; S3 answers NoSuchUpload (e.g. after a restart).
-      throw new S3Error('NoSuchUpload', 'The specified upload does not exist.');
-    });
-    const partPath = join(uploadDir, String(Number(partNumber)));
-    const body = await this.#receive(partPath, content, declaredLength(content));
-    await rename(body.temp, partPath);
-    await writeFileDurable(`${partPath}.md5`, body.md5, false);
+    // s3rver would make a folder for any upload id; S3 answers NoSuchUpload (after a restart removed the upload,
+    // or when it completed meanwhile).
+    const partPath = join(this.#uploadDir(bucket, uploadId), String(Number(partNumber)));
+    const body = await this.#receive(partPath, content, declaredLength(content), false);
+    try {
+      await rename(body.temp, partPath);
+      await writeFileDurable(`${partPath}.md5`, body.md5, false);
+    } catch (err) {
+      await unlink(body.temp).catch(() => undefined);
+      if (isCode(err, 'ENOENT')) throw new S3Error('NoSuchUpload', 'The specified upload does not exist.');
+      throw err;
+    }
     return { size: body.size, md5: body.md5 };
   }
 
