@@ -666,6 +666,108 @@ async function isValidMetadata(path: string): Promise<boolean> {
   }
 }
 
+/** Step 1: finish what committed (a record is renamed into place whole, so it either parses or is absent). */
+async function finishCommits(files: string[], report: StoreRecovery, fsync: boolean): Promise<void> {
+  for (const record of files.filter((f) => f.endsWith(`${OBJECT_SUFFIX}${COMMIT_SUFFIX}`))) {
+    let commit: Commit | undefined;
+    try {
+      commit = JSON.parse(await readFile(record, 'utf8')) as Commit;
+    } catch {
+      commit = undefined;
+    }
+    if (commit && typeof commit.md5 === 'string' && typeof commit.metadata === 'object') {
+      await applyCommit(record.slice(0, -COMMIT_SUFFIX.length), commit, fsync);
+      report.completed += 1;
+    } else {
+      await unlink(record);
+      report.incompleteRemoved += 1;
+    }
+  }
+}
+
+/** Step 2: remove what did not commit, and every unfinished multipart upload. */
+async function removeIncomplete(
+  found: { files: string[]; uploads: string[] },
+  report: StoreRecovery,
+): Promise<void> {
+  for (const temp of found.files.filter((f) => TEMP_FILE.test(f))) {
+    try {
+      await unlink(temp);
+      report.incompleteRemoved += 1;
+    } catch (err) {
+      if (!isCode(err, 'ENOENT')) throw err;
+    }
+  }
+  for (const uploads of found.uploads) {
+    report.uploadsRemoved += (await readdir(uploads).catch(() => [])).length;
+    await rm(uploads, { recursive: true, force: true });
+  }
+}
+
+/** An object's files by their common stem (`<dir>/<name>` before `._S3rver_…`). */
+function groupByObject(files: string[]): Map<string, FileGroup> {
+  const groups = new Map<string, FileGroup>();
+  for (const file of files) {
+    if (TEMP_FILE.test(file) || file.endsWith(COMMIT_SUFFIX)) continue;
+    for (const [suffix, field] of [
+      [OBJECT_SUFFIX, 'object'],
+      [MD5_SUFFIX, 'md5'],
+      [METADATA_SUFFIX, 'metadata'],
+    ] as const) {
+      if (!file.endsWith(suffix)) continue;
+      const stem = file.slice(0, -suffix.length);
+      const group = groups.get(stem) ?? {};
+      group[field] = file;
+      groups.set(stem, group);
+    }
+  }
+  return groups;
+}
+
+const exists = (path: string | undefined): Promise<boolean> =>
+  path === undefined
+    ? Promise.resolve(false)
+    : stat(path).then(
+        () => true,
+        () => false,
+      );
+
+/** Step 3: every object needs its checksum and metadata (else quarantined); sidecars need their object. */
+async function checkObjects(
+  bucket: string,
+  bucketPath: string,
+  files: string[],
+  report: StoreRecovery,
+): Promise<void> {
+  for (const [stem, group] of groupByObject(files)) {
+    if (!(await exists(group.object))) {
+      for (const sidecar of [group.md5, group.metadata]) {
+        if (sidecar === undefined) continue;
+        await unlink(sidecar).then(
+          () => {
+            report.orphansRemoved += 1;
+          },
+          () => undefined,
+        );
+      }
+      continue;
+    }
+    const md5Ok = group.md5 !== undefined && (await isValidMd5(group.md5));
+    const metadataOk = group.metadata !== undefined && (await isValidMetadata(group.metadata));
+    if (md5Ok && metadataOk) continue;
+    const target = join(report.lostAndFound, bucket, relative(bucketPath, dirname(stem)));
+    await mkdir(target, { recursive: true });
+    const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+    for (const file of [group.object, group.md5, group.metadata]) {
+      if (file === undefined) continue;
+      await rename(file, join(target, `${basename(file)}.${stamp}`)).catch((err: unknown) => {
+        if (!isCode(err, 'ENOENT')) throw err;
+      });
+    }
+    report.quarantined.push(`${bucket}/${relative(bucketPath, stem).split('\\').join('/')}`);
+  }
+}
+
 /**
  * Puts a store folder back in order after a crash; run before the server starts (nothing else may write to it).
  * Idempotent: a crash during recovery is recovered on the next start.
@@ -675,14 +777,13 @@ export async function recoverStore(
   options: AtomicStoreOptions = {},
 ): Promise<StoreRecovery> {
   const fsync = options.fsync ?? true;
-  const lostAndFound = join(rootDirectory, LOST_AND_FOUND);
   const report: StoreRecovery = {
     completed: 0,
     incompleteRemoved: 0,
     uploadsRemoved: 0,
     orphansRemoved: 0,
     quarantined: [],
-    lostAndFound,
+    lostAndFound: join(rootDirectory, LOST_AND_FOUND),
   };
   let buckets: string[];
   try {
@@ -697,88 +798,9 @@ export async function recoverStore(
     const bucketPath = join(rootDirectory, bucket);
     const found = { files: [] as string[], uploads: [] as string[] };
     await filesUnder(bucketPath, found);
-
-    // 1. Finish what committed (a record is renamed into place whole, so it either parses or is absent).
-    for (const record of found.files.filter((f) => f.endsWith(`${OBJECT_SUFFIX}${COMMIT_SUFFIX}`))) {
-      let commit: Commit | undefined;
-      try {
-        commit = JSON.parse(await readFile(record, 'utf8')) as Commit;
-      } catch {
-        commit = undefined;
-      }
-      if (commit && typeof commit.md5 === 'string' && typeof commit.metadata === 'object') {
-        await applyCommit(record.slice(0, -COMMIT_SUFFIX.length), commit, fsync);
-        report.completed += 1;
-      } else {
-        await unlink(record);
-        report.incompleteRemoved += 1;
-      }
-    }
-    // 2. Remove what did not.
-    for (const temp of found.files.filter((f) => TEMP_FILE.test(f))) {
-      try {
-        await unlink(temp);
-        report.incompleteRemoved += 1;
-      } catch (err) {
-        if (!isCode(err, 'ENOENT')) throw err;
-      }
-    }
-    for (const uploads of found.uploads) {
-      report.uploadsRemoved += (await readdir(uploads).catch(() => [])).length;
-      await rm(uploads, { recursive: true, force: true });
-    }
-
-    // 3. Every object needs its checksum and metadata; sidecars need their object.
-    const groups = new Map<string, FileGroup>();
-    for (const file of found.files) {
-      if (TEMP_FILE.test(file) || file.endsWith(COMMIT_SUFFIX)) continue;
-      for (const [suffix, field] of [
-        [OBJECT_SUFFIX, 'object'],
-        [MD5_SUFFIX, 'md5'],
-        [METADATA_SUFFIX, 'metadata'],
-      ] as const) {
-        if (!file.endsWith(suffix)) continue;
-        const stem = file.slice(0, -suffix.length);
-        const group = groups.get(stem) ?? {};
-        group[field] = file;
-        groups.set(stem, group);
-      }
-    }
-    for (const [stem, group] of groups) {
-      const exists = async (path: string | undefined) =>
-        path !== undefined &&
-        (await open(path, 'r').then(
-          (f) => f.close().then(() => true),
-          () => false,
-        ));
-      if (!(await exists(group.object))) {
-        for (const sidecar of [group.md5, group.metadata]) {
-          if (
-            sidecar &&
-            (await unlink(sidecar).then(
-              () => true,
-              () => false,
-            ))
-          )
-            report.orphansRemoved += 1;
-        }
-        continue;
-      }
-      const md5Ok = group.md5 !== undefined && (await isValidMd5(group.md5));
-      const metadataOk = group.metadata !== undefined && (await isValidMetadata(group.metadata));
-      if (md5Ok && metadataOk) continue;
-      const relativeDir = relative(bucketPath, dirname(stem));
-      const target = join(lostAndFound, bucket, relativeDir);
-      await mkdir(target, { recursive: true });
-      const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-      for (const file of [group.object, group.md5, group.metadata]) {
-        if (file === undefined) continue;
-        await rename(file, join(target, `${basename(file)}.${stamp}`)).catch((err: unknown) => {
-          if (!isCode(err, 'ENOENT')) throw err;
-        });
-      }
-      report.quarantined.push(`${bucket}/${relative(bucketPath, stem).split('\\').join('/')}`);
-    }
+    await finishCommits(found.files, report, fsync);
+    await removeIncomplete(found, report);
+    await checkObjects(bucket, bucketPath, found.files, report);
   }
   return report;
 }
