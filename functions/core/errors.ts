@@ -62,6 +62,12 @@ export const ErrorCode = {
   SyncListingUnstable: 'sync_listing_unstable',
   StateReadFailed: 'state_read_failed',
   StateWriteFailed: 'state_write_failed',
+  // The local stack's own stores (infra/local): one process per data folder, a readable queue file
+  LocalDataLocked: 'local_data_locked',
+  LocalDataUnusable: 'local_data_unusable',
+  LocalQueueLocked: 'local_queue_locked',
+  LocalQueueOpen: 'local_queue_open',
+  LocalQueueUnreadable: 'local_queue_unreadable',
 } as const;
 
 /** A catalogued code, or an HTTP status answered by a download or by 合思 (`download_http_404`). */

@@ -32,6 +32,8 @@ export const MANIFESTS_PREFIX = 'manifests/';
 /** Where a first sync against the sandbox starts: the day before its oldest demo form. */
 export const DEMO_SYNC_START_DATE = '2026-02-26';
 export const COPY_QUEUE_NAME = 'ekb-archive-copy';
+/** The durable local queue's SQLite file, in the data folder (queue-database.ts). */
+export const QUEUE_DATABASE_FILE = '.ekb-queue.db';
 /** The stack's retry settings for fan-out's asynchronous invocations (infra/constructs/triggers.ts). */
 const S3_EVENT_RETRIES = 2;
 const SCHEDULE_RETRIES = 4;
@@ -135,6 +137,8 @@ export async function startLocalStack(input: LocalStackInput): Promise<LocalStac
       syncOptions: { windowMs: options.syncWindowMs },
     });
     cleanups.add(() => fn().close());
+    // Batches recovered from the queue file after a crash wait until the copy function exists.
+    queue.start();
 
     const fanOut = startFanOutTriggers(fn, options, say, cleanups);
     // The bucket notification's filter: ObjectCreated under manifests/.
@@ -233,9 +237,9 @@ async function startTarget(
 ): Promise<Target> {
   const realBucket = env.EKB_BUCKET?.trim() || undefined;
   let embedded: EmbeddedS3 | undefined;
+  const directory = dataDirectory(options);
+  await mkdir(directory, { recursive: true });
   if (!realBucket) {
-    const directory = isAbsolute(options.dataDir) ? options.dataDir : join(PROJECT_ROOT, options.dataDir);
-    await mkdir(directory, { recursive: true });
     const started = await startEmbeddedS3({
       directory,
       bucket: options.embeddedBucket,
@@ -263,7 +267,15 @@ async function startTarget(
   return { bucket: realBucket ?? options.embeddedBucket, s3, embedded };
 }
 
-/** The copy queue feeding the copy function, as the stack's event source does. */
+/** The local data folder (embedded store and queue file), relative paths from the project root. */
+function dataDirectory(options: LocalOptions): string {
+  return isAbsolute(options.dataDir) ? options.dataDir : join(PROJECT_ROOT, options.dataDir);
+}
+
+/**
+ * The copy queue feeding the copy function, as the stack's event source does. Durable: batches queued before a
+ * crash are delivered again after the restart (queue-database.ts); it starts paused, until the copy function exists.
+ */
 function startCopyQueue(
   config: Config,
   options: LocalOptions,
@@ -272,6 +284,8 @@ function startCopyQueue(
 ): LocalQueue {
   return new LocalQueue({
     name: COPY_QUEUE_NAME,
+    database: join(dataDirectory(options), QUEUE_DATABASE_FILE),
+    paused: true,
     visibilityTimeoutMs: options.visibilityTimeoutMs,
     // The same EKB_MAX_RECEIVE_COUNT the copy function reads: its last attempt writes the final report.
     maxReceiveCount: config.maxReceiveCount,

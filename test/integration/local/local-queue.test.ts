@@ -1,6 +1,9 @@
 import { createHash } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { LocalQueue, md5OfMessageAttributes, type QueueEvent } from '../../../infra/local/local-queue.js';
 
 describe('LocalQueue (SQS + Lambda event source mapping)', () => {
@@ -207,5 +210,85 @@ describe('LocalQueue (SQS + Lambda event source mapping)', () => {
     expect(calls).toBe(2);
     expect(q.deadLetters()).toHaveLength(1);
     expect(q.stats.failedInvocations).toBe(2);
+  });
+});
+
+describe('LocalQueue on a database file (several queues, one file)', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'ekb-queue-file-'));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('keeps each named queue and its DLQ apart, and gives a queue opened again what it held', async () => {
+    const database = join(dir, 'queues.db');
+    const manifests = new LocalQueue({ name: 'manifests', database, visibilityTimeoutMs: 1_000 });
+    const work = new LocalQueue({ name: 'work', database, visibilityTimeoutMs: 1_000 });
+    manifests.send({ body: 'm1' });
+    work.sendBatch([
+      { id: 'a', body: 'w1' },
+      { id: 'b', body: 'w2' },
+    ]);
+    expect(manifests.stats.waiting).toBe(1);
+    expect(work.stats.waiting).toBe(2);
+    // One queue per name per process: a second poller would hand the same message to two consumers.
+    expect(() => new LocalQueue({ name: 'work', database, visibilityTimeoutMs: 1_000 })).toThrow(
+      /already open/,
+    );
+    await work.close();
+
+    const seen: string[] = [];
+    const reopened = new LocalQueue({
+      name: 'work',
+      database,
+      visibilityTimeoutMs: 20,
+      maxReceiveCount: 1,
+      consumer: {
+        functionName: 'work',
+        timeoutMs: 5_000,
+        handler: async (event) => {
+          seen.push(...event.Records.map((r) => r.body));
+          return {
+            batchItemFailures: event.Records.filter((r) => r.body === 'w2').map((r) => ({
+              itemIdentifier: r.messageId,
+            })),
+          };
+        },
+      },
+    });
+    expect(reopened.recovered).toEqual({ messages: 0, interrupted: 0 });
+    await reopened.idle();
+    expect(seen).toEqual(['w1', 'w2']);
+    expect(reopened.deadLetters().map((d) => d.body)).toEqual(['w2']);
+    expect(manifests.deadLetters()).toEqual([]);
+    expect(manifests.stats.waiting).toBe(1);
+    await reopened.close();
+    await manifests.close();
+  });
+
+  it('delivers nothing while paused, then everything once started', async () => {
+    const seen: string[] = [];
+    const q = new LocalQueue({
+      name: 'paused',
+      database: join(dir, 'paused.db'),
+      visibilityTimeoutMs: 1_000,
+      paused: true,
+      consumer: {
+        functionName: 'work',
+        timeoutMs: 5_000,
+        handler: async (event) => {
+          seen.push(...event.Records.map((r) => r.body));
+        },
+      },
+    });
+    q.send({ body: 'x' });
+    await new Promise((r) => setTimeout(r, 50));
+    expect(seen).toEqual([]);
+    q.start();
+    await q.idle();
+    expect(seen).toEqual(['x']);
+    await q.close();
   });
 });

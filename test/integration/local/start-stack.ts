@@ -39,15 +39,15 @@ export function isAlive(pid: number): boolean {
 }
 
 /**
- * `node --import tsx infra/local/start.ts` (what `npm start` runs through tsx), ports 0, its data in `dataDir`.
- * Resolves once the banner shows the API and S3 lines.
+ * `node infra/local/npm-start.mjs` (what `npm start` runs: the build in dist/local/, made by the integration
+ * project's global setup), ports 0, its data in `dataDir`. Resolves once the banner shows the API and S3 lines.
  */
 export async function startStack(
   dataDir: string,
   extraEnv: Record<string, string> = {},
   args: string[] = ['--no-demo'],
 ): Promise<RunningStack> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', 'infra/local/start.ts', ...args], {
+  const proc = spawn(process.execPath, ['infra/local/npm-start.mjs', ...args], {
     cwd: PROJECT_ROOT,
     env: cleanEnv({
       EKB_LOCAL_API_PORT: '0',
