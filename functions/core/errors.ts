@@ -57,6 +57,8 @@ export const ErrorCode = {
   FanOutFailed: 'fan_out_failed',
   // Scheduled sync
   SyncLockLost: 'sync_lock_lost',
+  /** A run whose process stopped (the local stack releases its lock at the next start). */
+  SyncInterrupted: 'sync_interrupted',
   SyncStateInvalid: 'sync_state_invalid',
   SyncStateContended: 'sync_state_contended',
   SyncListingUnstable: 'sync_listing_unstable',
