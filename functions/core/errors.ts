@@ -21,6 +21,8 @@ export const ErrorCode = {
   // Our own limits and configuration
   Misconfigured: 'misconfigured',
   Aborted: 'aborted',
+  /** The person running the work stopped it (the CLI's Ctrl-C): nothing is wrong with the file (retryable). */
+  Cancelled: 'cancelled',
   /** The one deadline code: work stopped before the function's deadline (retryable). */
   Deadline: 'deadline',
   Internal: 'internal',
@@ -131,6 +133,16 @@ export class EkuaibaoAuthError extends EkuaibaoError {
 export class AbortedError extends AppError {
   constructor(message = 'aborted', cause?: unknown) {
     super(ErrorCode.Aborted, message, { status: 503, retryable: true, cause });
+  }
+}
+
+/**
+ * The person running the work stopped it (Ctrl-C): the reason of the abort signal the CLI hands the copy engine, so
+ * unfinished files are reported `cancelled`, not as a deadline. Retryable: running the work again finishes them.
+ */
+export class CancelledError extends AppError {
+  constructor(message: string) {
+    super(ErrorCode.Cancelled, message, { status: 499, retryable: true });
   }
 }
 
