@@ -72,6 +72,8 @@ export const ErrorCode = {
   LocalQueueLocked: 'local_queue_locked',
   LocalQueueOpen: 'local_queue_open',
   LocalQueueUnreadable: 'local_queue_unreadable',
+  /** The CLI: another run of the same job (same --job-id and bucket) holds it on this machine. */
+  JobInUse: 'job_in_use',
 } as const;
 
 /** A catalogued code, or an HTTP status answered by a download or by 合思 (`download_http_404`). */
