@@ -171,6 +171,16 @@ export async function startLocalStack(input: LocalStackInput): Promise<LocalStac
     }
     // Both at once: running invocations are told to stop, and what they leave unfinished is handed back.
     cleanups.add(() => Promise.all([queue.close(QUEUE_CLOSE_GRACE_MS), fanOut.close()]));
+    // The bucket notification's filter: ObjectCreated under manifests/. Set before anything awaits, so no upload
+    // goes unseen while the functions are built (the queue holds the event until it starts), and queued before
+    // s3rver answers the upload, so an upload that got its 200 has its event on disk.
+    const queued = fanOut;
+    onManifest = (event) => {
+      const key = event.Records[0]?.s3.object.key;
+      if (key !== undefined && decodeURIComponent(key.replace(/\+/g, ' ')).startsWith(MANIFESTS_PREFIX)) {
+        queued.sendS3Event(event);
+      }
+    };
     functions = await buildLocalFunctions({
       config,
       s3: target.s3,
@@ -187,14 +197,6 @@ export async function startLocalStack(input: LocalStackInput): Promise<LocalStac
     queue.start();
     fanOut.start();
 
-    // The bucket notification's filter: ObjectCreated under manifests/. Queued before s3rver answers the upload,
-    // so an upload that got its 200 has its event on disk.
-    onManifest = (event) => {
-      const key = event.Records[0]?.s3.object.key;
-      if (key !== undefined && decodeURIComponent(key.replace(/\+/g, ' ')).startsWith(MANIFESTS_PREFIX)) {
-        fanOut.sendS3Event(event);
-      }
-    };
     let poller: ManifestPoller | undefined;
     if (!target.embedded) {
       const started = startManifestPoller({
