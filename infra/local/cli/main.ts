@@ -31,7 +31,8 @@ Configuration (environment):
 
 Exit codes: 0 done, 1 some refs failed or lines were bad, 2 usage/configuration error, 3 could not run, 130 Ctrl-C`;
 
-async function loadCommands(): Promise<CommandSpec[]> {
+/** Every command (loaded when first needed: a command's code loads only when the CLI runs). */
+export async function loadCommands(): Promise<CommandSpec[]> {
   const [{ resolveCommand }, { copyCommand }, { syncCommand }, { jobCommand }, { demoManifestCommand }] =
     await Promise.all([
       import('./commands/resolve.js'),
