@@ -9,6 +9,7 @@ import type { CopyResult } from '../../functions/core/model/copy-result.js';
 import type { JobStatus } from '../../functions/core/model/job.js';
 import { createLogger, type LogLevel } from '../../functions/logger.js';
 import { formatBytes } from './cli/progress.js';
+import { S3_EVENT_RETRIES, SCHEDULE_RETRIES } from './fan-out-queues.js';
 import { type LocalOptions, loadLocalOptions } from './local-options.js';
 import { type LocalStack, type StackRecovery, startLocalStack } from './local-stack.js';
 import { demoFiles } from './sandbox/demo-data.js';
@@ -38,6 +39,12 @@ function banner(stack: LocalStack, options: LocalOptions): string[] {
   lines.push(
     `  queue      ${stack.queue.name}: ${options.copyWorkers} copy workers, visibility ${options.visibilityTimeoutMs / 1000} s, ` +
       `${stack.config.maxReceiveCount} receives then ${stack.queue.name}-dlq`,
+  );
+  lines.push(
+    `  fan-out    ${stack.fanOut.manifests.name} (S3 events, ${S3_EVENT_RETRIES + 1} tries) and ${stack.fanOut.schedule.name} (${SCHEDULE_RETRIES + 1} tries), then their -dlq`,
+  );
+  lines.push(
+    `  on disk    ${stack.queueDatabase} (every queue, its receive counts and DLQ: they survive kill -9)`,
   );
   lines.push(
     `  schedule   ${options.scheduleExpression ?? 'off (set EKB_LOCAL_SCHEDULE=rate(1 hour) to sync on a timer)'}`,

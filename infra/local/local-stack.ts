@@ -68,6 +68,8 @@ export interface LocalStack {
   readonly queue: LocalQueue;
   /** The durable queues in front of fan-out (S3 manifest events, schedule ticks). */
   readonly fanOut: FanOutQueues;
+  /** The SQLite file every queue lives in. */
+  readonly queueDatabase: string;
   /** What the start found left by a previous run and took up again (all zero after a clean stop). */
   readonly recovery: StackRecovery;
   /** Every scheduled sync run's outcome so far, oldest first (the demo prints the last). */
@@ -238,6 +240,7 @@ export async function startLocalStack(input: LocalStackInput): Promise<LocalStac
       s3: target.s3,
       queue,
       fanOut,
+      queueDatabase: database,
       recovery: {
         batches: queue.recovered,
         manifestEvents: fanOut.manifests.recovered,
