@@ -60,8 +60,23 @@ describe('the local stack’s scheduled sync: failures and locks', () => {
     try {
       // The first run's first listing fails (a 500 the client does not retry with EKB_MAX_ATTEMPTS=1).
       sandbox.inject({ kind: 'status', route: 'applyList', status: 500, times: 1 });
+      // Meanwhile a reader keeps reading sync/state.json while the runs write it: every read is whole JSON (a
+      // half-written state once read as "not valid JSON" and left the lock held for a quarter of an hour).
+      let reading = true;
+      let reads = 0;
+      const store = stack.functions.store;
+      const reader = (async () => {
+        while (reading) {
+          await store.getJson<SyncState>(STATE_KEY);
+          reads += 1;
+          await new Promise((r) => setTimeout(r, 5));
+        }
+      })();
       await stack.schedule.fireNow();
       await stack.settled();
+      reading = false;
+      await reader;
+      expect(reads).toBeGreaterThan(10);
       const failure = lines.find((l) => l.startsWith('fan-out: a scheduled sync failed'));
       expect(failure).toMatch(
         /^fan-out: a scheduled sync failed \(try 1 of 5\): .+; it will be tried again$/,
