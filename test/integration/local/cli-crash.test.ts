@@ -66,7 +66,7 @@ describe('ekb-archive copy --job-id across kill -9 and a second copy of the comm
   let sandbox: EkuaibaoSandbox;
   let dir: string;
   let manifest: string;
-  /** The first 120 refs (two batches): enough for the tests that are not about a long run. */
+  /** The first 30 refs: enough for the tests that are not about a long run. */
   let small: string;
   let env: Record<string, string>;
 
@@ -79,7 +79,7 @@ describe('ekb-archive copy --job-id across kill -9 and a second copy of the comm
     small = join(dir, 'small.jsonl');
     await writeFile(
       small,
-      `${FILES.slice(0, 120)
+      `${FILES.slice(0, 30)
         .map((f) => JSON.stringify({ id: f.id, key: f.key }))
         .join('\n')}\n`,
     );
@@ -202,7 +202,7 @@ describe('ekb-archive copy --job-id across kill -9 and a second copy of the comm
     ]);
     expect(second.stdout).toBe('');
     expect((await first).code).toBe(0);
-    await expectAllArchived('twice', FILES.slice(0, 120));
+    await expectAllArchived('twice', FILES.slice(0, 30));
   });
 
   it('two identical commands started at the same moment: one refuses or both succeed, and the job ends whole', async () => {
@@ -220,11 +220,11 @@ describe('ekb-archive copy --job-id across kill -9 and a second copy of the comm
         /^ekb-archive copy: job twice-2 in s3:\/\/\S+ is being run by another ekb-archive/,
       );
     }
-    await expectAllArchived('same', FILES.slice(0, 120));
+    await expectAllArchived('same', FILES.slice(0, 30));
     const job = await runCli(['job', 'twice-2', '--json'], { env });
     expect(jsonLines(job.stdout)[0]).toMatchObject({
       state: 'done',
-      totals: { refs: 120, failed: 0, pending: 0 },
+      totals: { refs: 30, failed: 0, pending: 0 },
     });
   });
 
@@ -232,7 +232,7 @@ describe('ekb-archive copy --job-id across kill -9 and a second copy of the comm
     const other = join(dir, 'other.jsonl');
     await writeFile(
       other,
-      `${FILES.slice(0, 105)
+      `${FILES.slice(0, 25)
         .map((f) => JSON.stringify({ id: f.id, key: f.key }))
         .join('\n')}\n`,
     );
@@ -245,7 +245,7 @@ describe('ekb-archive copy --job-id across kill -9 and a second copy of the comm
     );
     expect(wrong.code).toBe(2);
     expect(wrong.stderr).toMatch(
-      /job mixed-1 was created from other input \(batch b00002 held 20 refs, this input gives it 5\)/,
+      /job mixed-1 was created from other input \(batch b00001 held 30 refs, this input gives it 25\)/,
     );
     expect(sandbox.stats.downloadUrlCalls).toBe(0);
   });

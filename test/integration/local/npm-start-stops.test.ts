@@ -58,21 +58,23 @@ describe('npm start that cannot start says why in one line, exit 3', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it.each(['EKB_LOCAL_API_PORT', 'EKB_LOCAL_S3_PORT', 'EKB_LOCAL_SANDBOX_PORT'])(
-    'names the setting when its port (%s) is taken',
-    async (key) => {
-      const { port, server } = await holdPort();
-      try {
-        const run = await runStart({ [key]: String(port), EKB_LOCAL_DATA_DIR: join(dir, key) });
+  it('names the setting whose port is taken: the API, the embedded S3 or the sandbox', async () => {
+    const keys = ['EKB_LOCAL_API_PORT', 'EKB_LOCAL_S3_PORT', 'EKB_LOCAL_SANDBOX_PORT'];
+    const held = await Promise.all(keys.map(() => holdPort()));
+    try {
+      const runs = await Promise.all(
+        keys.map((key, i) => runStart({ [key]: String(held[i]?.port), EKB_LOCAL_DATA_DIR: join(dir, key) })),
+      );
+      runs.forEach((run, i) => {
         expect(run.code).toBe(3);
         expect(run.stderr).toBe(
-          `npm start: port ${port} on 127.0.0.1 is in use (is another \`npm start\` running?): set ${key} to a free port (0 = any)\n`,
+          `npm start: port ${held[i]?.port} on 127.0.0.1 is in use (is another \`npm start\` running?): set ${keys[i]} to a free port (0 = any)\n`,
         );
-      } finally {
-        server.close();
-      }
-    },
-  );
+      });
+    } finally {
+      for (const h of held) h.server.close();
+    }
+  });
 
   it('refuses a data folder another npm start is using', async () => {
     const dataDir = join(dir, 'shared');
