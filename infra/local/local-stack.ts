@@ -22,6 +22,7 @@ import { type Config, loadConfig } from '../../functions/config.js';
 import { ErrorCode } from '../../functions/core/errors.js';
 import type { Logger } from '../../functions/core/ports.js';
 import { DEFAULT_SYNC_STATE_KEY, type SyncState } from '../../functions/core/sync/state.js';
+import { decodeS3EventKey } from '../../functions/fan-out/s3-event.js';
 import { type EmbeddedS3, S3RVER_CREDENTIALS, startEmbeddedS3 } from './embedded-s3.js';
 import {
   type FanOutQueues,
@@ -178,10 +179,9 @@ export async function startLocalStack(input: LocalStackInput): Promise<LocalStac
     // s3rver answers the upload, so an upload that got its 200 has its event on disk.
     const queued = fanOut;
     onManifest = (event) => {
-      const key = event.Records[0]?.s3.object.key;
-      if (key !== undefined && decodeURIComponent(key.replace(/\+/g, ' ')).startsWith(MANIFESTS_PREFIX)) {
-        queued.sendS3Event(event);
-      }
+      const raw = event.Records[0]?.s3.object.key;
+      const key = raw === undefined ? undefined : decodeS3EventKey(raw);
+      if (key?.startsWith(MANIFESTS_PREFIX)) queued.sendS3Event(event);
     };
     functions = await buildLocalFunctions({
       config,
