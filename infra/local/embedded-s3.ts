@@ -8,7 +8,7 @@
  * see `recovery`), and it is locked for this process (data-lock.ts) so no second store recovers it under our feet.
  */
 
-import type { Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import type { S3Event, S3EventRecord } from 'aws-lambda';
@@ -28,6 +28,10 @@ interface S3rverEventRecord {
 
 interface S3rverInstance {
   run(): Promise<AddressInfo>;
+  listen(port: number, address: string, options: object): Promise<Server>;
+  /** Koa's request handler. */
+  callback(): (req: IncomingMessage, res: ServerResponse) => void;
+  logger?: { exceptions?: { unhandle(): void }; close?(): void };
   close(): Promise<void>;
   on(event: 'event', listener: (event: { Records: S3rverEventRecord[] }) => void): void;
   on(event: 'error', listener: (error: unknown) => void): void;
@@ -116,6 +120,27 @@ export function toS3EventRecord(
   };
 }
 
+/**
+ * s3rver's own listen() never settles when the port is taken: the error is an unhandled 'error' event that ends the
+ * process with a stack trace. This one does what s3rver's does for plain http, and rejects with the error (its
+ * `code` EADDRINUSE and `port`), so `npm start` can say which port in one line.
+ */
+function listenOrReject(server: S3rverInstance): S3rverInstance['listen'] {
+  return (port, address, options) =>
+    new Promise((resolve, reject) => {
+      const http = createServer();
+      http.on('request', server.callback()).on('close', () => {
+        server.logger?.exceptions?.unhandle();
+        server.logger?.close?.();
+      });
+      http.once('error', reject);
+      http.listen({ ...options, port, host: address }, () => {
+        http.off('error', reject);
+        resolve(http);
+      });
+    });
+}
+
 export async function startEmbeddedS3(options: EmbeddedS3Options): Promise<EmbeddedS3> {
   const S3rver = require('s3rver') as S3rverConstructor;
   const storeOptions = { fsync: options.fsync ?? true };
@@ -135,6 +160,7 @@ export async function startEmbeddedS3(options: EmbeddedS3Options): Promise<Embed
     const store = new AtomicFilesystemStore(options.directory, storeOptions);
     server.store = store;
     server.context.store = store;
+    server.listen = listenOrReject(server);
   } catch (err) {
     lock.release();
     throw err;

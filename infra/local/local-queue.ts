@@ -13,6 +13,10 @@
  * nothing. Opened again, the queue delivers every message not deleted: those the dead process had handed to its
  * consumer at once (their receive counted, as SQS counts it), the others when their visibility timeout ends.
  * Several queues (by name) share one file; without `database` the queue lives in memory only.
+ *
+ * Stopping (close): running invocations are told to stop (their context's stop signal, which the handlers'
+ * deadline middleware honours), and every message this process received and did not finish is handed back: visible
+ * at once and its receive not counted, since it was our own shutdown, not the message, that cut the receive short.
  */
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type {
@@ -64,6 +68,12 @@ export interface LocalQueueOptions {
   now?: () => number;
   /** Told when a message lands in the DLQ or an invocation fails as a whole. */
   onEvent?: (event: QueueEvent) => void;
+  /**
+   * When the consumer fails a message, it comes back after this many ms (by its receive count) instead of at the
+   * end of its visibility timeout: what a consumer calling ChangeMessageVisibility does, and how Lambda spaces its
+   * asynchronous retries (the fan-out queues). Default: the visibility timeout, as SQS.
+   */
+  retryDelayMs?: (receiveCount: number) => number;
 }
 
 export type QueueEvent =
@@ -194,7 +204,8 @@ export class LocalQueue {
   readonly #dlqName: string;
   readonly #database: QueueDatabase;
   readonly #sql: ReturnType<typeof statements>;
-  readonly #running = new Set<Promise<void>>();
+  /** Running invocations: their batch and the controller that tells them to stop. */
+  readonly #running = new Map<Promise<void>, { batch: Received[]; stop: AbortController }>();
   readonly #idleWaiters = new Set<() => void>();
   readonly #stats = {
     sent: 0,
@@ -381,15 +392,21 @@ export class LocalQueue {
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = undefined;
     if (this.#running.size > 0) {
+      for (const { stop } of this.#running.values()) stop.abort(new Error(`queue ${this.name} is closing`));
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([
-        Promise.allSettled([...this.#running]),
+        Promise.allSettled([...this.#running.keys()]),
         new Promise<void>((resolve) => {
           timer = setTimeout(resolve, graceMs);
           timer.unref();
         }),
       ]);
       clearTimeout(timer);
+      // Still running past the grace: hand their messages back now; what they do later is ignored (detached).
+      const now = this.#now();
+      this.#database.transaction(() => {
+        for (const { batch } of this.#running.values()) this.#handBack(batch, now);
+      });
     }
     // The last counts stay readable after close (a status page asked during shutdown).
     this.#refreshCounts();
@@ -508,10 +525,12 @@ export class LocalQueue {
     if (!consumer) return;
     const event: SQSEvent = { Records: batch.map((m) => this.#record(m)) };
     this.#stats.invocations += 1;
+    const stop = new AbortController();
     const run = (async () => {
       const context = createLambdaContext({
         functionName: consumer.functionName,
         timeoutMs: consumer.timeoutMs,
+        stopSignal: stop.signal,
       });
       let timer: NodeJS.Timeout | undefined;
       const timeout = new Promise<{ timedOut: true }>((resolve) => {
@@ -537,7 +556,7 @@ export class LocalQueue {
       }
       this.#settle(batch, failedIds);
     })();
-    this.#running.add(run);
+    this.#running.set(run, { batch, stop });
     void run.finally(() => {
       this.#running.delete(run);
       this.#pump();
@@ -550,12 +569,19 @@ export class LocalQueue {
     const now = this.#now();
     const retries: Array<{ messageId: string; receiveCount: number; visibleAt: number }> = [];
     this.#database.transaction(() => {
-      for (const { row, receiptHandle } of batch) {
+      for (const received of batch) {
+        const { row, receiptHandle } = received;
         // Deleting with a stale receipt handle (the message was received again meanwhile) does nothing in SQS.
         if (failedIds.has(row.message_id)) {
-          const kept = this.#sql.release.get(row.message_id, receiptHandle) as
-            | { visible_at: number }
-            | undefined;
+          if (this.#closed) {
+            this.#handBack([received], now);
+            continue;
+          }
+          const kept = this.#sql.release.get(
+            this.#retryVisibleAt(row.receive_count, now),
+            row.message_id,
+            receiptHandle,
+          ) as { visible_at: number } | undefined;
           if (kept) {
             retries.push({
               messageId: row.message_id,
@@ -598,8 +624,15 @@ export class LocalQueue {
   #failAll(batch: Received[], reason: string): void {
     this.#stats.failedInvocations += 1;
     if (!this.#detached) {
+      const now = this.#now();
       this.#database.transaction(() => {
-        for (const { row, receiptHandle } of batch) this.#sql.release.get(row.message_id, receiptHandle);
+        if (this.#closed) {
+          this.#handBack(batch, now);
+          return;
+        }
+        for (const { row, receiptHandle } of batch) {
+          this.#sql.release.get(this.#retryVisibleAt(row.receive_count, now), row.message_id, receiptHandle);
+        }
       });
     }
     this.#options.onEvent?.({
@@ -607,6 +640,17 @@ export class LocalQueue {
       messageIds: batch.map((m) => m.row.message_id),
       reason,
     });
+  }
+
+  /** When a failed message comes back: null keeps the end of its visibility timeout. */
+  #retryVisibleAt(receiveCount: number, now: number): number | null {
+    const delay = this.#options.retryDelayMs?.(receiveCount);
+    return delay === undefined ? null : now + Math.max(0, delay);
+  }
+
+  /** Messages our own shutdown interrupted: visible again at once, their receive not counted. */
+  #handBack(batch: readonly Received[], now: number): void {
+    for (const { row, receiptHandle } of batch) this.#sql.handBack.run(now, row.message_id, receiptHandle);
   }
 }
 
@@ -631,8 +675,12 @@ function statements(database: QueueDatabase) {
     ),
     delete: db.prepare('DELETE FROM queue_messages WHERE message_id = ? AND receipt_handle = ?'),
     release: db.prepare(
-      `UPDATE queue_messages SET in_flight = 0 WHERE message_id = ? AND receipt_handle = ?
-         RETURNING visible_at`,
+      `UPDATE queue_messages SET in_flight = 0, visible_at = COALESCE(?1, visible_at)
+         WHERE message_id = ?2 AND receipt_handle = ?3 RETURNING visible_at`,
+    ),
+    handBack: db.prepare(
+      `UPDATE queue_messages SET in_flight = 0, receipt_handle = NULL, visible_at = ?,
+         receive_count = MAX(receive_count - 1, 0) WHERE message_id = ? AND receipt_handle = ?`,
     ),
     nextVisible: db.prepare(
       'SELECT MIN(visible_at) AS next FROM queue_messages WHERE queue = ? AND visible_at > ?',

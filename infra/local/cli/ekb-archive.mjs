@@ -14,10 +14,7 @@ if (args.length === 1 && (args[0] === '--version' || args[0] === '-v')) {
 } else {
   const bundle = new URL('../../../dist/local/cli.mjs', import.meta.url);
   import(bundle.href).then(
-    (cli) =>
-      cli.main(args).then((code) => {
-        process.exitCode = code;
-      }),
+    (cli) => cli.runAsProcess(args),
     (err) => {
       if (err && err.code === 'ERR_MODULE_NOT_FOUND' && String(err.message).includes('dist/local/cli.mjs')) {
         process.stderr.write(

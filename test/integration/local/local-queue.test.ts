@@ -291,4 +291,86 @@ describe('LocalQueue on a database file (several queues, one file)', () => {
     expect(seen).toEqual(['x']);
     await q.close();
   });
+
+  it('brings a failed message back after retryDelayMs, not after the visibility timeout', async () => {
+    const receives: number[] = [];
+    const q = new LocalQueue({
+      name: 'retried',
+      database: join(dir, 'retried.db'),
+      // A failed try would otherwise wait a minute.
+      visibilityTimeoutMs: 60_000,
+      maxReceiveCount: 3,
+      retryDelayMs: (receiveCount) => receiveCount * 10,
+      consumer: {
+        functionName: 'fan-out',
+        timeoutMs: 5_000,
+        handler: async (event) => {
+          receives.push(Number(event.Records[0]?.attributes.ApproximateReceiveCount));
+          throw new Error('not yet');
+        },
+      },
+    });
+    const started = Date.now();
+    q.send({ body: 'event' });
+    await q.idle();
+    expect(Date.now() - started).toBeLessThan(30_000);
+    expect(receives).toEqual([1, 2, 3]);
+    expect(q.deadLetters().map((d) => [d.body, d.receiveCount])).toEqual([['event', 3]]);
+    await q.close();
+  });
+
+  it('on close, tells running invocations to stop and hands back what is unfinished, its receive not counted', async () => {
+    const database = join(dir, 'closing.db');
+    let stopSeen = false;
+    const q = new LocalQueue({
+      name: 'closing',
+      database,
+      visibilityTimeoutMs: 60_000,
+      consumer: {
+        functionName: 'copy',
+        timeoutMs: 60_000,
+        handler: (event, context) => {
+          const body = event.Records[0]?.body;
+          const stop = (context as { stopSignal?: AbortSignal }).stopSignal;
+          // 'stops' ends when told to (and reports a failure); 'hangs' ignores the signal.
+          return new Promise((resolve) => {
+            stop?.addEventListener('abort', () => {
+              stopSeen = true;
+              if (body === 'stops') {
+                resolve({ batchItemFailures: [{ itemIdentifier: event.Records[0]?.messageId }] });
+              }
+            });
+          });
+        },
+      },
+      maxConcurrency: 2,
+    });
+    q.send({ body: 'stops' });
+    q.send({ body: 'hangs' });
+    while (q.stats.inFlight < 2) await new Promise((r) => setTimeout(r, 5));
+    await q.close(100);
+    expect(stopSeen).toBe(true);
+
+    const receives: Array<[string, string]> = [];
+    const reopened = new LocalQueue({
+      name: 'closing',
+      database,
+      visibilityTimeoutMs: 60_000,
+      consumer: {
+        functionName: 'copy',
+        timeoutMs: 5_000,
+        handler: async (event) => {
+          for (const r of event.Records) receives.push([r.body, r.attributes.ApproximateReceiveCount]);
+        },
+      },
+    });
+    // Both back at once (not after the minute of visibility), as first receives.
+    expect(reopened.recovered).toEqual({ messages: 2, interrupted: 0 });
+    await reopened.idle();
+    expect(receives.sort()).toEqual([
+      ['hangs', '1'],
+      ['stops', '1'],
+    ]);
+    await reopened.close();
+  });
 });
