@@ -31,6 +31,7 @@ import { createHandler as createJobsApiHandler } from '../../functions/jobs-api/
 import { createHandler as createResolveHandler } from '../../functions/resolve/handler.js';
 import type { ApiHandler } from './http-api.js';
 import { type LocalQueue, SQS_MAX_BATCH_ENTRIES } from './local-queue.js';
+import { NO_PAUSE_POINTS, type PausePoints } from './pause-points.js';
 
 export interface LocalFunctions {
   resolve: ApiHandler;
@@ -53,12 +54,18 @@ export interface LocalFunctionsInput {
   s3: S3Client;
   queue: LocalQueue;
   logger: Logger;
-  /** Extra sync options (the local stack's window size). */
+  /** Extra sync options (the local stack's window size and lock lifetime). */
   syncOptions?: Partial<SyncOptions>;
+  /** Test-only pause points (pause-points.ts). */
+  pausePoints?: PausePoints;
 }
 
-/** The BatchQueue port on the local queue: one message per batch, sent 10 at a time like SendMessageBatch. */
-export function localBatchQueue(queue: LocalQueue): BatchQueue {
+/**
+ * The BatchQueue port on the local queue: one message per batch, sent 10 at a time like SendMessageBatch. The
+ * `batches-queued` pause point is after a group is on disk and before the caller goes on (fan-out: before it reads
+ * further or records the job).
+ */
+export function localBatchQueue(queue: LocalQueue, pause: PausePoints = NO_PAUSE_POINTS): BatchQueue {
   return {
     async sendBatches(messages: BatchMessage[], signal?: AbortSignal) {
       for (let i = 0; i < messages.length; i += SQS_MAX_BATCH_ENTRIES) {
@@ -70,6 +77,7 @@ export function localBatchQueue(queue: LocalQueue): BatchQueue {
             `local queue refused ${out.failed.length} batch message(s): ${out.failed[0]?.message}`,
           );
         }
+        await pause.reach('batches-queued');
       }
     },
   };
@@ -82,7 +90,7 @@ export async function buildLocalFunctions(input: LocalFunctionsInput): Promise<L
   const c = compose(config, {
     logger,
     s3,
-    queue: localBatchQueue(queue),
+    queue: localBatchQueue(queue, input.pausePoints),
     reports: store,
     syncState: createReportStoreVersionedStore(store),
     metrics: (values) => fn('copy').debug('copy metrics', values),

@@ -64,7 +64,7 @@ export type ChildTask =
       levels: Array<{ concurrency: number; requests: number }>;
       rounds: number;
     }
-  /** Section 7 (packages-child.ts): one sync run, files or form packages. */
+  /** Section 9 (packages-child.ts): one sync run, files or form packages. */
   | FormsTask;
 
 export interface LargeResult {

@@ -1,5 +1,5 @@
 /**
- * Section 7's measured case, in the bench child: one run of the scheduled sync's core over the generated forms —
+ * Section 9's measured case, in the bench child: one run of the scheduled sync's core over the generated forms —
  * `files` (the JSON walk: attachments only) or `packages` (form packages) — with its jobs queued in-process and
  * every message copied by the copy function's own engine (runBatchMessage, the package runner included), two
  * messages in flight as the CLI runs them. The parent counts what the 合思 sandbox was asked.

@@ -1,5 +1,5 @@
 /**
- * Section 7: form packages beside the file-only sync (issue 15). A sandbox of its own holds a few hundred paid
+ * Section 9: form packages beside the file-only sync (issue 15). A sandbox of its own holds a few hundred paid
  * expense forms, each with three attachments, one invoice (its XML) and one bank receipt. The same sync core runs
  * over them three times, each in a fresh child: files mode (the JSON walk, attachments only), packages mode (every
  * file, the invoice twice — as attached and as INVOICE/url gives it —, form.json, the print PDF, the index), and
@@ -111,7 +111,7 @@ export async function sectionPackages(ctx: PackagesCtx, plan: { forms: number })
       prefix,
     });
     const st = sandbox.stats as Required<SandboxStats>;
-    if (result.failed > 0) throw new Error(`section 7 ${name}: ${result.failed} refs failed`);
+    if (result.failed > 0) throw new Error(`section 9 ${name}: ${result.failed} refs failed`);
     runs.push({ name, result, calls: callsOf(st), downloads: st.downloadsStarted });
   };
   try {
@@ -132,7 +132,7 @@ function report(
   runs: Array<{ name: string; result: FormsResult; calls: Calls; downloads: number }>,
 ): void {
   const { emit } = ctx;
-  emit('## 7. Form packages beside the file-only sync');
+  emit('## 9. Form packages beside the file-only sync');
   emit();
   emit(
     `${forms} paid expense forms, each with 3 attachments of 16 KiB, one invoice (4 KiB XML) and one bank receipt ` +

@@ -37,6 +37,11 @@ export interface RunBatchInput {
   /** The queue's receive limit: the attempt that reaches it is the last one before the DLQ. */
   maxReceiveCount: number;
   signal?: AbortSignal;
+  /**
+   * Results an earlier run of this batch already settled, aligned with `message.refs` (the CLI resuming a job): a
+   * ref with one is not copied again and its result goes into this attempt's report as it was.
+   */
+  settled?: ReadonlyArray<CopyResult | undefined>;
 }
 
 export interface BatchSummary {
@@ -74,6 +79,8 @@ export async function runBatchMessage(input: RunBatchInput, deps: RunBatchDeps):
   const signal = input.signal ? { signal: input.signal } : {};
   let results: CopyResult[];
   if (message.packages !== undefined) {
+    // A package's index is built from every ref of its message, so a package batch is always run whole (`settled`
+    // is the copy CLI's resume, which never carries package messages); files already archived come back skipped.
     results = deps.packages
       ? await deps.packages(
           message,
@@ -84,8 +91,10 @@ export async function runBatchMessage(input: RunBatchInput, deps: RunBatchDeps):
           failed(ref, ErrorCode.Misconfigured, 'this copy worker cannot archive form packages', true),
         );
   } else {
-    results = await copyBatch(
-      message.refs,
+    const settled = input.settled ?? [];
+    const toCopy = message.refs.filter((_, i) => settled[i] === undefined);
+    const copied = await copyBatch(
+      toCopy,
       {
         jobId: message.jobId,
         keyTemplate: message.keyTemplate ?? deps.defaultKeyTemplate,
@@ -95,6 +104,8 @@ export async function runBatchMessage(input: RunBatchInput, deps: RunBatchDeps):
       },
       deps,
     );
+    let next = 0;
+    results = message.refs.map((_, i) => settled[i] ?? (copied[next++] as CopyResult));
   }
   const { retryableFailed, ...counts } = tallyResults(results);
   const final = retryableFailed === 0 || input.attempt >= input.maxReceiveCount;

@@ -17,7 +17,7 @@ import { pipeline } from 'node:stream/promises';
 import pLimit from 'p-limit';
 import { contentDisposition } from '../attachments/content-type.js';
 import { copyBatch } from '../copy/copy-batch.js';
-import { deadlineResult, failed, fromError } from '../copy/copy-failure.js';
+import { failed, fromError, stoppedResult } from '../copy/copy-failure.js';
 import type { PackageBatchRunner, RunBatchDeps } from '../copy/run-batch.js';
 import { AppError, ErrorCode } from '../errors.js';
 import { batchReportKey } from '../jobs/keys.js';
@@ -83,7 +83,7 @@ async function runPackages(
   }
   const assembling = works.filter((w) => w.assembles && w.state !== 'skip' && w.state !== 'changed');
   await limit.map(assembling, (w) => assemble(w, message, results, run, deps, options, signal));
-  return results.map((r, i) => r ?? deadlineResult(message.refs[i] as CopyRef));
+  return results.map((r, i) => r ?? stoppedResult(message.refs[i] as CopyRef, signal.reason));
 }
 
 /** Packages by form id; a ref no package of the message claims fails alone. */
@@ -231,7 +231,7 @@ async function assemble(
     results[index.i] = copiedResult(index.ref, written.size);
   } catch (err) {
     results[index.i] = signal.aborted
-      ? deadlineResult(index.ref, index.ref.targetKey)
+      ? stoppedResult(index.ref, signal.reason, index.ref.targetKey)
       : fromError(index.ref, err, index.ref.targetKey);
   }
 }
@@ -334,7 +334,9 @@ async function writeFormJson(
     const written = await putBuffer(ref, w.info, body, deps, signal);
     return { result: copiedResult(ref, written.size), part: { ok: written } };
   } catch (err) {
-    const result = signal.aborted ? deadlineResult(ref, ref.targetKey) : fromError(ref, err, ref.targetKey);
+    const result = signal.aborted
+      ? stoppedResult(ref, signal.reason, ref.targetKey)
+      : fromError(ref, err, ref.targetKey);
     return {
       result,
       part: { failed: { code: ErrorCode.UploadFailed, message: (result as { message: string }).message } },
@@ -372,7 +374,9 @@ async function writePrint(
     const written = await putStream(ref, w.info, answer.body, answer.contentLength, deps, signal);
     return { result: copiedResult(ref, written.size), part: { ok: written } };
   } catch (err) {
-    const result = signal.aborted ? deadlineResult(ref, ref.targetKey) : fromError(ref, err, ref.targetKey);
+    const result = signal.aborted
+      ? stoppedResult(ref, signal.reason, ref.targetKey)
+      : fromError(ref, err, ref.targetKey);
     const code = result.status === 'failed' ? result.code : ErrorCode.UploadFailed;
     return { result, part: { failed: { code, message: result.status === 'failed' ? result.message : '' } } };
   }

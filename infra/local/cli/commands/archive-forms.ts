@@ -16,6 +16,7 @@ import { EXIT, UsageError } from '../cli-errors.js';
 import type { CommandSpec, ParsedArgs } from '../command.js';
 import type { CliContext } from '../context.js';
 import { createPipeline, parseConcurrency } from '../copy-pipeline.js';
+import { preflight } from '../preflight.js';
 
 const list = (v: unknown): string[] | undefined =>
   Array.isArray(v) ? v.flatMap((s) => String(s).split(',')).map((s) => s.trim()) : undefined;
@@ -63,13 +64,35 @@ export const archiveFormsCommand: CommandSpec = {
   usage:
     'ekb-archive archive-forms (--code CODE… | --id ID… | --since <yyyy-MM-dd[ HH:mm:ss]> [--until …] [--form-types expense,…]) [--bucket NAME] [--concurrency N] [--json] [--sandbox]',
   options: {
-    code: { type: 'string', multiple: true },
-    id: { type: 'string', multiple: true },
-    since: { type: 'string' },
-    until: { type: 'string' },
-    'form-types': { type: 'string' },
-    bucket: { type: 'string' },
-    concurrency: { type: 'string' },
+    code: {
+      type: 'string',
+      multiple: true,
+      valueName: 'CODE',
+      description: 'a form code (单据编号); repeat it or separate codes with commas',
+    },
+    id: {
+      type: 'string',
+      multiple: true,
+      valueName: 'ID',
+      description: 'a form id (flowId); repeat it or separate ids with commas',
+    },
+    since: {
+      type: 'string',
+      valueName: 'DATE',
+      description: 'every form updated since then (China time): yyyy-MM-dd or "yyyy-MM-dd HH:mm:ss"',
+    },
+    until: { type: 'string', valueName: 'DATE', description: 'with --since: forms updated until then' },
+    'form-types': {
+      type: 'string',
+      valueName: 'LIST',
+      description: 'with --since: form types to list, comma-separated (default: all seven)',
+    },
+    bucket: { type: 'string', valueName: 'NAME', description: 'the archive bucket (default: EKB_BUCKET)' },
+    concurrency: {
+      type: 'string',
+      valueName: 'N',
+      description: 'files in flight at once, 1-256 (default: EKB_COPY_CONCURRENCY, 8)',
+    },
   },
   positionals: { min: 0, max: 0 },
   needsEkuaibao: true,
@@ -83,6 +106,8 @@ export const archiveFormsCommand: CommandSpec = {
     if (!bucket) throw new UsageError('which bucket? pass --bucket or set EKB_BUCKET');
     const jobId = newJobId(new Date());
     const pipeline = await createPipeline(ctx, { bucket, concurrency, dryRun: false });
+    // The job's id is known, but its record is the planner's to write: the bucket is asked for here.
+    await preflight(ctx, { ekuaibao: true, bucket: { kind: 'head', bucket } });
     const client = await ctx.ekuaibao();
     ctx.reporter.setLabel('archiving');
     let record: JobRecord | undefined;
@@ -97,7 +122,7 @@ export const archiveFormsCommand: CommandSpec = {
           states: ctx.config.packageStates,
           logger: ctx.logger,
           reportPrefix: ctx.config.reportPrefix,
-          signal: ctx.signal,
+          signal: pipeline.signal,
         },
       ));
     } catch (err) {
@@ -105,7 +130,8 @@ export const archiveFormsCommand: CommandSpec = {
     }
     await pipeline.runner.drain();
     const aborted = ctx.signal.aborted;
-    if (fatal && !aborted) throw fatal;
+    if (fatal && !aborted && !pipeline.stopped) throw fatal;
+    if (pipeline.stopped) throw pipeline.stopped;
     for (const b of record?.badLines ?? [])
       ctx.reporter.event({ type: 'bad_line', line: b.line, message: b.message });
     const t = ctx.reporter.totals;
