@@ -7,7 +7,7 @@
 
 /** Lower layers may be imported by higher ones, never the reverse; folders in one layer never import each other. */
 const FEATURE_LAYERS = [
-  ['attachments', 'security'],
+  ['attachments', 'security', 'integrity'],
   ['ekuaibao', 'jobs'],
   ['copy', 'sync'],
 ];

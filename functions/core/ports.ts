@@ -5,6 +5,7 @@
  */
 import type { Readable } from 'node:stream';
 import type { BatchMessage } from './model/batch.js';
+import type { S3Checksum } from './model/copy-result.js';
 import type { ApplyListPage, ApplyListQuery, EkuaibaoForm } from './model/forms.js';
 import type { AttachmentRef } from './model/refs.js';
 import type { Resolution } from './model/resolution.js';
@@ -72,6 +73,14 @@ export interface ObjectHead {
   size: number;
   /** User metadata, lower-case keys (S3 answers them that way). */
   metadata: Record<string, string>;
+  /** The current version (versioned buckets). */
+  versionId?: string;
+  /** ISO time the object was written. */
+  lastModified?: string;
+  /** The checksum S3 keeps with the object, when it keeps one. */
+  checksum?: S3Checksum;
+  /** Object tags, read only when the metadata lacks the SHA-256 (a multipart object carries it as a tag). */
+  tags?: Record<string, string>;
 }
 
 export interface PutObjectOptions {
@@ -82,6 +91,19 @@ export interface PutObjectOptions {
   metadata: Record<string, string>;
   /** Aborting it must abort the upload and leave no object (and no multipart parts) behind. */
   signal: AbortSignal;
+  /**
+   * The body's hex SHA-256, callable once the body has ended (and so passed its checks). The sink stores it with
+   * the object: metadata `sha256` (and an S3 SHA-256 checksum) on a single PUT, a tag on a multipart upload.
+   */
+  sha256?: () => string | undefined;
+}
+
+/** What the store says about an object it has just written. */
+export interface PutObjectResult {
+  bytes: number;
+  versionId?: string;
+  /** The checksum S3 verified and keeps with the object (when checksums are on). */
+  checksum?: S3Checksum;
 }
 
 /** Where archived files go (S3 in AWS and locally). */
@@ -89,7 +111,7 @@ export interface ObjectSink {
   /** undefined when there is no object at `key`. */
   head(key: string, signal?: AbortSignal): Promise<ObjectHead | undefined>;
   /** Streams `body` to `key`. Rejects (leaving no object) when the body errors, the signal aborts or the store fails. */
-  put(key: string, body: Readable, options: PutObjectOptions): Promise<{ bytes: number }>;
+  put(key: string, body: Readable, options: PutObjectOptions): Promise<PutObjectResult>;
 }
 
 /** The storage port for job records and reports (S3 in AWS and locally). */

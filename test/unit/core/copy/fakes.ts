@@ -14,7 +14,10 @@ import type {
 
 export interface StoredObject {
   body: Buffer;
-  options: Omit<PutObjectOptions, 'signal'>;
+  /** What the engine asked the sink to store. */
+  options: Omit<PutObjectOptions, 'signal' | 'sha256'>;
+  /** The SHA-256 the engine handed over once the body ended (the S3 sink's metadata `sha256` or tag). */
+  sha256?: string;
 }
 
 export class MemorySink implements ObjectSink {
@@ -24,7 +27,11 @@ export class MemorySink implements ObjectSink {
   async head(key: string): Promise<ObjectHead | undefined> {
     this.heads += 1;
     const o = this.objects.get(key);
-    return o ? { size: o.body.length, metadata: { ...o.options.metadata } } : undefined;
+    if (!o) return undefined;
+    return {
+      size: o.body.length,
+      metadata: { ...o.options.metadata, ...(o.sha256 ? { sha256: o.sha256 } : {}) },
+    };
   }
   async put(key: string, body: Readable, options: PutObjectOptions): Promise<{ bytes: number }> {
     this.puts += 1;
@@ -48,7 +55,10 @@ export class MemorySink implements ObjectSink {
       });
     });
     const buf = Buffer.concat(chunks);
-    this.objects.set(key, { body: buf, options: rest });
+    // As the S3 sink does: the body's SHA-256, known once it ended, is kept with the object.
+    const { sha256, ...props } = rest;
+    const digest = sha256?.();
+    this.objects.set(key, { body: buf, options: props, ...(digest === undefined ? {} : { sha256: digest }) });
     return { bytes: buf.length };
   }
 }
