@@ -1,6 +1,8 @@
 /** The copy engine's collaborators and the copy function's deps: 合思 client, S3 sink, guarded downloader. */
 
+import type { RetentionSettings } from '../aws/s3-integrity.js';
 import { createS3Sink } from '../aws/s3-sink.js';
+import type { Config } from '../config.js';
 import type { CopyDeps } from '../core/copy/copy-batch.js';
 import type { RunBatchDeps } from '../core/copy/run-batch.js';
 import { createUndiciDownloader } from '../core/copy/undici-downloader.js';
@@ -12,6 +14,13 @@ import { emitMetrics } from '../metrics.js';
 import type { Composition, MetricsSink } from './composition.js';
 import { ekuaibaoClient } from './ekuaibao.js';
 import { reportStore, s3Client } from './storage.js';
+
+/** Object Lock retention for archived files, when configured. */
+function retentionOf(config: Config): { retention?: RetentionSettings } {
+  if (config.objectLockMode === 'off') return {};
+  const mode = config.objectLockMode === 'compliance' ? 'COMPLIANCE' : 'GOVERNANCE';
+  return { retention: { mode, years: config.objectLockYears } };
+}
 
 /** The copy engine's collaborators: the resolver, the S3 sink, and the guarded downloader. */
 export function copyEngine(c: Composition, bucket: string): CopyDeps {
@@ -37,6 +46,8 @@ export function copyEngine(c: Composition, bucket: string): CopyDeps {
         bucket,
         partSizeBytes: config.partSizeBytes,
         queueSize: config.partConcurrency,
+        ...retentionOf(config),
+        logger: c.logger,
       }),
     ),
     downloader: c.once('downloader', () => createUndiciDownloader({ dispatcher: agent })),
