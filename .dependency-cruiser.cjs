@@ -9,7 +9,7 @@
 const FEATURE_LAYERS = [
   ['attachments', 'security', 'integrity'],
   ['ekuaibao', 'jobs'],
-  ['copy', 'sync'],
+  ['copy', 'sync', 'verify'],
 ];
 const SHARED = '^functions/core/(model/|util/|ports[.]ts$|errors[.]ts$)';
 

@@ -83,6 +83,8 @@ export const FUNCTION_SETTINGS = {
   bucket: stringSetting('EKB_BUCKET', undefined),
   /** SQS queue that carries copy batches. */
   queueUrl: stringSetting('EKB_QUEUE_URL', undefined),
+  /** SQS queue that carries the parts of verify runs (POST /verify-jobs). */
+  verifyQueueUrl: stringSetting('EKB_VERIFY_QUEUE_URL', undefined),
   /** Files copied in parallel by one copy worker. */
   copyConcurrency: intSetting('EKB_COPY_CONCURRENCY', DEFAULT_COPY_CONCURRENCY, 1, 64, 'copyConcurrency'),
   /** Multipart part size floor in MiB (raised for very large files to stay under 10,000 parts). */

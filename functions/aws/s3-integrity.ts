@@ -15,14 +15,15 @@ import {
   type ChecksumAlgorithm,
   type ChecksumType,
   GetObjectTaggingCommand,
+  HeadObjectCommand,
   type HeadObjectCommandOutput,
   type ObjectLockMode,
   PutObjectTaggingCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { SHA256_TAG } from '../core/integrity/file-record.js';
+import { objectSha256, SHA256_TAG } from '../core/integrity/file-record.js';
 import type { S3Checksum } from '../core/model/copy-result.js';
-import type { ObjectHead } from '../core/ports.js';
+import type { Logger, ObjectHead } from '../core/ports.js';
 
 /** Object Lock retention for archived files (the bucket must have Object Lock enabled). */
 export interface RetentionSettings {
@@ -123,4 +124,45 @@ export async function tagsOf(
   const tags: Record<string, string> = {};
   for (const t of out.TagSet ?? []) if (t.Key !== undefined && t.Value !== undefined) tags[t.Key] = t.Value;
   return tags;
+}
+
+/** Objects under this size were never multipart, so their SHA-256 is in the metadata or nowhere. */
+const SMALLEST_MULTIPART_OBJECT = 5 * 1024 * 1024;
+
+export function isNotFound(err: unknown): boolean {
+  const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
+  return e?.name === 'NotFound' || e?.name === 'NoSuchKey' || e?.$metadata?.httpStatusCode === 404;
+}
+
+/**
+ * An object's HEAD with what it proves about itself: S3's checksum (checksum mode), its version, and for a large
+ * object without a `sha256` in its metadata, its tags (a multipart object carries its SHA-256 as a tag). A tag that
+ * cannot be read is logged, not thrown: only a rebuilt record needs it, never the skip decision.
+ */
+export async function headWithProof(
+  client: S3Client,
+  target: { bucket: string; key: string },
+  signal?: AbortSignal,
+  logger?: Logger,
+): Promise<ObjectHead | undefined> {
+  let head: ObjectHead;
+  try {
+    const out = await client.send(
+      new HeadObjectCommand({ Bucket: target.bucket, Key: target.key, ChecksumMode: 'ENABLED' }),
+      signal ? { abortSignal: signal } : {},
+    );
+    head = objectHeadOf(out);
+  } catch (err) {
+    if (isNotFound(err)) return undefined;
+    throw err;
+  }
+  if (objectSha256(head) === undefined && head.size >= SMALLEST_MULTIPART_OBJECT) {
+    try {
+      head.tags = await tagsOf(client, { ...target, versionId: head.versionId }, signal);
+    } catch (err) {
+      if (signal?.aborted) throw err;
+      logger?.warn('could not read the tags of an existing object', { objectKey: target.key, error: err });
+    }
+  }
+  return head;
 }

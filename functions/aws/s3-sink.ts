@@ -11,22 +11,21 @@
  * See s3-integrity.ts for the checksums, Object Lock retention and the tag.
  */
 import type { Readable } from 'node:stream';
-import { HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { choosePartSize, DEFAULT_PART_BYTES, DEFAULT_PART_CONCURRENCY } from '../core/copy/part-size.js';
 import { AbortedError } from '../core/errors.js';
-import { objectSha256, SHA256_METADATA } from '../core/integrity/file-record.js';
-import type { Logger, ObjectHead, ObjectSink, PutObjectOptions, PutObjectResult } from '../core/ports.js';
+import { SHA256_METADATA } from '../core/integrity/file-record.js';
+import type { Logger, ObjectSink, PutObjectOptions, PutObjectResult } from '../core/ports.js';
 import {
   checksumOf,
   checksumsWanted,
+  headWithProof,
   hexToBase64,
   lockParams,
   MULTIPART_CHECKSUM,
-  objectHeadOf,
   type RetentionSettings,
   tagSha256,
-  tagsOf,
 } from './s3-integrity.js';
 
 export interface S3SinkOptions {
@@ -52,14 +51,6 @@ export interface S3SinkOptions {
   /** Warnings that do not fail the copy (the SHA-256 tag not written). */
   logger?: Logger;
   now?: () => number;
-}
-
-/** Objects under this size were never multipart, so their SHA-256 is in the metadata or nowhere. */
-const SMALLEST_MULTIPART_OBJECT = 5 * 1024 * 1024;
-
-function isNotFound(err: unknown): boolean {
-  const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
-  return e?.name === 'NotFound' || e?.name === 'NoSuchKey' || e?.$metadata?.httpStatusCode === 404;
 }
 
 /** Reads a body of at most one part whole; rejects when it errors or the signal fires. */
@@ -183,33 +174,7 @@ export function createS3Sink(options: S3SinkOptions): ObjectSink {
   }
 
   return {
-    async head(key: string, signal?: AbortSignal): Promise<ObjectHead | undefined> {
-      let head: ObjectHead;
-      try {
-        const out = await client.send(
-          new HeadObjectCommand({ Bucket: bucket, Key: key, ChecksumMode: 'ENABLED' }),
-          signal ? { abortSignal: signal } : {},
-        );
-        head = objectHeadOf(out);
-      } catch (err) {
-        if (isNotFound(err)) return undefined;
-        throw err;
-      }
-      // A multipart object carries its SHA-256 as a tag (its metadata was fixed before the bytes were read).
-      if (objectSha256(head) === undefined && head.size >= SMALLEST_MULTIPART_OBJECT) {
-        try {
-          head.tags = await tagsOf(client, { bucket, key, versionId: head.versionId }, signal);
-        } catch (err) {
-          // Only the rebuilt record needs the tag; the skip decision does not.
-          if (signal?.aborted) throw err;
-          options.logger?.warn('could not read the tags of an existing object', {
-            objectKey: key,
-            error: err,
-          });
-        }
-      }
-      return head;
-    },
+    head: (key, signal) => headWithProof(client, { bucket, key }, signal, options.logger),
 
     async put(key: string, body: Readable, put: PutObjectOptions): Promise<PutObjectResult> {
       if (put.signal.aborted) {

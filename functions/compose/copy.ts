@@ -13,7 +13,7 @@ import { createGuardedAgent } from '../core/security/guarded-agent.js';
 import { emitMetrics } from '../metrics.js';
 import type { Composition, MetricsSink } from './composition.js';
 import { ekuaibaoClient } from './ekuaibao.js';
-import { reportStore, s3Client } from './storage.js';
+import { reportStore, s3Client, textStore } from './storage.js';
 
 /** Object Lock retention for archived files, when configured. */
 function retentionOf(config: Config): { retention?: RetentionSettings } {
@@ -62,6 +62,7 @@ export function copyHandlerDeps(c: Composition, logger: Logger = c.logger) {
   const deps: RunBatchDeps = {
     ...copyEngine(c, c.config.bucket),
     reports: reportStore(c, 'the copy function'),
+    index: textStore(c, 'the copy function'),
     logger,
     reportPrefix: c.config.reportPrefix,
     defaultKeyTemplate: c.config.objectKeyTemplate,

@@ -114,11 +114,40 @@ export interface ObjectSink {
   put(key: string, body: Readable, options: PutObjectOptions): Promise<PutObjectResult>;
 }
 
+/** One page of a bucket listing. */
+export interface ObjectListing {
+  objects: Array<{ key: string; size: number }>;
+  /** More objects follow the last one of this page. */
+  truncated: boolean;
+}
+
+/** What verify reads of the archive (S3 in AWS and locally). */
+export interface ArchiveReader {
+  /** HEAD with checksum mode, plus the SHA-256 tag of large objects; undefined when there is no object. */
+  head(key: string, signal?: AbortSignal): Promise<ObjectHead | undefined>;
+  /** The object's bytes, streamed. */
+  read(key: string, signal?: AbortSignal): Promise<AsyncIterable<Uint8Array>>;
+  /** Keys under `prefix` after `startAfter`, one page (≤1,000), in key order. */
+  list(prefix: string, startAfter: string | undefined, signal?: AbortSignal): Promise<ObjectListing>;
+}
+
 /** The storage port for job records and reports (S3 in AWS and locally). */
 export interface ReportStore {
   putJson(key: string, value: unknown): Promise<void>;
   getJson<T>(key: string): Promise<T | undefined>;
   /** Keys under a prefix, all pages. */
+  list(prefix: string): Promise<string[]>;
+}
+
+/**
+ * Text objects in the system lanes, written and read whole (each is small: one batch's file index, one verify
+ * unit's findings) and listed by prefix, so a job of any size is read one object at a time.
+ */
+export interface TextStore {
+  putText(key: string, text: string, contentType: string): Promise<void>;
+  /** undefined when there is no such object. */
+  getText(key: string): Promise<string | undefined>;
+  /** Keys under a prefix, all pages, in key order. */
   list(prefix: string): Promise<string[]>;
 }
 
@@ -171,6 +200,11 @@ export interface Downloader {
     url: string,
     options: { headers?: Record<string, string>; signal: AbortSignal },
   ): Promise<DownloadResponse>;
+}
+
+/** One message at a time onto a work queue (the verify queue: SQS SendMessage in AWS, the local queue locally). */
+export interface WorkQueue<T> {
+  send(message: T, signal?: AbortSignal): Promise<void>;
 }
 
 /** The queue port: SQS SendMessageBatch in AWS, the local queue on one machine, a recorder in tests. */

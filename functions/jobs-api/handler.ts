@@ -3,6 +3,7 @@
  *   POST /copy-jobs        {"refs": [{id, key, fileName?, targetKey?}, …], "keyTemplate"?}  or  {"manifest": "s3://…"}
  *                          → 202 {jobId, refs, batches, duplicates, badLines, status}: every batch is queued
  *   GET  /copy-jobs/{id}   → 200 JobStatus (totals copied / skipped / failed / pending, failures), 404 unknown job
+ *   GET  /copy-jobs/{id}/index → 200 the job's file index, JSON lines or CSV, in pages (index-route.ts)
  * Bad input → 400 naming the item and field; more than 10,000 refs → 413; a manifest outside the archive bucket's
  * manifests/ → 400; malformed JSON → 400; unknown path → 404; wrong method → 405. Errors are
  * `{"error": {code, message, requestId}}`; anything unexpected is a generic 500 with the real error logged.
@@ -15,6 +16,7 @@ import type { ApiResponse } from '../http/api-response.js';
 import { createLogger } from '../logger.js';
 import { type ApiContext, apiMiddleware } from '../middleware/api-request.js';
 import { asLambdaHandler, type DepsSource } from '../middleware/lazy-deps.js';
+import { getJobIndex } from './index-route.js';
 import {
   getCopyJob,
   type JobsApiDeps,
@@ -53,9 +55,9 @@ export function createHandler(
         ...(event.pathParameters ? { pathParameters: event.pathParameters } : {}),
       });
       context.logFields.route = route.name;
-      return route.name === 'create'
-        ? postCopyJob(event, context.deps, context.log, context.signal)
-        : getCopyJob(event, route.jobId, context.deps);
+      if (route.name === 'create') return postCopyJob(event, context.deps, context.log, context.signal);
+      if (route.name === 'index') return getJobIndex(event, route.jobId, context.deps);
+      return getCopyJob(event, route.jobId, context.deps);
     });
   return asLambdaHandler(handler);
 }

@@ -9,7 +9,7 @@ import { parseCopyJobRequest } from '../core/jobs/copy-job-request.js';
 import { getJobStatus } from '../core/jobs/job-status.js';
 import { newJobId } from '../core/jobs/keys.js';
 import { startCopyJob } from '../core/jobs/start-copy-job.js';
-import type { BatchQueue, Logger, ManifestSource, ReportStore } from '../core/ports.js';
+import type { BatchQueue, Logger, ManifestSource, ReportStore, TextStore } from '../core/ports.js';
 import { acceptsGzip, decodeBody, type HttpApiEvent, requireJsonContentType } from '../http/api-request.js';
 import { type ApiResponse, jsonResponse } from '../http/api-response.js';
 import type { ApiDeps } from '../middleware/api-request.js';
@@ -17,6 +17,8 @@ import type { ApiDeps } from '../middleware/api-request.js';
 export interface JobsApiDeps extends ApiDeps {
   queue: BatchQueue;
   store: ReportStore;
+  /** The per-job file indexes (jobs/<jobId>/index/). */
+  index: TextStore;
   manifests: ManifestSource;
   /** The archive bucket: the only one POST {"manifest"} may name. */
   bucket: string;
@@ -34,7 +36,10 @@ export interface JobsApiDeps extends ApiDeps {
 /** Room under API Gateway's 10 MB and Lambda's 6 MB synchronous payload: 10,000 refs with long DP: keys fit. */
 const DEFAULT_MAX_BODY_BYTES = 5 * 1024 * 1024;
 
-export type JobsRoute = { name: 'create' } | { name: 'status'; jobId: string };
+export type JobsRoute =
+  | { name: 'create' }
+  | { name: 'status'; jobId: string }
+  | { name: 'index'; jobId: string };
 
 export class MethodNotAllowedError extends AppError {
   readonly allow: string;
@@ -59,13 +64,17 @@ export function matchJobsRoute(input: RouteInput): JobsRoute {
   if (routeKey === 'GET /copy-jobs/{jobId}' && pathParameters?.jobId !== undefined) {
     return { name: 'status', jobId: pathParameters.jobId };
   }
+  if (routeKey === 'GET /copy-jobs/{jobId}/index' && pathParameters?.jobId !== undefined) {
+    return { name: 'index', jobId: pathParameters.jobId };
+  }
   const segments = rawPath.split('/').filter((s) => s !== '');
   const upper = method.toUpperCase();
   if (segments.length === 1 && segments[0] === 'copy-jobs') {
     if (upper !== 'POST') throw new MethodNotAllowedError(upper, 'POST');
     return { name: 'create' };
   }
-  if (segments.length === 2 && segments[0] === 'copy-jobs') {
+  const withIndex = segments.length === 3 && segments[2] === 'index';
+  if ((segments.length === 2 || withIndex) && segments[0] === 'copy-jobs') {
     if (upper !== 'GET') throw new MethodNotAllowedError(upper, 'GET');
     let jobId: string;
     try {
@@ -73,7 +82,7 @@ export function matchJobsRoute(input: RouteInput): JobsRoute {
     } catch {
       throw new ValidationError('the job id in the path is not valid URL encoding');
     }
-    return { name: 'status', jobId };
+    return { name: withIndex ? 'index' : 'status', jobId };
   }
   throw new AppError(ErrorCode.NotFound, `no route for ${upper} ${rawPath.slice(0, 200)}`, { status: 404 });
 }

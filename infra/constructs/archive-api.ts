@@ -23,6 +23,7 @@ export const API_ROUTES = [
   { method: HttpMethod.POST, path: '/attachments/download-urls', target: 'resolve' },
   { method: HttpMethod.POST, path: '/copy-jobs', target: 'jobsApi' },
   { method: HttpMethod.GET, path: '/copy-jobs/{jobId}', target: 'jobsApi' },
+  { method: HttpMethod.GET, path: '/copy-jobs/{jobId}/index', target: 'jobsApi' },
 ] as const;
 
 /**

@@ -358,6 +358,12 @@ function apiRoutes(
     { method: 'POST', path: '/copy-jobs', functionName: 'ekb-archive-jobs-api', handler: jobsApi },
     { method: 'GET', path: '/copy-jobs/{jobId}', functionName: 'ekb-archive-jobs-api', handler: jobsApi },
     {
+      method: 'GET',
+      path: '/copy-jobs/{jobId}/index',
+      functionName: 'ekb-archive-jobs-api',
+      handler: jobsApi,
+    },
+    {
       // Local only (no such route in AWS): the queue, its DLQ and fan-out's failure destination.
       method: 'GET',
       path: '/_local/queues',

@@ -2,14 +2,17 @@
  * One copy-queue message, start to finish: copy the batch, decide whether this attempt is final, and write the
  * batch report. The handler only maps SQS records in and partial-batch failures out.
  */
+import { writeBatchIndex } from '../jobs/file-index.js';
 import { batchReportKey } from '../jobs/keys.js';
 import type { BatchMessage, BatchReport } from '../model/batch.js';
 import { tallyResults } from '../model/copy-result.js';
-import type { ReportStore } from '../ports.js';
+import type { ReportStore, TextStore } from '../ports.js';
 import { type CopyDeps, type CopyStats, copyBatch, newCopyStats } from './copy-batch.js';
 
 export interface RunBatchDeps extends CopyDeps {
   reports: ReportStore;
+  /** Where the batch's file index goes (`jobs/<jobId>/index/<batchId>.jsonl`). */
+  index: TextStore;
   reportPrefix: string;
   /** Used when the message names no template. */
   defaultKeyTemplate: string;
@@ -48,9 +51,10 @@ export interface RunBatchOutcome {
 }
 
 /**
- * Copies the batch and writes `jobs/<jobId>/batches/<batchId>.json` after every attempt (a later attempt
- * overwrites it; already-copied files come back `skipped`). Rejects only when the report cannot be written, so the
- * message is retried rather than its outcome lost.
+ * Copies the batch and writes `jobs/<jobId>/batches/<batchId>.json` and the batch's file index
+ * `jobs/<jobId>/index/<batchId>.jsonl` after every attempt (a later attempt overwrites the report, its
+ * already-copied files come back `skipped`, and merges the index). Rejects only when the report or the index cannot
+ * be written, so the message is retried rather than its outcome lost.
  */
 export async function runBatchMessage(input: RunBatchInput, deps: RunBatchDeps): Promise<RunBatchOutcome> {
   const now = deps.now ?? Date.now;
@@ -81,6 +85,16 @@ export async function runBatchMessage(input: RunBatchInput, deps: RunBatchDeps):
   };
   const reportKey = batchReportKey(message.jobId, message.batchId, deps.reportPrefix);
   await deps.reports.putJson(reportKey, report);
+  await writeBatchIndex(
+    {
+      jobId: message.jobId,
+      batchId: message.batchId,
+      attempt: input.attempt,
+      results,
+      reportPrefix: deps.reportPrefix,
+    },
+    deps.index,
+  );
   return {
     report,
     reportKey,

@@ -7,7 +7,7 @@
  */
 import { pipeline, type Readable, Transform } from 'node:stream';
 import { copyEngine } from '../../../functions/compose/copy.js';
-import { reportStoreIn } from '../../../functions/compose/storage.js';
+import { reportStoreIn, textStoreIn } from '../../../functions/compose/storage.js';
 import { OBJECT_KEY_PLACEHOLDERS } from '../../../functions/core/attachments/object-key.js';
 import { resolveBatch } from '../../../functions/core/copy/resolve-batch.js';
 import { runBatchMessage } from '../../../functions/core/copy/run-batch.js';
@@ -178,6 +178,7 @@ function copier(ctx: CliContext, bucket: string, reports: ReportStore, concurren
           ...engine,
           sink: countingSink(engine.sink, live, publishLive),
           reports,
+          index: textStoreIn(ctx.composition(), bucket),
           logger: ctx.logger,
           reportPrefix: config.reportPrefix,
           defaultKeyTemplate: config.objectKeyTemplate,

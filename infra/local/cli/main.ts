@@ -29,15 +29,22 @@ Configuration (environment):
 Exit codes: 0 done, 1 some refs failed or lines were bad, 2 usage/configuration error, 3 could not run, 130 Ctrl-C`;
 
 async function loadCommands(): Promise<CommandSpec[]> {
-  const [{ resolveCommand }, { copyCommand }, { syncCommand }, { jobCommand }, { demoManifestCommand }] =
-    await Promise.all([
-      import('./commands/resolve.js'),
-      import('./commands/copy.js'),
-      import('./commands/sync.js'),
-      import('./commands/job.js'),
-      import('./commands/demo-manifest.js'),
-    ]);
-  return [resolveCommand, copyCommand, syncCommand, jobCommand, demoManifestCommand];
+  const [
+    { resolveCommand },
+    { copyCommand },
+    { syncCommand },
+    { jobCommand },
+    { verifyCommand },
+    { demoManifestCommand },
+  ] = await Promise.all([
+    import('./commands/resolve.js'),
+    import('./commands/copy.js'),
+    import('./commands/sync.js'),
+    import('./commands/job.js'),
+    import('./commands/verify.js'),
+    import('./commands/demo-manifest.js'),
+  ]);
+  return [resolveCommand, copyCommand, syncCommand, jobCommand, verifyCommand, demoManifestCommand];
 }
 
 function topHelp(commands: CommandSpec[]): string {

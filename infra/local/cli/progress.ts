@@ -60,6 +60,8 @@ export interface SummaryInput {
   aborted: boolean;
   exitCode: number;
   totals?: Partial<Totals>;
+  /** The human summary line, for commands whose totals are not files copied (verify); never in the JSON. */
+  humanLine?: (summary: Summary) => string;
   [field: string]: unknown;
 }
 
@@ -276,8 +278,9 @@ export class Reporter {
       this.#o.err.write('\n');
       this.#barShown = false;
     }
+    const { humanLine, ...fields } = summary;
     const full: Summary = {
-      ...summary,
+      ...fields,
       type: 'summary',
       durationMs: this.#now() - this.#started,
       totals: { ...this.totals, ...summary.totals },
@@ -285,7 +288,7 @@ export class Reporter {
     if (this.#o.mode === 'json') {
       this.#o.out.write(`${JSON.stringify(full)}\n`);
     } else {
-      this.#o.out.write(`${humanSummary(full)}\n`);
+      this.#o.out.write(`${humanLine ? humanLine(full) : humanSummary(full)}\n`);
     }
     return full;
   }

@@ -10,6 +10,7 @@ import type {
   ObjectSink,
   PutObjectOptions,
   ResolveOptions,
+  TextStore,
 } from '../../../../functions/core/ports.js';
 
 export interface StoredObject {
@@ -196,4 +197,18 @@ export class FakeResolver implements DownloadUrlResolver {
 
 export function idOfUrl(url: string): string {
   return decodeURIComponent(new URL(url).pathname.split('/').pop() ?? '');
+}
+
+/** Text objects in memory (file indexes, verify findings). */
+export class MemoryTexts implements TextStore {
+  readonly objects = new Map<string, { text: string; contentType: string }>();
+  async putText(key: string, text: string, contentType: string): Promise<void> {
+    this.objects.set(key, { text, contentType });
+  }
+  async getText(key: string): Promise<string | undefined> {
+    return this.objects.get(key)?.text;
+  }
+  async list(prefix: string): Promise<string[]> {
+    return [...this.objects.keys()].filter((k) => k.startsWith(prefix)).sort();
+  }
 }

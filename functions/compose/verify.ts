@@ -1,0 +1,35 @@
+/** Verify's collaborators: the archive reader on the bucket, the job records and indexes, the verify queue. */
+import { createS3ArchiveReader } from '../aws/s3-archive-reader.js';
+import { sqsWorkQueue } from '../aws/sqs-work-queue.js';
+import { AppError, ErrorCode } from '../core/errors.js';
+import type { VerifyMessage } from '../core/model/verify.js';
+import type { ArchiveReader, Logger, WorkQueue } from '../core/ports.js';
+import type { Composition } from './composition.js';
+import { reportStoreIn, s3Client, textStoreIn } from './storage.js';
+
+export const archiveReaderIn = (c: Composition, bucket: string): ArchiveReader =>
+  c.once(`archive-reader:${bucket}`, () =>
+    createS3ArchiveReader({ client: s3Client(c), bucket, logger: c.logger }),
+  );
+
+/** The verify queue: the override (the local stack's), else SQS at EKB_VERIFY_QUEUE_URL. */
+export function verifyQueue(c: Composition, who: string): WorkQueue<VerifyMessage> {
+  if (c.overrides.verifyQueue) return c.overrides.verifyQueue;
+  const url = c.config.verifyQueueUrl;
+  if (!url) throw new AppError(ErrorCode.Misconfigured, `EKB_VERIFY_QUEUE_URL must be set for ${who}`);
+  return c.once('verify-queue', () => sqsWorkQueue<VerifyMessage>(url));
+}
+
+/** Everything one verify part needs, on the configured bucket. */
+export function verifyDeps(c: Composition, logger: Logger = c.logger) {
+  const bucket = c.config.bucket;
+  if (!bucket) throw new AppError(ErrorCode.Misconfigured, 'EKB_BUCKET must be set for verify');
+  return {
+    reader: archiveReaderIn(c, bucket),
+    reports: reportStoreIn(c, bucket),
+    texts: textStoreIn(c, bucket),
+    queue: verifyQueue(c, 'the verify function'),
+    reportPrefix: c.config.reportPrefix,
+    logger,
+  };
+}
