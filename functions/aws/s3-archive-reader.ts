@@ -17,7 +17,7 @@ export function createS3ArchiveReader(options: {
         new GetObjectCommand({ Bucket: bucket, Key: key }),
         signal ? { abortSignal: signal } : {},
       );
-      return (out.Body ?? []) as AsyncIterable<Uint8Array>;
+      return (out.Body ?? (async function* () {})()) as AsyncIterable<Uint8Array>;
     },
 
     async list(prefix, startAfter, signal): Promise<ObjectListing> {

@@ -5,7 +5,9 @@ import { createS3Client } from '../aws/s3-client.js';
 import { createS3ManifestSource } from '../aws/s3-manifest-source.js';
 import { createS3ReportStore, createS3TextStore } from '../aws/s3-report-store.js';
 import { sqsBatchQueue } from '../aws/sqs-sender.js';
-import type { BatchQueue, Logger, ManifestSource, ReportStore, TextStore } from '../core/ports.js';
+import { sqsWorkQueue } from '../aws/sqs-work-queue.js';
+import type { VerifyMessage } from '../core/model/verify.js';
+import type { BatchQueue, Logger, ManifestSource, ReportStore, TextStore, WorkQueue } from '../core/ports.js';
 import { type Composition, requireKeys } from './composition.js';
 
 export const s3Client = (c: Composition): S3Client =>
@@ -50,12 +52,20 @@ export function jobsApiDeps(c: Composition, logger: Logger = c.logger) {
     queue: batchQueue(c, 'the jobs API'),
     store: reportStore(c, 'the jobs API'),
     index: textStore(c, 'the jobs API'),
+    ...optionalVerifyQueue(c),
     manifests: manifestSource(c),
     bucket: c.config.bucket as string,
     logger,
     keyTemplate: c.config.objectKeyTemplate,
     reportPrefix: c.config.reportPrefix,
   };
+}
+
+/** The verify queue when this deployment has one (POST /verify-jobs answers misconfigured without). */
+function optionalVerifyQueue(c: Composition): { verifyQueue?: WorkQueue<VerifyMessage> } {
+  if (c.overrides.verifyQueue) return { verifyQueue: c.overrides.verifyQueue };
+  const url = c.config.verifyQueueUrl;
+  return url ? { verifyQueue: c.once('verify-queue', () => sqsWorkQueue<VerifyMessage>(url)) } : {};
 }
 
 export function fanOutDeps(c: Composition, logger: Logger = c.logger) {

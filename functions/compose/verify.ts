@@ -20,16 +20,17 @@ export function verifyQueue(c: Composition, who: string): WorkQueue<VerifyMessag
   return c.once('verify-queue', () => sqsWorkQueue<VerifyMessage>(url));
 }
 
-/** Everything one verify part needs, on the configured bucket. */
-export function verifyDeps(c: Composition, logger: Logger = c.logger) {
+/** The verify function's deps: one part of a run at a time, on the configured bucket. */
+export function verifyHandlerDeps(c: Composition, logger: Logger = c.logger) {
   const bucket = c.config.bucket;
-  if (!bucket) throw new AppError(ErrorCode.Misconfigured, 'EKB_BUCKET must be set for verify');
+  if (!bucket) throw new AppError(ErrorCode.Misconfigured, 'EKB_BUCKET must be set for the verify function');
   return {
     reader: archiveReaderIn(c, bucket),
-    reports: reportStoreIn(c, bucket),
+    reports: c.overrides.reports ?? reportStoreIn(c, bucket),
     texts: textStoreIn(c, bucket),
     queue: verifyQueue(c, 'the verify function'),
     reportPrefix: c.config.reportPrefix,
     logger,
+    deadlineMarginMs: c.config.deadlineMarginMs,
   };
 }

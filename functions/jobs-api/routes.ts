@@ -13,8 +13,9 @@ import type { BatchQueue, Logger, ManifestSource, ReportStore, TextStore } from 
 import { acceptsGzip, decodeBody, type HttpApiEvent, requireJsonContentType } from '../http/api-request.js';
 import { type ApiResponse, jsonResponse } from '../http/api-response.js';
 import type { ApiDeps } from '../middleware/api-request.js';
+import type { VerifyRouteDeps } from './verify-routes.js';
 
-export interface JobsApiDeps extends ApiDeps {
+export interface JobsApiDeps extends ApiDeps, VerifyRouteDeps {
   queue: BatchQueue;
   store: ReportStore;
   /** The per-job file indexes (jobs/<jobId>/index/). */
@@ -39,7 +40,8 @@ const DEFAULT_MAX_BODY_BYTES = 5 * 1024 * 1024;
 export type JobsRoute =
   | { name: 'create' }
   | { name: 'status'; jobId: string }
-  | { name: 'index'; jobId: string };
+  | { name: 'index'; jobId: string }
+  | { name: 'verify'; runId?: string };
 
 export class MethodNotAllowedError extends AppError {
   readonly allow: string;
@@ -57,6 +59,14 @@ export interface RouteInput {
   pathParameters?: Record<string, string | undefined>;
 }
 
+function decodedId(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new ValidationError('the id in the path is not valid URL encoding');
+  }
+}
+
 export function matchJobsRoute(input: RouteInput): JobsRoute {
   const { method, rawPath, routeKey, pathParameters } = input;
   // A declared route is decisive (its rawPath may carry a stage name); only $default needs the path parsed.
@@ -67,22 +77,27 @@ export function matchJobsRoute(input: RouteInput): JobsRoute {
   if (routeKey === 'GET /copy-jobs/{jobId}/index' && pathParameters?.jobId !== undefined) {
     return { name: 'index', jobId: pathParameters.jobId };
   }
+  if (routeKey === 'POST /verify-jobs') return { name: 'verify' };
+  if (routeKey === 'GET /verify-jobs/{runId}' && pathParameters?.runId !== undefined) {
+    return { name: 'verify', runId: pathParameters.runId };
+  }
   const segments = rawPath.split('/').filter((s) => s !== '');
   const upper = method.toUpperCase();
   if (segments.length === 1 && segments[0] === 'copy-jobs') {
     if (upper !== 'POST') throw new MethodNotAllowedError(upper, 'POST');
     return { name: 'create' };
   }
+  if (segments[0] === 'verify-jobs' && segments.length <= 2) {
+    const wanted = segments.length === 1 ? 'POST' : 'GET';
+    if (upper !== wanted) throw new MethodNotAllowedError(upper, wanted);
+    return segments.length === 1
+      ? { name: 'verify' }
+      : { name: 'verify', runId: decodedId(segments[1] as string) };
+  }
   const withIndex = segments.length === 3 && segments[2] === 'index';
   if ((segments.length === 2 || withIndex) && segments[0] === 'copy-jobs') {
     if (upper !== 'GET') throw new MethodNotAllowedError(upper, 'GET');
-    let jobId: string;
-    try {
-      jobId = decodeURIComponent(segments[1] as string);
-    } catch {
-      throw new ValidationError('the job id in the path is not valid URL encoding');
-    }
-    return { name: withIndex ? 'index' : 'status', jobId };
+    return { name: withIndex ? 'index' : 'status', jobId: decodedId(segments[1] as string) };
   }
   throw new AppError(ErrorCode.NotFound, `no route for ${upper} ${rawPath.slice(0, 200)}`, { status: 404 });
 }

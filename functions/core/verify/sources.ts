@@ -21,7 +21,10 @@ export interface JobSourceDeps {
   reportPrefix?: string;
 }
 
-export async function jobRecordOf(jobId: string, deps: JobSourceDeps): Promise<JobRecord> {
+export async function jobRecordOf(
+  jobId: string,
+  deps: Pick<JobSourceDeps, 'reports' | 'reportPrefix'>,
+): Promise<JobRecord> {
   const record = await deps.reports.getJson<JobRecord>(jobRecordKey(jobId, deps.reportPrefix));
   if (!record) throw new AppError(ErrorCode.JobNotFound, `there is no job ${jobId}`, { status: 404 });
   return record;
