@@ -16,6 +16,7 @@ import { copyHandlerDeps } from '../../functions/compose/copy.js';
 import { resolveHandlerDeps } from '../../functions/compose/ekuaibao.js';
 import { fanOutDeps, jobsApiDeps } from '../../functions/compose/storage.js';
 import { scheduledSync } from '../../functions/compose/sync.js';
+import { verifyHandlerDeps } from '../../functions/compose/verify.js';
 import type { Config } from '../../functions/config.js';
 import { createHandler as createCopyHandler } from '../../functions/copy/handler.js';
 import { getJobStatus } from '../../functions/core/jobs/job-status.js';
@@ -23,12 +24,14 @@ import { batchReportKey, jobRecordKey } from '../../functions/core/jobs/keys.js'
 import type { BatchMessage, BatchReport } from '../../functions/core/model/batch.js';
 import type { CopyResult } from '../../functions/core/model/copy-result.js';
 import type { JobRecord, JobStatus } from '../../functions/core/model/job.js';
-import type { BatchQueue, Logger, ReportStore } from '../../functions/core/ports.js';
+import type { VerifyMessage } from '../../functions/core/model/verify.js';
+import type { BatchQueue, Logger, ReportStore, WorkQueue } from '../../functions/core/ports.js';
 import type { SyncOptions } from '../../functions/core/sync/sync-options.js';
 import { createReportStoreVersionedStore } from '../../functions/core/sync/versioned-store.js';
 import { createHandler as createFanOutHandler } from '../../functions/fan-out/handler.js';
 import { createHandler as createJobsApiHandler } from '../../functions/jobs-api/handler.js';
 import { createHandler as createResolveHandler } from '../../functions/resolve/handler.js';
+import { createHandler as createVerifyHandler } from '../../functions/verify/handler.js';
 import type { ApiHandler } from './http-api.js';
 import { type LocalQueue, SQS_MAX_BATCH_ENTRIES } from './local-queue.js';
 
@@ -37,6 +40,8 @@ export interface LocalFunctions {
   jobsApi: ApiHandler;
   fanOut: (event: S3Event | ScheduledEvent, context: Context) => Promise<unknown>;
   copy: (event: SQSEvent, context: Context) => Promise<unknown>;
+  /** The verify worker (fed by the verify queue). */
+  verify: (event: SQSEvent, context: Context) => Promise<unknown>;
   /** Every job record in the bucket. */
   jobRecords(): Promise<JobRecord[]>;
   /** The job fan-out created for a manifest (found by its job record's source). */
@@ -52,9 +57,22 @@ export interface LocalFunctionsInput {
   config: Config;
   s3: S3Client;
   queue: LocalQueue;
+  /** The verify queue (POST /verify-jobs queues a run's parts on it). */
+  verifyQueue: LocalQueue;
   logger: Logger;
   /** Extra sync options (the local stack's window size). */
   syncOptions?: Partial<SyncOptions>;
+}
+
+/** The WorkQueue port on a local queue: one message per send, as SQS SendMessage. */
+export function localWorkQueue<T>(queue: LocalQueue): WorkQueue<T> {
+  return {
+    async send(message: T) {
+      const out = queue.sendBatch([{ id: 'm0', body: JSON.stringify(message) }]);
+      if (out.failed.length > 0)
+        throw new Error(`local queue refused the message: ${out.failed[0]?.message}`);
+    },
+  };
 }
 
 /** The BatchQueue port on the local queue: one message per batch, sent 10 at a time like SendMessageBatch. */
@@ -86,6 +104,7 @@ export async function buildLocalFunctions(input: LocalFunctionsInput): Promise<L
     reports: store,
     syncState: createReportStoreVersionedStore(store),
     metrics: (values) => fn('copy').debug('copy metrics', values),
+    verifyQueue: localWorkQueue<VerifyMessage>(input.verifyQueue),
     ...(input.syncOptions ? { syncOptions: input.syncOptions } : {}),
   });
   const resolve = createResolveHandler(resolveHandlerDeps(c, fn('resolve')));
@@ -95,6 +114,7 @@ export async function buildLocalFunctions(input: LocalFunctionsInput): Promise<L
     sync: scheduledSync(c, fn('fan-out')),
   });
   const copy = createCopyHandler(copyHandlerDeps(c, fn('copy')));
+  const verify = createVerifyHandler(verifyHandlerDeps(c, fn('verify')));
 
   const listJobRecords = async (): Promise<JobRecord[]> => {
     const keys = (await store.list(config.reportPrefix)).filter((k) => k.endsWith('/job.json'));
@@ -107,6 +127,7 @@ export async function buildLocalFunctions(input: LocalFunctionsInput): Promise<L
     jobsApi: (event, context) => jobsApi(event, context),
     fanOut: (event, context) => fanOut(event, context),
     copy: (event, context) => copy(event, context),
+    verify: (event, context) => verify(event, context),
     store,
     jobRecords: listJobRecords,
     async jobForManifest(manifestBucket, key) {

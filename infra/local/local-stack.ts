@@ -32,6 +32,7 @@ export const MANIFESTS_PREFIX = 'manifests/';
 /** Where a first sync against the sandbox starts: the day before its oldest demo form. */
 export const DEMO_SYNC_START_DATE = '2026-02-26';
 export const COPY_QUEUE_NAME = 'ekb-archive-copy';
+export const VERIFY_QUEUE_NAME = 'ekb-archive-verify';
 /** The stack's retry settings for fan-out's asynchronous invocations (infra/constructs/triggers.ts). */
 const S3_EVENT_RETRIES = 2;
 const SCHEDULE_RETRIES = 4;
@@ -127,10 +128,13 @@ export async function startLocalStack(input: LocalStackInput): Promise<LocalStac
     const fn = (): LocalFunctions => functions as LocalFunctions;
     const queue = startCopyQueue(config, options, fn, say);
     cleanups.add(() => queue.close());
+    const verifyQueue = startVerifyQueue(options, fn, say);
+    cleanups.add(() => verifyQueue.close());
     functions = await buildLocalFunctions({
       config,
       s3: target.s3,
       queue,
+      verifyQueue,
       logger,
       syncOptions: { windowMs: options.syncWindowMs },
     });
@@ -293,6 +297,28 @@ function startCopyQueue(
   });
 }
 
+/** The verify queue feeding the verify function (POST /verify-jobs queues a run's parts on it). */
+function startVerifyQueue(
+  options: LocalOptions,
+  functions: () => LocalFunctions,
+  say: (line: string) => void,
+): LocalQueue {
+  return new LocalQueue({
+    name: VERIFY_QUEUE_NAME,
+    visibilityTimeoutMs: options.visibilityTimeoutMs,
+    batchSize: 1,
+    maxConcurrency: 1,
+    consumer: {
+      functionName: 'ekb-archive-verify',
+      timeoutMs: options.copyTimeoutMs,
+      handler: (event, context) => functions().verify(event, context),
+    },
+    onEvent: (e: QueueEvent) => {
+      if (e.kind === 'dead_lettered') say(`verify queue: message ${e.messageId} moved to its DLQ`);
+    },
+  });
+}
+
 interface FanOutTriggers {
   fromS3: AsyncInvoker<S3Event>;
   fromSchedule: AsyncInvoker<ScheduledEvent>;
@@ -363,6 +389,8 @@ function apiRoutes(
       functionName: 'ekb-archive-jobs-api',
       handler: jobsApi,
     },
+    { method: 'POST', path: '/verify-jobs', functionName: 'ekb-archive-jobs-api', handler: jobsApi },
+    { method: 'GET', path: '/verify-jobs/{runId}', functionName: 'ekb-archive-jobs-api', handler: jobsApi },
     {
       // Local only (no such route in AWS): the queue, its DLQ and fan-out's failure destination.
       method: 'GET',
