@@ -4,7 +4,8 @@ import { sqsWorkQueue } from '../aws/sqs-work-queue.js';
 import { AppError, ErrorCode } from '../core/errors.js';
 import type { VerifyMessage } from '../core/model/verify.js';
 import type { ArchiveReader, Logger, WorkQueue } from '../core/ports.js';
-import type { Composition } from './composition.js';
+import { emitMetrics } from '../metrics.js';
+import type { Composition, MetricsSink } from './composition.js';
 import { reportStoreIn, s3Client, textStoreIn } from './storage.js';
 
 export const archiveReaderIn = (c: Composition, bucket: string): ArchiveReader =>
@@ -21,7 +22,13 @@ export function verifyQueue(c: Composition, who: string): WorkQueue<VerifyMessag
 }
 
 /** The verify function's deps: one part of a run at a time, on the configured bucket. */
-export function verifyHandlerDeps(c: Composition, logger: Logger = c.logger) {
+export function verifyHandlerDeps(c: Composition, logger: Logger = c.logger): ReturnType<typeof verifyDeps> {
+  return verifyDeps(c, logger);
+}
+
+function verifyDeps(c: Composition, logger: Logger) {
+  const metrics: MetricsSink =
+    c.overrides.metrics ?? ((values) => emitMetrics(values, { dimensions: { Function: 'verify' } }));
   const bucket = c.config.bucket;
   if (!bucket) throw new AppError(ErrorCode.Misconfigured, 'EKB_BUCKET must be set for the verify function');
   return {
@@ -32,5 +39,6 @@ export function verifyHandlerDeps(c: Composition, logger: Logger = c.logger) {
     reportPrefix: c.config.reportPrefix,
     logger,
     deadlineMarginMs: c.config.deadlineMarginMs,
+    metrics,
   };
 }

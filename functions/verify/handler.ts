@@ -6,7 +6,7 @@
  */
 import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { fromEnvironment } from '../compose/composition.js';
+import { fromEnvironment, type MetricsSink } from '../compose/composition.js';
 import { verifyHandlerDeps } from '../compose/verify.js';
 import { parseVerifyMessage } from '../core/verify/verify-message.js';
 import { runVerifyPart, type VerifyRunDeps } from '../core/verify/verify-run.js';
@@ -16,6 +16,8 @@ import { asLambdaHandler, type DepsSource, lazyDeps, type WithDeps } from '../mi
 export interface VerifyHandlerDeps extends VerifyRunDeps {
   /** Time kept back from the Lambda deadline to write the part and queue the next. */
   deadlineMarginMs: number;
+  /** ObjectsVerified and ObjectsDiffering per invocation (the stack alarms on the second). */
+  metrics: MetricsSink;
 }
 
 type VerifyContext = Context & WithDeps<VerifyHandlerDeps> & WithDeadline;
@@ -27,6 +29,8 @@ export function createHandler(deps: DepsSource<VerifyHandlerDeps>) {
     .handler(async (event, context) => {
       const d = context.deps;
       const retry: string[] = [];
+      let checked = 0;
+      let differing = 0;
       for (const record of event.Records) {
         const log = d.logger.child({ messageId: record.messageId });
         const message = parseVerifyMessage(record.body);
@@ -35,7 +39,9 @@ export function createHandler(deps: DepsSource<VerifyHandlerDeps>) {
           continue;
         }
         try {
-          await runVerifyPart(message.ok, { ...d, logger: log }, context.signal);
+          const { totals: t } = await runVerifyPart(message.ok, { ...d, logger: log }, context.signal);
+          checked += t.checked;
+          differing += t.changed + t.missing + t.unrecorded + t.errors;
         } catch (err) {
           retry.push(record.messageId);
           log.error('verify part not finished; the message will be retried', {
@@ -44,6 +50,10 @@ export function createHandler(deps: DepsSource<VerifyHandlerDeps>) {
           });
         }
       }
+      d.metrics({
+        ObjectsVerified: { value: checked, unit: 'Count' },
+        ObjectsDiffering: { value: differing, unit: 'Count' },
+      });
       return { batchItemFailures: retry.map((itemIdentifier) => ({ itemIdentifier })) };
     });
   return asLambdaHandler(handler);
