@@ -202,6 +202,8 @@ function reportResult(ctx: CliContext, r: CopyResult): void {
       objectKey: r.objectKey,
       bytes: r.bytes,
       ms: r.ms,
+      sha256: r.record.sha256,
+      sourceVerified: r.record.source.verified,
     });
     return;
   }

@@ -8,7 +8,17 @@
  */
 
 export type ItemEvent =
-  | { type: 'copied'; id: string; key: string; objectKey: string; bytes: number; ms: number }
+  | {
+      type: 'copied';
+      id: string;
+      key: string;
+      objectKey: string;
+      bytes: number;
+      ms: number;
+      /** The file's SHA-256 and whether the source's checksum vouched for the bytes (the proof record has all). */
+      sha256?: string;
+      sourceVerified?: boolean;
+    }
   | { type: 'skipped'; id: string; key: string; objectKey: string; reason: string }
   | {
       type: 'failed';
