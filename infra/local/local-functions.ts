@@ -34,6 +34,7 @@ import { createHandler as createResolveHandler } from '../../functions/resolve/h
 import { createHandler as createVerifyHandler } from '../../functions/verify/handler.js';
 import type { ApiHandler } from './http-api.js';
 import { type LocalQueue, SQS_MAX_BATCH_ENTRIES } from './local-queue.js';
+import { NO_PAUSE_POINTS, type PausePoints } from './pause-points.js';
 
 export interface LocalFunctions {
   resolve: ApiHandler;
@@ -60,8 +61,10 @@ export interface LocalFunctionsInput {
   /** The verify queue (POST /verify-jobs queues a run's parts on it). */
   verifyQueue: LocalQueue;
   logger: Logger;
-  /** Extra sync options (the local stack's window size). */
+  /** Extra sync options (the local stack's window size and lock lifetime). */
   syncOptions?: Partial<SyncOptions>;
+  /** Test-only pause points (pause-points.ts). */
+  pausePoints?: PausePoints;
 }
 
 /** The WorkQueue port on a local queue: one message per send, as SQS SendMessage. */
@@ -75,8 +78,12 @@ export function localWorkQueue<T>(queue: LocalQueue): WorkQueue<T> {
   };
 }
 
-/** The BatchQueue port on the local queue: one message per batch, sent 10 at a time like SendMessageBatch. */
-export function localBatchQueue(queue: LocalQueue): BatchQueue {
+/**
+ * The BatchQueue port on the local queue: one message per batch, sent 10 at a time like SendMessageBatch. The
+ * `batches-queued` pause point is after a group is on disk and before the caller goes on (fan-out: before it reads
+ * further or records the job).
+ */
+export function localBatchQueue(queue: LocalQueue, pause: PausePoints = NO_PAUSE_POINTS): BatchQueue {
   return {
     async sendBatches(messages: BatchMessage[], signal?: AbortSignal) {
       for (let i = 0; i < messages.length; i += SQS_MAX_BATCH_ENTRIES) {
@@ -88,6 +95,7 @@ export function localBatchQueue(queue: LocalQueue): BatchQueue {
             `local queue refused ${out.failed.length} batch message(s): ${out.failed[0]?.message}`,
           );
         }
+        await pause.reach('batches-queued');
       }
     },
   };
@@ -100,7 +108,7 @@ export async function buildLocalFunctions(input: LocalFunctionsInput): Promise<L
   const c = compose(config, {
     logger,
     s3,
-    queue: localBatchQueue(queue),
+    queue: localBatchQueue(queue, input.pausePoints),
     reports: store,
     syncState: createReportStoreVersionedStore(store),
     metrics: (values) => fn('copy').debug('copy metrics', values),

@@ -57,7 +57,7 @@ export type ChildTask =
   | { kind: 'api-calls'; env: BenchEnv; counts: number[] }
   /** Control for section 2: `count` part-sized Buffers allocated one after another, only one ever referenced. */
   | { kind: 'alloc'; partSize: number; count: number }
-  /** Section 7: the integrity checks alone, no network (hash-child.ts). */
+  /** Section 8: the integrity checks alone, no network (hash-child.ts). */
   | HashTask
   | {
       kind: 'latency';

@@ -1,5 +1,5 @@
 /**
- * Section 7's CPU-only case, run in a measured child: bodies streamed through the copy engine's own
+ * Section 8's CPU-only case, run in a measured child: bodies streamed through the copy engine's own
  * VerifyingTransform (or a PassThrough, the no-check baseline) into a sink that drops them, no network, so the
  * time is the checks' alone. The variants switch on what the transform computes: SHA-256 always (no product switch
  * turns it off), CRC-64 when the source sent x-oss-hash-crc64ecma, MD5 when it sent Content-MD5.

@@ -1,5 +1,5 @@
 /**
- * Section 7 (issue 14): what checking every file costs. The product has no switch to turn the checks off, so the
+ * Section 8 (issue 14): what checking every file costs. The product has no switch to turn the checks off, so the
  * bench measures them two ways:
  * - alone (hash-child.ts): the copy engine's VerifyingTransform over the same bytes with nothing else running, for
  *   each set of checks (SHA-256 only, + CRC-64, + MD5) against a PassThrough, on 1 GiB and on 2,000 × 64 KiB;
@@ -65,7 +65,7 @@ async function checksAlone(d: IntegrityBenchDeps, plan: IntegrityPlan): Promise<
       fmt(((sCpu - base.small) / plan.smallCount) * 1000, 0),
     ]);
   }
-  d.emit('### 7a. The checks alone (no network): the engine’s VerifyingTransform over the same bytes');
+  d.emit('### 8a. The checks alone (no network): the engine’s VerifyingTransform over the same bytes');
   d.emit();
   d.emit(
     table(
@@ -107,7 +107,7 @@ async function checksInCopy(d: IntegrityBenchDeps, plan: IntegrityPlan): Promise
     'engine-sha': 'copy engine, origin without CRC-64: SHA-256',
     'engine-crc': 'copy engine, origin with CRC-64 (as OSS): SHA-256 + CRC-64',
   };
-  d.emit('### 7b. In the copy: the same files through the whole engine, with and without the CRC-64 check');
+  d.emit('### 8b. In the copy: the same files through the whole engine, with and without the CRC-64 check');
   d.emit();
   d.emit(
     table(
@@ -135,7 +135,7 @@ async function checksInCopy(d: IntegrityBenchDeps, plan: IntegrityPlan): Promise
   d.emit(
     `Per-repeat runs (s): ${order.map((k) => `${k} ${(large.get(k) ?? []).map((r) => fmt(r.ms / 1000, 2)).join('/')}`).join('; ')}. ` +
       'CRC-64 in situ = engine with CRC-64 − engine without; all checks ≈ engine with CRC-64 − pipe (the engine also ' +
-      'resolves, HEADs and counts, which the pipe does not; 7a isolates the checks).',
+      'resolves, HEADs and counts, which the pipe does not; 8a isolates the checks).',
   );
   d.emit();
 }
@@ -144,11 +144,11 @@ export async function sectionIntegrity(d: IntegrityBenchDeps, plan: IntegrityPla
   // The origin computes each file's CRC-64 once and keeps it: warm it, so no timed GET pays for it.
   await d.sandbox.checksums(largeFile('1GiB').id);
   for (const f of setFiles('small-64KiB', plan.smallCount)) await d.sandbox.checksums(f.id);
-  d.emit('## 7. Integrity: the cost of checking every file');
+  d.emit('## 8. Integrity: the cost of checking every file');
   d.emit();
   d.emit(
-    `Median of ${plan.repeats} run(s), each in a fresh process. The product cannot turn the checks off; 7a measures ` +
-      'them alone, 7b in the copy with the origin’s CRC-64 on and off, beside the minimal pipe (no check).',
+    `Median of ${plan.repeats} run(s), each in a fresh process. The product cannot turn the checks off; 8a measures ` +
+      'them alone, 8b in the copy with the origin’s CRC-64 on and off, beside the minimal pipe (no check).',
   );
   d.emit();
   await checksAlone(d, plan);

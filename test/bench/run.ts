@@ -7,8 +7,8 @@
  * measured case runs in a fresh child built from child.ts with the functions' own esbuild settings, so one case's
  * heap never pollutes another and the servers' memory is not counted.
  *
- * Sections: 1 large file, 2 memory, 3 many small files, 4 vendor API, 5 cold start, 6 CLI vs rclone, 7 the cost of
- * the integrity checks (integrity-cost.ts).
+ * Sections: 1 large file, 2 memory, 3 many small files, 4 vendor API, 5 cold start, 6 CLI vs rclone, 8 the cost of
+ * the integrity checks (integrity-cost.ts); 7 belongs to another branch's work.
  * Flags: --quick (smaller sets, single repeats, no 4 GiB), --only=1,3 (sections), --out=FILE (Markdown report),
  * --profile[=DIR] (section 6: CPU profile of the CLI on the small case; DIR keeps the raw .cpuprofile),
  * --cases=small,medium,large,latency (section 6: only these cases).
@@ -524,7 +524,7 @@ async function sectionBatches(ctx: Ctx): Promise<BatchResult[]> {
   return keep;
 }
 
-// ---- section 7: the cost of the integrity checks (integrity-cost.ts) -------------------------------------------
+// ---- section 8: the cost of the integrity checks (integrity-cost.ts) -------------------------------------------
 
 function integrityDeps(ctx: Ctx): Parameters<typeof sectionIntegrity>[0] {
   return {
@@ -723,7 +723,7 @@ async function main(): Promise<void> {
     sourcemap: false,
   });
 
-  const needsServers = runs(1) || runs(2) || runs(3) || runs(4) || runs(6) || runs(7);
+  const needsServers = runs(1) || runs(2) || runs(3) || runs(4) || runs(6) || runs(8);
   let sandbox: EkuaibaoSandbox | undefined;
   let s3: S3Process | undefined;
   try {
@@ -754,7 +754,7 @@ async function main(): Promise<void> {
       let batches: BatchResult[] = [];
       if (runs(3)) batches = await sectionBatches(ctx);
       if (runs(4)) await sectionApi(ctx, batches);
-      if (runs(7)) await sectionIntegrity(integrityDeps(ctx), PLAN.integrity);
+      if (runs(8)) await sectionIntegrity(integrityDeps(ctx), PLAN.integrity);
     }
     if (runs(5)) await sectionColdStart(tmp);
     if (runs(6) && sandbox && s3) {

@@ -11,7 +11,7 @@ import type { CopyResult } from '../model/copy-result.js';
 import type { CopyRef } from '../model/refs.js';
 import type { Resolution, ResolvedAttachment } from '../model/resolution.js';
 import type { DownloadUrlResolver } from '../ports.js';
-import { deadlineResult, failed, fromError } from './copy-failure.js';
+import { failed, fromError, stoppedResult } from './copy-failure.js';
 
 /** A ref 合思 answered for, and where its bytes go. */
 export interface PlannedFile {
@@ -50,7 +50,7 @@ export async function resolveBatch(
   });
   if (valid.length === 0) return { results, planned: [] };
   if (input.signal.aborted) {
-    for (const v of valid) results[v.index] = deadlineResult(v.ref);
+    for (const v of valid) results[v.index] = stoppedResult(v.ref, input.signal.reason);
     return { results, planned: [] };
   }
 
@@ -67,7 +67,9 @@ export async function resolveBatch(
     }
   } catch (err) {
     for (const v of valid)
-      results[v.index] = input.signal.aborted ? deadlineResult(v.ref) : fromError(v.ref, err);
+      results[v.index] = input.signal.aborted
+        ? stoppedResult(v.ref, input.signal.reason)
+        : fromError(v.ref, err);
     return { results, planned: [] };
   }
 

@@ -5,7 +5,7 @@
 import { writeBatchIndex } from '../jobs/file-index.js';
 import { batchReportKey } from '../jobs/keys.js';
 import type { BatchMessage, BatchReport } from '../model/batch.js';
-import { tallyResults } from '../model/copy-result.js';
+import { type CopyResult, tallyResults } from '../model/copy-result.js';
 import type { ReportStore, TextStore } from '../ports.js';
 import { type CopyDeps, type CopyStats, copyBatch, newCopyStats } from './copy-batch.js';
 
@@ -26,6 +26,11 @@ export interface RunBatchInput {
   /** The queue's receive limit: the attempt that reaches it is the last one before the DLQ. */
   maxReceiveCount: number;
   signal?: AbortSignal;
+  /**
+   * Results an earlier run of this batch already settled, aligned with `message.refs` (the CLI resuming a job): a
+   * ref with one is not copied again and its result goes into this attempt's report as it was.
+   */
+  settled?: ReadonlyArray<CopyResult | undefined>;
 }
 
 export interface BatchSummary {
@@ -51,8 +56,8 @@ export interface RunBatchOutcome {
 }
 
 /**
- * Copies the batch and writes `jobs/<jobId>/batches/<batchId>.json` and the batch's file index
- * `jobs/<jobId>/index/<batchId>.jsonl` after every attempt (a later attempt overwrites the report, its
+ * Copies the batch and writes the batch's file index `jobs/<jobId>/index/<batchId>.jsonl`, then
+ * `jobs/<jobId>/batches/<batchId>.json`, after every attempt (a later attempt overwrites the report, its
  * already-copied files come back `skipped`, and merges the index). Rejects only when the report or the index cannot
  * be written, so the message is retried rather than its outcome lost.
  */
@@ -61,8 +66,10 @@ export async function runBatchMessage(input: RunBatchInput, deps: RunBatchDeps):
   const started = now();
   const { message } = input;
   const stats = newCopyStats();
-  const results = await copyBatch(
-    message.refs,
+  const settled = input.settled ?? [];
+  const toCopy = message.refs.filter((_, i) => settled[i] === undefined);
+  const copied = await copyBatch(
+    toCopy,
     {
       jobId: message.jobId,
       keyTemplate: message.keyTemplate ?? deps.defaultKeyTemplate,
@@ -72,6 +79,8 @@ export async function runBatchMessage(input: RunBatchInput, deps: RunBatchDeps):
     },
     deps,
   );
+  let next = 0;
+  const results = message.refs.map((_, i) => settled[i] ?? (copied[next++] as CopyResult));
   const { retryableFailed, ...counts } = tallyResults(results);
   const final = retryableFailed === 0 || input.attempt >= input.maxReceiveCount;
   const report: BatchReport = {
@@ -84,7 +93,7 @@ export async function runBatchMessage(input: RunBatchInput, deps: RunBatchDeps):
     results,
   };
   const reportKey = batchReportKey(message.jobId, message.batchId, deps.reportPrefix);
-  await deps.reports.putJson(reportKey, report);
+  // The index before the report: a job's status comes from its reports, so a job reported done has its whole index.
   await writeBatchIndex(
     {
       jobId: message.jobId,
@@ -95,6 +104,7 @@ export async function runBatchMessage(input: RunBatchInput, deps: RunBatchDeps):
     },
     deps.index,
   );
+  await deps.reports.putJson(reportKey, report);
   return {
     report,
     reportKey,

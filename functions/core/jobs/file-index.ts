@@ -17,11 +17,12 @@ export const INDEX_CONTENT_TYPE = 'application/x-ndjson; charset=utf-8';
 /** One line of the index: a file's record, and whether this job copied it or found it already archived. */
 export type IndexLine = FileRecord & { outcome: 'copied' | 'skipped' };
 
-/** The index lines a batch's results give (failed refs, and skipped ones without a record, give none). */
+/** The index lines a batch's results give (failed refs, and results without a record, give none). */
 export function indexLines(results: readonly CopyResult[]): IndexLine[] {
   const lines: IndexLine[] = [];
   for (const r of results) {
-    if (r.status === 'copied') lines.push({ ...r.record, outcome: 'copied' });
+    // A report written before records existed (a job resumed from it) has copied results without one.
+    if (r.status === 'copied' && r.record) lines.push({ ...r.record, outcome: 'copied' });
     else if (r.status === 'skipped' && r.record) lines.push({ ...r.record, outcome: 'skipped' });
   }
   return lines;

@@ -1,7 +1,14 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import {
+  CopyObjectCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import type { S3Event } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -73,6 +80,60 @@ describe('embedded S3 (s3rver) with S3 event notifications', () => {
     }).done();
     const names = events.map((e) => e.Records[0]?.eventName);
     expect(names).toContain('ObjectCreated:CompleteMultipartUpload');
+  });
+
+  it('copies objects, replaces metadata in place, serves ranges and deletes, through the atomic store', async () => {
+    await s3.send(
+      new PutObjectCommand({
+        Bucket: 'archive',
+        Key: 'c/src.txt',
+        Body: '0123456789',
+        ContentType: 'text/plain',
+        Metadata: { fileid: 'f1' },
+      }),
+    );
+    await s3.send(
+      new CopyObjectCommand({ Bucket: 'archive', Key: 'c/dst.txt', CopySource: 'archive/c/src.txt' }),
+    );
+    const copied = await s3.send(new GetObjectCommand({ Bucket: 'archive', Key: 'c/dst.txt' }));
+    expect(await copied.Body?.transformToString()).toBe('0123456789');
+    expect(copied.Metadata).toEqual({ fileid: 'f1' });
+    expect(copied.ContentType).toBe('text/plain');
+
+    await s3.send(
+      new CopyObjectCommand({
+        Bucket: 'archive',
+        Key: 'c/dst.txt',
+        CopySource: 'archive/c/dst.txt',
+        MetadataDirective: 'REPLACE',
+        ContentType: 'application/pdf',
+        Metadata: { fileid: 'f2' },
+      }),
+    );
+    const replaced = await s3.send(new HeadObjectCommand({ Bucket: 'archive', Key: 'c/dst.txt' }));
+    expect(replaced).toMatchObject({
+      ContentType: 'application/pdf',
+      Metadata: { fileid: 'f2' },
+      ContentLength: 10,
+    });
+
+    const range = await s3.send(
+      new GetObjectCommand({ Bucket: 'archive', Key: 'c/dst.txt', Range: 'bytes=2-5' }),
+    );
+    expect(await range.Body?.transformToString()).toBe('2345');
+    expect(range.ContentRange).toBe('bytes 2-5/10');
+
+    await s3.send(new DeleteObjectCommand({ Bucket: 'archive', Key: 'c/dst.txt' }));
+    await expect(
+      s3.send(new HeadObjectCommand({ Bucket: 'archive', Key: 'c/dst.txt' })),
+    ).rejects.toMatchObject({
+      $metadata: { httpStatusCode: 404 },
+    });
+    expect(
+      await (
+        await s3.send(new GetObjectCommand({ Bucket: 'archive', Key: 'c/src.txt' }))
+      ).Body?.transformToString(),
+    ).toBe('0123456789');
   });
 
   it('encodes keys like S3 notifications do', () => {

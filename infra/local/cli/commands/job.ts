@@ -42,10 +42,21 @@ export const jobCommand: CommandSpec = {
   summary: "print a job's status from the bucket's reports (jobs/<jobId>/…)",
   usage: 'ekb-archive job <jobId> [--bucket NAME] [--wait] [--json] [--index [--format ndjson|csv]]',
   options: {
-    bucket: { type: 'string' },
-    wait: { type: 'boolean' },
-    index: { type: 'boolean' },
-    format: { type: 'string' },
+    bucket: {
+      type: 'string',
+      valueName: 'NAME',
+      description: 'the bucket holding the job (default: EKB_BUCKET)',
+    },
+    wait: { type: 'boolean', description: 'wait until the job is no longer running, then print it' },
+    index: {
+      type: 'boolean',
+      description: "write the job's file index (its proof records) to stdout instead of its status",
+    },
+    format: {
+      type: 'string',
+      valueName: 'ndjson|csv',
+      description: 'with --index: JSON lines (default) or CSV',
+    },
   },
   positionals: { min: 1, max: 1 },
   needsEkuaibao: false,

@@ -122,13 +122,32 @@ export const verifyCommand: CommandSpec = {
   usage:
     'ekb-archive verify (--job <jobId> | --prefix <prefix> | --keys <file|->) [--bucket NAME] [--deep] [--concurrency N] [--all] [--json]',
   options: {
-    job: { type: 'string' },
-    prefix: { type: 'string' },
-    keys: { type: 'string' },
-    bucket: { type: 'string' },
-    deep: { type: 'boolean' },
-    concurrency: { type: 'string' },
-    all: { type: 'boolean' },
+    job: {
+      type: 'string',
+      valueName: 'ID',
+      description: "check every file in the job's index, and every file its reports name",
+    },
+    prefix: {
+      type: 'string',
+      valueName: 'PREFIX',
+      description: 'check every object under the prefix against the proof it carries',
+    },
+    keys: {
+      type: 'string',
+      valueName: 'FILE|-',
+      description: 'check the object keys (or exported index lines) in a file, or - for stdin',
+    },
+    bucket: { type: 'string', valueName: 'NAME', description: 'the archive bucket (default: EKB_BUCKET)' },
+    deep: {
+      type: 'boolean',
+      description: "read and hash every object instead of comparing S3's stored checksum",
+    },
+    concurrency: {
+      type: 'string',
+      valueName: 'N',
+      description: 'objects checked at once, 1-256 (default: 16)',
+    },
+    all: { type: 'boolean', description: 'list every object checked, not only those that differ' },
   },
   positionals: { min: 0, max: 0 },
   needsEkuaibao: false,
