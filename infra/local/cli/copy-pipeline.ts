@@ -13,7 +13,7 @@
  */
 import { pipeline, type Readable, Transform } from 'node:stream';
 import { copyEngine } from '../../../functions/compose/copy.js';
-import { reportStoreIn } from '../../../functions/compose/storage.js';
+import { reportStoreIn, textStoreIn } from '../../../functions/compose/storage.js';
 import { OBJECT_KEY_PLACEHOLDERS } from '../../../functions/core/attachments/object-key.js';
 import { parseDpKey } from '../../../functions/core/attachments/ref.js';
 import { resolveBatch } from '../../../functions/core/copy/resolve-batch.js';
@@ -288,6 +288,7 @@ function copier(ctx: CliContext, bucket: string, reports: ReportStore, concurren
           ...engine,
           sink: countingSink(engine.sink, live, publishLive),
           reports,
+          index: textStoreIn(ctx.composition(), bucket),
           logger: ctx.logger,
           reportPrefix: config.reportPrefix,
           defaultKeyTemplate: config.objectKeyTemplate,
@@ -349,6 +350,8 @@ function reportResult(ctx: CliContext, r: CopyResult): void {
       objectKey: r.objectKey,
       bytes: r.bytes,
       ms: r.ms,
+      sha256: r.record.sha256,
+      sourceVerified: r.record.source.verified,
     });
     return;
   }
