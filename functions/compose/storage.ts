@@ -5,6 +5,7 @@ import { createS3Client } from '../aws/s3-client.js';
 import { createS3ManifestSource } from '../aws/s3-manifest-source.js';
 import { createS3ReportStore } from '../aws/s3-report-store.js';
 import { sqsBatchQueue } from '../aws/sqs-sender.js';
+import { lanesOf } from '../config.js';
 import type { BatchQueue, Logger, ManifestSource, ReportStore } from '../core/ports.js';
 import { type Composition, requireKeys } from './composition.js';
 
@@ -45,6 +46,7 @@ export function jobsApiDeps(c: Composition, logger: Logger = c.logger) {
     logger,
     keyTemplate: c.config.objectKeyTemplate,
     reportPrefix: c.config.reportPrefix,
+    lanes: lanesOf(c.config),
   };
 }
 
@@ -58,6 +60,7 @@ export function fanOutDeps(c: Composition, logger: Logger = c.logger) {
     logger,
     keyTemplate: c.config.objectKeyTemplate,
     reportPrefix: c.config.reportPrefix,
+    lanes: lanesOf(c.config),
     deadlineMarginMs: c.config.deadlineMarginMs,
   };
 }

@@ -1,5 +1,6 @@
 /** The scheduled sync hook fan-out runs for EventBridge's schedule. */
 import { createS3VersionedStore } from '../aws/s3-versioned-store.js';
+import { lanesOf } from '../config.js';
 import type { Logger } from '../core/ports.js';
 import { createScheduledSync, type ScheduledSyncHook } from '../fan-out/scheduled-sync.js';
 import { type Composition, requireKeys } from './composition.js';
@@ -19,6 +20,7 @@ export function scheduledSync(c: Composition, logger: Logger = c.logger): Schedu
       store: reportStore(c, 'the scheduled sync'),
       logger,
       reportPrefix: c.config.reportPrefix,
+      lanes: lanesOf(c.config),
       ...(c.overrides.syncOptions ? { options: c.overrides.syncOptions } : {}),
     }),
   );

@@ -8,6 +8,7 @@
  * atomic within its one process.
  */
 import type { Context, ScheduledEvent } from 'aws-lambda';
+import { fallbackLanes, type Lanes } from '../core/attachments/lanes.js';
 import { refsJobStarter } from '../core/jobs/create-job.js';
 import type { BatchQueue, FormsSource, Logger, ReportStore, VersionedStore } from '../core/ports.js';
 import { runSync, type SyncSummary } from '../core/sync/run-sync.js';
@@ -21,6 +22,8 @@ export interface ScheduledSyncDeps {
   logger: Logger;
   /** Where job records live (config.reportPrefix). */
   reportPrefix?: string;
+  /** The bucket's lanes (config); default: the sync template's root plus attachments/ and forms/. */
+  lanes?: Lanes;
   /** Extra options (tests, the local stack: page pause, window size, state key). */
   options?: Partial<SyncOptions>;
   now?: () => number;
@@ -37,6 +40,7 @@ export function createScheduledSync(config: SyncConfig, deps: ScheduledSyncDeps)
     queue: deps.queue,
     store: deps.store,
     logger: deps.logger,
+    lanes: deps.lanes ?? fallbackLanes(config.syncObjectKeyTemplate, deps.reportPrefix),
     ...(deps.reportPrefix === undefined ? {} : { reportPrefix: deps.reportPrefix }),
   });
   return async (event, context, signal) => {

@@ -39,11 +39,15 @@ export function parseBatchMessage(body: string): BatchMessage {
   if (m.keyTemplate !== undefined && (typeof m.keyTemplate !== 'string' || m.keyTemplate.trim() === '')) {
     throw new ValidationError('message keyTemplate must be a non-empty string when given');
   }
+  if (m.onConflict !== undefined && m.onConflict !== 'overwrite') {
+    throw new ValidationError('message onConflict must be "overwrite" when given');
+  }
   return {
     v: 1,
     jobId: m.jobId,
     batchId: m.batchId,
     refs: m.refs as CopyRef[],
     ...(m.keyTemplate === undefined ? {} : { keyTemplate: m.keyTemplate as string }),
+    ...(m.onConflict === 'overwrite' ? { onConflict: 'overwrite' as const } : {}),
   };
 }

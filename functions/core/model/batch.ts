@@ -13,6 +13,8 @@ export interface BatchMessage {
   refs: CopyRef[];
   /** Object key template for this job (falls back to the configured default). */
   keyTemplate?: string;
+  /** `overwrite`: replace an object of other identity at a target key (else it fails `target_occupied`). */
+  onConflict?: 'overwrite';
 }
 
 /** jobs/<jobId>/batches/<batchId>.json: written by the copy worker after each attempt. */
