@@ -1,6 +1,7 @@
 /** The copy engine's collaborators and the copy function's deps: 合思 client, S3 sink, guarded downloader. */
 
 import { createS3Sink } from '../aws/s3-sink.js';
+import { lanesOf } from '../config.js';
 import type { CopyDeps } from '../core/copy/copy-batch.js';
 import type { RunBatchDeps } from '../core/copy/run-batch.js';
 import { createUndiciDownloader } from '../core/copy/undici-downloader.js';
@@ -55,6 +56,7 @@ export function copyHandlerDeps(c: Composition, logger: Logger = c.logger) {
     reportPrefix: c.config.reportPrefix,
     defaultKeyTemplate: c.config.objectKeyTemplate,
     concurrency: c.config.copyConcurrency,
+    lanes: lanesOf(c.config),
   };
   const metrics: MetricsSink =
     c.overrides.metrics ?? ((values) => emitMetrics(values, { dimensions: { Function: 'copy' } }));

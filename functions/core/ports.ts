@@ -72,7 +72,24 @@ export interface ObjectHead {
   size: number;
   /** User metadata, lower-case keys (S3 answers them that way). */
   metadata: Record<string, string>;
+  /** The version's entity tag: an opted-in overwrite names it (If-Match), so it replaces only what it looked at. */
+  etag?: string;
+  /** ISO time. */
+  lastModified?: string;
 }
+
+/** One page of keys in S3's order (UTF-8 bytes). */
+export interface KeyListing {
+  keys: string[];
+  /** More keys follow the last one listed. */
+  truncated: boolean;
+}
+
+/**
+ * A write's precondition (S3 conditional writes): `ifNoneMatch` writes only where no object is, `ifMatch` only over
+ * the version with that entity tag. A write that loses rejects with AppError `write_conflict` and writes nothing.
+ */
+export type WriteCondition = { ifNoneMatch: true } | { ifMatch: string };
 
 export interface PutObjectOptions {
   /** Exact body length when the source announced it; lets the sink pick a part size. */
@@ -82,6 +99,7 @@ export interface PutObjectOptions {
   metadata: Record<string, string>;
   /** Aborting it must abort the upload and leave no object (and no multipart parts) behind. */
   signal: AbortSignal;
+  condition?: WriteCondition;
 }
 
 /** Where archived files go (S3 in AWS and locally). */
@@ -90,6 +108,15 @@ export interface ObjectSink {
   head(key: string, signal?: AbortSignal): Promise<ObjectHead | undefined>;
   /** Streams `body` to `key`. Rejects (leaving no object) when the body errors, the signal aborts or the store fails. */
   put(key: string, body: Readable, options: PutObjectOptions): Promise<{ bytes: number }>;
+  /**
+   * Keys under `prefix` that sort after `startAfter`, at most `maxKeys` (one ListObjectsV2 call). Lets the copy
+   * worker learn which of a batch's keys exist with one request (copy/target-probe.ts); a sink without it is asked
+   * with one `head` per key.
+   */
+  listKeys?(
+    query: { prefix: string; startAfter?: string; maxKeys: number },
+    signal?: AbortSignal,
+  ): Promise<KeyListing>;
 }
 
 /** The storage port for job records and reports (S3 in AWS and locally). */

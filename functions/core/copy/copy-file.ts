@@ -1,7 +1,8 @@
 /**
- * The second half of copying a batch: one planned file → one object. In order:
- * 1. the skip check: an object already at the key that is this very file (object-identity.ts) is `skipped`, without
- *    a GET when the size is known up front;
+ * The last step of copying a batch: one planned file → one object. (Whether the key is free, holds this very file
+ * or another one was settled before: claim-targets.ts.) In order:
+ * 1. the write's condition: only where no object is (If-None-Match: *), or, for an opted-in overwrite, only over
+ *    the object that was looked at (If-Match); a lost race → read what won and end skipped or target_occupied;
  * 2. the transfer: GET body → counting Transform (counting-transform.ts) → sink.put, streamed, never buffered whole;
  *    a body shorter or longer than its Content-Length fails the upload, so no partial object is left;
  * 3. the retries: 403 on the GET → the ref is resolved again once (also when its URL is about to expire);
@@ -20,14 +21,14 @@ import type {
   DownloadResponse,
   DownloadUrlResolver,
   Logger,
-  ObjectHead,
   ObjectSink,
   PutObjectOptions,
 } from '../ports.js';
 import { abortableSleep, type BackoffPolicy, backoffDelay, type Sleep } from '../util/backoff.js';
+import { settleConflict } from './claim-targets.js';
 import { CopyFailure, deadlineFailure, safeMessage, TransientDownload } from './copy-failure.js';
 import { CountingTransform } from './counting-transform.js';
-import { objectMetadata, sameObject } from './object-identity.js';
+import { objectMetadata } from './object-identity.js';
 import type { PlannedFile } from './resolve-batch.js';
 
 /** GET tries per file, including the first (a 403 → re-resolve does not count). */
@@ -60,20 +61,26 @@ export interface CopyFileEnv {
 }
 
 /** What the object is told about itself: fixed from the first resolution, whatever later re-resolves answer. */
-type ObjectProps = Pick<PutObjectOptions, 'contentType' | 'contentDisposition' | 'metadata'>;
+type ObjectProps = Pick<PutObjectOptions, 'contentType' | 'contentDisposition' | 'metadata' | 'condition'>;
 
-type Transfer = { kind: 'copied'; bytes: number } | { kind: 'skipped' } | { kind: 'expired' };
+type Transfer = { kind: 'copied'; bytes: number } | { kind: 'expired' };
 
-const skipped = (ref: CopyRef, objectKey: string): CopyResult => ({
-  status: 'skipped',
-  id: ref.id,
-  key: ref.key,
-  objectKey,
-  reason: 'exists',
-});
+/** Copies one file; a lost conditional write is settled by what won. */
+export async function copyFile(file: PlannedFile, env: CopyFileEnv): Promise<CopyResult> {
+  try {
+    return await copyOnce(file, env);
+  } catch (err) {
+    if (!isAppError(err) || err.code !== ErrorCode.WriteConflict || env.signal.aborted) throw err;
+    env.log.info('the target key was written by someone else meanwhile; reading what is there', {
+      id: file.ref.id,
+      objectKey: file.objectKey,
+    });
+    return settleConflict(file, env.sink, env.signal);
+  }
+}
 
 /** Copies one file; throws CopyFailure (or the cause) for anything that ends it failed. */
-export async function copyFile(file: PlannedFile, env: CopyFileEnv): Promise<CopyResult> {
+async function copyOnce(file: PlannedFile, env: CopyFileEnv): Promise<CopyResult> {
   const { ref, objectKey } = file;
   const { signal } = env;
   let resolution = file.resolution;
@@ -83,10 +90,8 @@ export async function copyFile(file: PlannedFile, env: CopyFileEnv): Promise<Cop
     contentType: contentTypeFor(name, resolution.fileType),
     contentDisposition: contentDisposition(name),
     metadata: objectMetadata(ref),
+    condition: file.replaces?.etag ? { ifMatch: file.replaces.etag } : { ifNoneMatch: true },
   };
-  const head = await headOf(objectKey, env);
-  // The size is known before any byte moves (DP: JSON, or the client's answer): skip without a GET.
-  if (sameObject(head, resolution.fileSize, ref)) return skipped(ref, objectKey);
 
   let reResolved = false;
   let attempt = 0;
@@ -99,8 +104,7 @@ export async function copyFile(file: PlannedFile, env: CopyFileEnv): Promise<Cop
     attempt += 1;
     try {
       await env.checkUrl?.(resolution.url);
-      const outcome = await transfer(file, resolution, put, head, env);
-      if (outcome.kind === 'skipped') return skipped(ref, objectKey);
+      const outcome = await transfer(file, resolution, put, env);
       if (outcome.kind === 'copied') {
         const ms = Math.max(0, Math.round(env.now() - started));
         return { status: 'copied', id: ref.id, key: ref.key, objectKey, bytes: outcome.bytes, ms };
@@ -130,19 +134,6 @@ export async function copyFile(file: PlannedFile, env: CopyFileEnv): Promise<Cop
   }
 }
 
-async function headOf(objectKey: string, env: CopyFileEnv): Promise<ObjectHead | undefined> {
-  try {
-    return await env.sink.head(objectKey, env.signal);
-  } catch (err) {
-    if (env.signal.aborted) throw err;
-    throw new CopyFailure(
-      isAppError(err) ? err.code : ErrorCode.HeadFailed,
-      `cannot check the target object: ${safeMessage(err)}`,
-      isAppError(err) ? err.retryable : true,
-    );
-  }
-}
-
 async function reResolve(ref: CopyRef, env: CopyFileEnv): Promise<ResolvedAttachment> {
   env.stats.reResolves += 1;
   const [again] = await env.resolver.resolveDownloadUrls([{ id: ref.id, key: ref.key }], {
@@ -169,10 +160,9 @@ async function transfer(
   file: PlannedFile,
   resolution: ResolvedAttachment,
   put: ObjectProps,
-  existing: ObjectHead | undefined,
   env: CopyFileEnv,
 ): Promise<Transfer> {
-  const { ref, objectKey } = file;
+  const { objectKey } = file;
   const { signal } = env;
   let res: DownloadResponse;
   try {
@@ -193,10 +183,6 @@ async function transfer(
     if (isTransientStatus(res.status))
       throw new TransientDownload(code, `download answered ${res.status}`, true);
     throw new CopyFailure(code, `download answered ${res.status}`, false);
-  }
-  if (sameObject(existing, res.contentLength, ref)) {
-    await discard(res);
-    return { kind: 'skipped' };
   }
   const counter = new CountingTransform(res.contentLength);
   let downloadError: unknown;
@@ -226,6 +212,7 @@ async function transfer(
         true,
       );
     }
+    if (isAppError(err) && err.code === ErrorCode.WriteConflict) throw err;
     throw new CopyFailure(
       isAppError(err) ? err.code : ErrorCode.UploadFailed,
       `upload failed: ${safeMessage(err)}`,

@@ -2,6 +2,7 @@
  * One copy-queue message, start to finish: copy the batch, decide whether this attempt is final, and write the
  * batch report. The handler only maps SQS records in and partial-batch failures out.
  */
+import { fallbackLanes, type Lanes } from '../attachments/lanes.js';
 import { batchReportKey } from '../jobs/keys.js';
 import type { BatchMessage, BatchReport } from '../model/batch.js';
 import { tallyResults } from '../model/copy-result.js';
@@ -14,6 +15,8 @@ export interface RunBatchDeps extends CopyDeps {
   /** Used when the message names no template. */
   defaultKeyTemplate: string;
   concurrency: number;
+  /** The bucket's lanes (config); default: the default template's root plus attachments/ and forms/. */
+  lanes?: Lanes;
 }
 
 export interface RunBatchInput {
@@ -63,6 +66,8 @@ export async function runBatchMessage(input: RunBatchInput, deps: RunBatchDeps):
       jobId: message.jobId,
       keyTemplate: message.keyTemplate ?? deps.defaultKeyTemplate,
       concurrency: deps.concurrency,
+      lanes: deps.lanes ?? fallbackLanes(deps.defaultKeyTemplate, deps.reportPrefix),
+      ...(message.onConflict === 'overwrite' ? { onConflict: message.onConflict } : {}),
       ...(input.signal ? { signal: input.signal } : {}),
       stats,
     },

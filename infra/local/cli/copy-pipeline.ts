@@ -8,7 +8,10 @@
 import { pipeline, type Readable, Transform } from 'node:stream';
 import { copyEngine } from '../../../functions/compose/copy.js';
 import { reportStoreIn } from '../../../functions/compose/storage.js';
+import { lanesFromConfig } from '../../../functions/config.js';
+import type { Lanes } from '../../../functions/core/attachments/lanes.js';
 import { OBJECT_KEY_PLACEHOLDERS } from '../../../functions/core/attachments/object-key.js';
+import { planTargets } from '../../../functions/core/copy/plan-targets.js';
 import { resolveBatch } from '../../../functions/core/copy/resolve-batch.js';
 import { runBatchMessage } from '../../../functions/core/copy/run-batch.js';
 import type { BatchMessage } from '../../../functions/core/model/batch.js';
@@ -25,6 +28,8 @@ export interface PipelineOptions {
   /** Files in flight in all. */
   concurrency: number;
   dryRun: boolean;
+  /** The bucket's lanes for this run (cliLanes). */
+  lanes: Lanes;
 }
 
 export interface Pipeline {
@@ -46,6 +51,16 @@ export function checkKeyTemplate(template: string): void {
     );
   }
   if (template.trim() === '') throw new UsageError('--key-template must not be empty');
+}
+
+/**
+ * The lanes of a CLI run: the configured ones plus the root of a --key-template (the flag is configuration, like
+ * EKB_OBJECT_KEY_TEMPLATE), which may not lie in a system lane (jobs/, sync/, manifests/, hooks/, verify/).
+ */
+export function cliLanes(ctx: CliContext, keyTemplate: string): Lanes {
+  const { lanes, problems } = lanesFromConfig(ctx.config, [keyTemplate]);
+  if (problems.length > 0) throw new UsageError(`--key-template or lanes: ${problems.join('; ')}`);
+  return lanes;
 }
 
 export function parseConcurrency(raw: string | undefined, fallback: number): number {
@@ -81,6 +96,7 @@ function countingSink(
 ): ObjectSink {
   return {
     head: (key, signal) => sink.head(key, signal),
+    ...(sink.listKeys ? { listKeys: sink.listKeys.bind(sink) } : {}),
     async put(key, body: Readable, options) {
       const counter = new Transform({
         transform(chunk: Buffer, _encoding, callback) {
@@ -106,11 +122,11 @@ export async function createPipeline(ctx: CliContext, options: PipelineOptions):
   let runBatch: RunBatch;
   if (options.dryRun) {
     store = memoryStore();
-    runBatch = await planner(ctx, options.bucket);
+    runBatch = await planner(ctx, options.bucket, options.lanes);
   } else {
     if (!options.bucket) throw new UsageError('which bucket? pass --bucket or set EKB_BUCKET');
     store = reportStoreIn(ctx.composition(), options.bucket);
-    runBatch = copier(ctx, options.bucket, store, perBatch);
+    runBatch = copier(ctx, options.bucket, store, { concurrency: perBatch, lanes: options.lanes });
   }
   const runner = new CopyRunner({
     batchesInFlight,
@@ -124,18 +140,21 @@ export async function createPipeline(ctx: CliContext, options: PipelineOptions):
   return { runner, store };
 }
 
-/** The dry run: each batch resolved and planned exactly as the engine would, each planned key printed. */
-async function planner(ctx: CliContext, bucket: string | undefined): Promise<RunBatch> {
+/**
+ * The dry run: each batch planned and resolved exactly as the engine would (object keys held to the lanes, one
+ * downloadurls call), each planned key printed; the bucket is not read, so nothing says skipped yet.
+ */
+async function planner(ctx: CliContext, bucket: string | undefined, lanes: Lanes): Promise<RunBatch> {
   const resolver = await ctx.ekuaibao();
   return async (message, signal) => {
+    const plan = planTargets(message.refs, {
+      jobId: message.jobId,
+      keyTemplate: message.keyTemplate ?? ctx.config.objectKeyTemplate,
+      lanes,
+    });
     const { results, planned } = await resolveBatch(
-      message.refs,
-      {
-        jobId: message.jobId,
-        keyTemplate: message.keyTemplate ?? ctx.config.objectKeyTemplate,
-        expiration: DEFAULT_EXPIRATION_SECONDS,
-        signal,
-      },
+      plan.targets,
+      { expiration: DEFAULT_EXPIRATION_SECONDS, signal },
       resolver,
     );
     for (const { ref, resolution, objectKey } of planned) {
@@ -149,12 +168,17 @@ async function planner(ctx: CliContext, bucket: string | undefined): Promise<Run
         ...(resolution.fileSize === undefined ? {} : { size: resolution.fileSize }),
       });
     }
-    return results.filter((r): r is CopyResult => r !== undefined);
+    return [...plan.results.filter((r): r is CopyResult => r !== undefined), ...results.values()];
   };
 }
 
 /** The copy: runBatchMessage with the copy function's collaborators, and live progress for the bar. */
-function copier(ctx: CliContext, bucket: string, reports: ReportStore, concurrency: number): RunBatch {
+function copier(
+  ctx: CliContext,
+  bucket: string,
+  reports: ReportStore,
+  { concurrency, lanes }: { concurrency: number; lanes: Lanes },
+): RunBatch {
   const { config } = ctx;
   const engine = copyEngine(ctx.composition(), bucket);
   const liveByBatch = new Map<string, { files: number; bytes: number }>();
@@ -182,6 +206,7 @@ function copier(ctx: CliContext, bucket: string, reports: ReportStore, concurren
           reportPrefix: config.reportPrefix,
           defaultKeyTemplate: config.objectKeyTemplate,
           concurrency,
+          lanes,
         },
       );
       return outcome.report.results;

@@ -10,11 +10,11 @@ import { manifestSource } from '../../../../functions/compose/storage.js';
 import { parseManifest } from '../../../../functions/core/attachments/manifest.js';
 import { createJob } from '../../../../functions/core/jobs/create-job.js';
 import { newJobId } from '../../../../functions/core/jobs/keys.js';
-import type { JobItem } from '../../../../functions/core/model/job.js';
+import type { BadInput } from '../../../../functions/core/model/job.js';
 import { EXIT, UsageError } from '../cli-errors.js';
 import type { CommandSpec } from '../command.js';
 import type { CliContext } from '../context.js';
-import { checkKeyTemplate, createPipeline, parseConcurrency } from '../copy-pipeline.js';
+import { checkKeyTemplate, cliLanes, createPipeline, parseConcurrency } from '../copy-pipeline.js';
 
 /** `s3://bucket/key` → its parts, or undefined for a local path. */
 export function parseS3Url(text: string): { bucket: string; key: string } | undefined {
@@ -26,20 +26,22 @@ export function parseS3Url(text: string): { bucket: string; key: string } | unde
   return { bucket: m[1] as string, key: m[2] as string };
 }
 
-/** Reports bad lines as they stream past, so a long manifest shows them at once, not at the end. */
-async function* tapBadLines(items: AsyncIterable<JobItem>, ctx: CliContext): AsyncGenerator<JobItem> {
-  for await (const item of items) {
-    if ('bad' in item)
-      ctx.reporter.event({ type: 'bad_line', line: item.bad.line, message: item.bad.message });
-    yield item;
-  }
+/** Reports bad lines (malformed, or a target refused with its rule) as they stream past, not at the end. */
+function reportBadLine(ctx: CliContext): (bad: BadInput) => void {
+  return (bad) =>
+    ctx.reporter.event({
+      type: 'bad_line',
+      line: bad.line,
+      message: bad.message,
+      ...(bad.code === undefined ? {} : { code: bad.code }),
+    });
 }
 
 export const copyCommand: CommandSpec = {
   name: 'copy',
   summary: 'archive the attachments a manifest lists into the bucket (in-process, with progress)',
   usage:
-    'ekb-archive copy --manifest <file|-|s3://bucket/key> [--bucket NAME] [--concurrency N] [--dry-run] [--key-template T] [--job-id ID] [--json] [--sandbox]',
+    'ekb-archive copy --manifest <file|-|s3://bucket/key> [--bucket NAME] [--concurrency N] [--dry-run] [--key-template T] [--overwrite] [--job-id ID] [--json] [--sandbox]',
   options: {
     manifest: { type: 'string', short: 'm' },
     bucket: { type: 'string' },
@@ -47,6 +49,8 @@ export const copyCommand: CommandSpec = {
     'dry-run': { type: 'boolean' },
     'key-template': { type: 'string' },
     'job-id': { type: 'string' },
+    /** Replace an object of other identity at a target key (default: it fails target_occupied). */
+    overwrite: { type: 'boolean' },
   },
   positionals: { min: 0, max: 0 },
   needsEkuaibao: true,
@@ -56,6 +60,8 @@ export const copyCommand: CommandSpec = {
     const dryRun = args.values['dry-run'] === true;
     const keyTemplate = (args.values['key-template'] as string | undefined) ?? ctx.config.objectKeyTemplate;
     checkKeyTemplate(keyTemplate);
+    const lanes = cliLanes(ctx, keyTemplate);
+    const overwrite = args.values.overwrite === true ? { onConflict: 'overwrite' as const } : {};
     const concurrency = parseConcurrency(
       args.values.concurrency as string | undefined,
       ctx.config.copyConcurrency,
@@ -65,7 +71,7 @@ export const copyCommand: CommandSpec = {
     const jobId = (args.values['job-id'] as string | undefined) ?? newJobId(new Date());
     const s3Source = parseS3Url(manifest);
 
-    const pipeline = await createPipeline(ctx, { bucket, concurrency, dryRun });
+    const pipeline = await createPipeline(ctx, { bucket, concurrency, dryRun, lanes });
     const { reporter } = ctx;
     reporter.setLabel(dryRun ? 'planning' : 'copying');
     let aborted = false;
@@ -80,7 +86,7 @@ export const copyCommand: CommandSpec = {
       } else {
         body = createReadStream(manifest);
       }
-      const items = tapBadLines(parseManifest(body, { name: s3Source?.key ?? manifest }), ctx);
+      const items = parseManifest(body, { name: s3Source?.key ?? manifest });
       try {
         await createJob(
           {
@@ -89,12 +95,15 @@ export const copyCommand: CommandSpec = {
             items,
             keyTemplate,
             rejectInvalidManifest: true,
+            onBadItem: reportBadLine(ctx),
+            ...overwrite,
           },
           {
             queue: pipeline.runner,
             store: pipeline.store,
             logger: ctx.logger,
             reportPrefix: ctx.config.reportPrefix,
+            lanes,
           },
         );
       } catch (err) {

@@ -1,11 +1,13 @@
 /** Plain fakes of the copy engine's ports: an in-memory sink, a scripted downloader and a recording resolver. */
 import { Readable } from 'node:stream';
+import { AppError } from '../../../../functions/core/errors.js';
 import type { AttachmentRef } from '../../../../functions/core/model/refs.js';
 import type { Resolution } from '../../../../functions/core/model/resolution.js';
 import type {
   Downloader,
   DownloadResponse,
   DownloadUrlResolver,
+  KeyListing,
   ObjectHead,
   ObjectSink,
   PutObjectOptions,
@@ -15,16 +17,54 @@ import type {
 export interface StoredObject {
   body: Buffer;
   options: Omit<PutObjectOptions, 'signal'>;
+  etag?: string;
 }
 
+const utf8Order = (a: string, b: string): number => Buffer.compare(Buffer.from(a), Buffer.from(b));
+
+/**
+ * An in-memory bucket with S3's conditional writes (If-None-Match: *, If-Match: etag → write_conflict when they do
+ * not hold) and ListObjectsV2's order and truncation; counts every request by kind.
+ */
 export class MemorySink implements ObjectSink {
   readonly objects = new Map<string, StoredObject>();
   heads = 0;
   puts = 0;
+  lists = 0;
+  #etags = 0;
+  /** Called when a put's body has been read, before its condition is checked (a race can be staged here). */
+  beforeCommit: ((key: string) => void) | undefined;
   async head(key: string): Promise<ObjectHead | undefined> {
     this.heads += 1;
     const o = this.objects.get(key);
-    return o ? { size: o.body.length, metadata: { ...o.options.metadata } } : undefined;
+    return o
+      ? {
+          size: o.body.length,
+          metadata: { ...o.options.metadata },
+          etag: o.etag ?? '"0"',
+          lastModified: '2026-01-02T03:04:05.000Z',
+        }
+      : undefined;
+  }
+  async listKeys(query: { prefix: string; startAfter?: string; maxKeys: number }): Promise<KeyListing> {
+    this.lists += 1;
+    const keys = [...this.objects.keys()]
+      .filter(
+        (k) =>
+          k.startsWith(query.prefix) &&
+          (query.startAfter === undefined || utf8Order(k, query.startAfter) > 0),
+      )
+      .sort(utf8Order);
+    return { keys: keys.slice(0, query.maxKeys), truncated: keys.length > query.maxKeys };
+  }
+  /** Puts an object as another writer would (no condition). */
+  place(key: string, body: Buffer, metadata: Record<string, string>): void {
+    this.#etags += 1;
+    this.objects.set(key, {
+      body,
+      options: { contentType: 'x', contentDisposition: 'x', metadata },
+      etag: `"e${this.#etags}"`,
+    });
   }
   async put(key: string, body: Readable, options: PutObjectOptions): Promise<{ bytes: number }> {
     this.puts += 1;
@@ -48,7 +88,15 @@ export class MemorySink implements ObjectSink {
       });
     });
     const buf = Buffer.concat(chunks);
-    this.objects.set(key, { body: buf, options: rest });
+    this.beforeCommit?.(key);
+    const existing = this.objects.get(key);
+    const c = options.condition;
+    if (c && ('ifMatch' in c ? existing?.etag !== c.ifMatch : existing !== undefined)) {
+      throw new AppError('write_conflict', `precondition failed for ${key}`, { retryable: true });
+    }
+    this.#etags += 1;
+    const { condition: _condition, ...stored } = rest;
+    this.objects.set(key, { body: buf, options: stored, etag: `"e${this.#etags}"` });
     return { bytes: buf.length };
   }
 }
