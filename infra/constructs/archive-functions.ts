@@ -5,7 +5,7 @@ import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import type { Config } from '../../functions/config.js';
+import { type Config, lanesOf } from '../../functions/config.js';
 import { type DeployedEnvKey, functionEnvironment } from '../env-keys.js';
 import { ArchiveFunction } from './archive-function.js';
 import { acknowledgeGrantWildcards } from './nag.js';
@@ -19,6 +19,7 @@ export type AppSettings = Pick<
   | 'copyConcurrency'
   | 'objectKeyTemplate'
   | 'syncObjectKeyTemplate'
+  | 'archivePrefixes'
   | 'allowedDownloadHosts'
   | 'syncFormTypes'
   | 'syncOverlapMinutes'
@@ -68,6 +69,7 @@ export class ArchiveFunctions extends Construct {
       EKB_RESOLVE_CONCURRENCY: s.resolveConcurrency,
       EKB_OBJECT_KEY_TEMPLATE: s.objectKeyTemplate,
       EKB_SYNC_OBJECT_KEY_TEMPLATE: s.syncObjectKeyTemplate,
+      EKB_ARCHIVE_PREFIXES: s.archivePrefixes.join(','),
       EKB_REPORT_PREFIX: JOBS_PREFIX,
       LOG_LEVEL: s.logLevel,
     };
@@ -146,12 +148,27 @@ export class ArchiveFunctions extends Construct {
       }),
     });
     secret.grantRead(this.copy.role);
-    // Archived files land wherever the object-key template (per job) puts them, so reads (skip-if-exists) and
-    // writes (multipart uploads, reports) cover the bucket's objects; deletes are not granted.
-    const copyS3 =
-      "S3 access is limited to this bucket's objects, without delete; each job's key template picks the prefix at run time.";
-    ack(this.copy, bucket.grantRead(this.copy.role), copyS3);
-    ack(this.copy, bucket.grantPut(this.copy.role), copyS3);
+    this.grantCopyLanes(bucket, s);
+  }
+
+  /**
+   * The copy function writes archived files only in the archive lanes (the templates' roots and archivePrefixes)
+   * and its own batch reports (jobs/<id>/batches/) and per-job file index (jobs/<id>/index/): never a job record
+   * (jobs/<id>/job.json), the sync's state (sync/) or a manifest (manifests/, which would start a job), whatever a
+   * ref or a template asks. The same lanes are checked in the code (core/attachments/lanes.ts); IAM holds them
+   * even if that check were bypassed. Reads (what is already at a key) are the archive lanes; no deletes.
+   */
+  private grantCopyLanes(bucket: IBucket, s: AppSettings): void {
+    const lanes = lanesOf({ ...s, reportPrefix: JOBS_PREFIX });
+    const reason =
+      "S3 access is limited to this bucket's archive lanes (the key templates' roots and archivePrefixes) and this function's own report keys under jobs/*/batches/ and jobs/*/index/, without delete; object keys are known only at run time.";
+    for (const lane of lanes.archive) {
+      ack(this.copy, bucket.grantRead(this.copy.role, `${lane}*`), reason);
+      ack(this.copy, bucket.grantPut(this.copy.role, `${lane}*`), reason);
+    }
+    for (const own of [`${JOBS_PREFIX}*/batches/*`, `${JOBS_PREFIX}*/index/*`]) {
+      ack(this.copy, bucket.grantPut(this.copy.role, own), reason);
+    }
   }
 }
 
