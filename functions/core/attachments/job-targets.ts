@@ -4,15 +4,15 @@
  * no two different files (id + key) of one job may share an object key — the first keeps it, the others are
  * refused with `target_key_conflict` naming the line that holds it.
  *
- * Memory: one short digest per distinct object key plus the holder's line and id (≈ 120 bytes an entry; measured in
- * `npm run bench`, section 7), so a 200,000-line manifest costs tens of megabytes, not the manifest.
+ * Memory: per distinct object key, the key itself (or a 16-byte digest of a long one) and the holder's line, id and a
+ * hash of its 合思 key, so a 200,000-line manifest costs tens of megabytes, not the manifest (measured in
+ * `npm run bench`, section 7).
  */
 import { createHash } from 'node:crypto';
 import { AppError, ErrorCode } from '../errors.js';
 import type { CopyRef } from '../model/refs.js';
 import { type LaneRefusal, type Lanes, laneProblem } from './lanes.js';
 import { objectKeyFor } from './object-key.js';
-import { refIdentity } from './ref.js';
 
 /**
  * A ref's object key, or why it may not have one. The key is computed from the ref alone (its fileName, targetKey,
@@ -45,12 +45,38 @@ export type TargetCheck =
   /** The same file (id + key) already goes to this object key: nothing more to do for it. */
   | { duplicate: true };
 
-const digest = (text: string): string => createHash('sha256').update(text).digest('base64').slice(0, 22);
+/** Keys up to this many characters are held as they are; longer ones by a digest, so memory stays bounded. */
+const MAX_HELD_KEY_CHARS = 64;
+
+/**
+ * How a key is held: itself, or for a long one `\0` + 16 bytes of its SHA-256 (a key never holds a control
+ * character, so the two forms never meet).
+ */
+function heldKey(objectKey: string): string {
+  if (objectKey.length <= MAX_HELD_KEY_CHARS) return objectKey;
+  return `\u0000${createHash('sha256').update(objectKey).digest().toString('latin1', 0, 16)}`;
+}
+
+/** FNV-1a (32 bits) of the 合思 key: with the id, enough to tell the same file from another on one object key. */
+function keyHash(key: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) {
+    h ^= key.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return h >>> 0;
+}
+
+/** The ref holding an object key: its line, id (first 64 characters) and key hash. */
+interface Holder {
+  line: number;
+  id: string;
+  keyHash: number;
+}
 
 /** The target check of one job: stateful, so each object key is handed out once. */
 export class JobTargets {
-  /** digest(object key) → `digest(id, key)` space `line` space `id` of the ref holding it. */
-  readonly #taken = new Map<string, string>();
+  readonly #taken = new Map<string, Holder>();
 
   constructor(
     private readonly lanes: Lanes,
@@ -66,21 +92,19 @@ export class JobTargets {
   check(ref: CopyRef, line: number): TargetCheck {
     const target = targetKeyFor(ref, this.template, this.jobId, this.lanes);
     if ('refusal' in target) return target;
-    const keyDigest = digest(target.objectKey);
-    const file = digest(refIdentity(ref));
-    const holder = this.#taken.get(keyDigest);
+    const held = heldKey(target.objectKey);
+    const holder = this.#taken.get(held);
+    const id = ref.id.slice(0, 64);
+    const hash = keyHash(ref.key);
     if (holder === undefined) {
-      this.#taken.set(keyDigest, `${file} ${line} ${ref.id.slice(0, 64)}`);
+      this.#taken.set(held, { line, id, keyHash: hash });
       return target;
     }
-    const lineEnd = holder.indexOf(' ', file.length + 1);
-    if (holder.slice(0, file.length) === file) return { duplicate: true };
-    const heldLine = holder.slice(file.length + 1, lineEnd);
-    const heldId = holder.slice(lineEnd + 1);
+    if (holder.id === id && holder.keyHash === hash) return { duplicate: true };
     return {
       refusal: {
         code: ErrorCode.TargetKeyConflict,
-        message: `object key "${target.objectKey}" is already taken in this job by line ${heldLine} (id "${heldId}"), a different file`,
+        message: `object key "${target.objectKey}" is already taken in this job by line ${holder.line} (id "${holder.id}"), a different file`,
       },
     };
   }
