@@ -72,9 +72,10 @@ function echoIds(ref: unknown): CopyRef {
 
 function refProblem(ref: unknown): string | undefined {
   if (ref === null || typeof ref !== 'object') return 'ref must be an object with id and key';
-  const { id, key } = ref as Record<string, unknown>;
+  const { id, key, targetKey } = ref as Record<string, unknown>;
   if (typeof id !== 'string' || id.trim() === '') return 'ref id must be a non-empty string';
   if (typeof key !== 'string' || key === '') return 'ref key must be a non-empty string';
+  if (targetKey !== undefined && typeof targetKey !== 'string') return 'ref targetKey must be a string';
   try {
     parseDpKey(key);
   } catch (err) {

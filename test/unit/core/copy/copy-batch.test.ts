@@ -125,6 +125,12 @@ describe('copyBatch', () => {
     expect(resolver.calls[0]?.map((r) => r.id)).toEqual(['F0', 'F1']);
   });
 
+  it('fails a ref whose targetKey is not a string as invalid_ref, permanently', async () => {
+    const { deps } = setup(files(1));
+    const results = await copyBatch([{ id: 'F0', key: 'k', targetKey: 42 } as unknown as CopyRef], ctx, deps);
+    expect(results[0]).toMatchObject({ status: 'failed', code: 'invalid_ref', retryable: false });
+  });
+
   it('fails a malformed ref (missing id) as invalid_ref', async () => {
     const { deps } = setup([]);
     const results = await copyBatch([{ key: 'k' } as unknown as CopyRef], ctx, deps);
