@@ -1,20 +1,15 @@
 /**
  * The embedded S3: s3rver on 127.0.0.1 with its data in a folder on disk (so archived files survive a restart and
  * can be opened directly), the bucket created on start, and every ObjectCreated turned into the S3 event record
- * AWS would deliver to a Lambda. Writes are made atomic as in S3 (see atomicWrites).
+ * AWS would deliver to a Lambda. Writes are atomic and honour S3's conditional-write headers (s3rver-fidelity.ts).
  */
 
-import { createHash, randomUUID } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
-import { mkdir, rename, rm } from 'node:fs/promises';
-import { IncomingMessage, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
-import { dirname } from 'node:path';
-import { Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import type { S3Event, S3EventRecord } from 'aws-lambda';
 import { LOCAL_REGION } from './lambda-context.js';
+import { addS3Fidelity, type S3rverInternals } from './s3rver-fidelity.js';
 
 /** s3rver accepts only this key pair unless another is registered (DESIGN.md, known traps). */
 export const S3RVER_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } as const;
@@ -26,26 +21,12 @@ interface S3rverEventRecord {
   s3: { bucket: { name: string }; object: { key: string; size?: number; eTag?: string; sequencer?: string } };
 }
 
-interface S3rverInstance {
+interface S3rverInstance extends S3rverInternals {
   run(): Promise<AddressInfo>;
   close(): Promise<void>;
   on(event: 'event', listener: (event: { Records: S3rverEventRecord[] }) => void): void;
   on(event: 'error', listener: (error: unknown) => void): void;
   httpServer?: Server;
-  store: S3rverStore;
-}
-
-/** The members of s3rver's filesystem store that atomicWrites replaces or uses. */
-interface S3rverStore {
-  getResourcePath(bucket: string, key: string, resource: string): string;
-  putObject(object: S3rverObject): Promise<{ size: number; md5: string }>;
-  putMetadata(bucket: string, key: string, metadata: unknown, md5: string): Promise<void>;
-}
-interface S3rverObject {
-  bucket: string;
-  key: string;
-  content: NodeJS.ReadableStream | Buffer;
-  metadata: Record<string, unknown>;
 }
 type S3rverConstructor = new (options: Record<string, unknown>) => S3rverInstance;
 
@@ -121,46 +102,6 @@ export function toS3EventRecord(
   };
 }
 
-/**
- * S3 makes an object visible only whole: a PUT whose body breaks off leaves the previous object (or none). s3rver
- * instead truncates the object file as soon as a PUT starts and keeps whatever arrived, so a connection reset
- * left a 0-byte object without metadata at the key, which the copy engine must then treat as someone else's
- * (target_occupied). Here each body goes to a temporary file (not an `._S3rver_object` file, so never listed) and
- * replaces the object by rename only once it arrived complete.
- */
-function atomicWrites(store: S3rverStore): void {
-  store.putObject = async (object) => {
-    const objectPath = store.getResourcePath(object.bucket, object.key, 'object');
-    await mkdir(dirname(objectPath), { recursive: true });
-    const temp = `${objectPath}.${randomUUID()}.partial`;
-    const md5 = createHash('md5');
-    let size = 0;
-    try {
-      const source = Buffer.isBuffer(object.content) ? [object.content] : object.content;
-      const count = new Transform({
-        transform(chunk: Buffer, _encoding, callback) {
-          md5.update(chunk);
-          size += chunk.length;
-          callback(null, chunk);
-        },
-      });
-      await pipeline(source, count, createWriteStream(temp));
-      const announced =
-        object.content instanceof IncomingMessage ? object.content.headers['content-length'] : undefined;
-      if (announced !== undefined && Number(announced) !== size) {
-        throw new Error(`body ended after ${size} of ${announced} bytes`);
-      }
-      await rename(temp, objectPath);
-    } catch (err) {
-      await rm(temp, { force: true });
-      throw err;
-    }
-    const digest = md5.digest('hex');
-    await store.putMetadata(object.bucket, object.key, object.metadata, digest);
-    return { size, md5: digest };
-  };
-}
-
 export async function startEmbeddedS3(options: EmbeddedS3Options): Promise<EmbeddedS3> {
   const S3rver = require('s3rver') as S3rverConstructor;
   const server = new S3rver({
@@ -170,7 +111,7 @@ export async function startEmbeddedS3(options: EmbeddedS3Options): Promise<Embed
     silent: true,
     configureBuckets: [{ name: options.bucket }],
   });
-  atomicWrites(server.store);
+  addS3Fidelity(server);
   server.on('event', (event) => {
     if (!options.onObjectCreated) return;
     for (const raw of event.Records) {
