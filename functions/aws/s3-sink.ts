@@ -4,7 +4,8 @@
  * If-Match: <etag> for an opted-in overwrite). Upload hands its params to PutObject and to CompleteMultipartUpload
  * alike, so a multipart upload is conditional where S3 decides it: at completion; a 412 (someone else wrote the
  * key) or a 409 (a conflicting write was in progress) becomes AppError `write_conflict`, and lib-storage aborts the
- * upload's parts. Stores without conditional writes (s3rver) ignore the headers: see the README.
+ * upload's parts. The local stack's embedded S3 honours them too; stores without conditional writes (plain
+ * s3rver) ignore the headers: see the README.
  * Upload streams in bounded parts (memory ≈ (queueSize + 1) × partSize per file, whatever the file size), falls back
  * to one PutObject for bodies under one part, and with `leavePartsOnError: false` aborts the multipart upload when the
  * body errors, so a short or broken download never becomes an object (nor leaves billed parts behind).

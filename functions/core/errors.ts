@@ -33,6 +33,8 @@ export const ErrorCode = {
   // Our own limits and configuration
   Misconfigured: 'misconfigured',
   Aborted: 'aborted',
+  /** The person running the work stopped it (the CLI's Ctrl-C): nothing is wrong with the file (retryable). */
+  Cancelled: 'cancelled',
   /** The one deadline code: work stopped before the function's deadline (retryable). */
   Deadline: 'deadline',
   Internal: 'internal',
@@ -69,11 +71,21 @@ export const ErrorCode = {
   FanOutFailed: 'fan_out_failed',
   // Scheduled sync
   SyncLockLost: 'sync_lock_lost',
+  /** A run whose process stopped (the local stack releases its lock at the next start). */
+  SyncInterrupted: 'sync_interrupted',
   SyncStateInvalid: 'sync_state_invalid',
   SyncStateContended: 'sync_state_contended',
   SyncListingUnstable: 'sync_listing_unstable',
   StateReadFailed: 'state_read_failed',
   StateWriteFailed: 'state_write_failed',
+  // The local stack's own stores (infra/local): one process per data folder, a readable queue file
+  LocalDataLocked: 'local_data_locked',
+  LocalDataUnusable: 'local_data_unusable',
+  LocalQueueLocked: 'local_queue_locked',
+  LocalQueueOpen: 'local_queue_open',
+  LocalQueueUnreadable: 'local_queue_unreadable',
+  /** The CLI: another run of the same job (same --job-id and bucket) holds it on this machine. */
+  JobInUse: 'job_in_use',
 } as const;
 
 /** A catalogued code, or an HTTP status answered by a download or by 合思 (`download_http_404`). */
@@ -135,6 +147,16 @@ export class EkuaibaoAuthError extends EkuaibaoError {
 export class AbortedError extends AppError {
   constructor(message = 'aborted', cause?: unknown) {
     super(ErrorCode.Aborted, message, { status: 503, retryable: true, cause });
+  }
+}
+
+/**
+ * The person running the work stopped it (Ctrl-C): the reason of the abort signal the CLI hands the copy engine, so
+ * unfinished files are reported `cancelled`, not as a deadline. Retryable: running the work again finishes them.
+ */
+export class CancelledError extends AppError {
+  constructor(message: string) {
+    super(ErrorCode.Cancelled, message, { status: 499, retryable: true });
   }
 }
 

@@ -3,9 +3,8 @@
  * and report store, the invocation's time limits, and the event's identity on the log lines (compose.ts wires it).
  *
  * The state store is the choice that matters: in AWS the lock needs S3's conditional writes (one state object,
- * PutObject If-None-Match / If-Match), which hold across concurrent Lambdas. s3rver ignores those headers, so the
- * local stack overrides it with `createReportStoreVersionedStore(store)` (core/sync/versioned-store.ts), which is
- * atomic within its one process.
+ * PutObject If-None-Match / If-Match), which hold across concurrent Lambdas. The local stack uses the same store:
+ * its embedded S3 honours those headers (infra/local/conditional-writes.ts).
  */
 import type { Context, ScheduledEvent } from 'aws-lambda';
 import { fallbackLanes, type Lanes } from '../core/attachments/lanes.js';

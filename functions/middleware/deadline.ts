@@ -25,31 +25,58 @@ export interface WithDeadline {
   signal: AbortSignal | undefined;
 }
 
+/**
+ * A host that runs the handlers itself (the local stack) may stop an invocation before its deadline, e.g. when it
+ * shuts down: it puts this signal on the context, and the deadline signal fires with it (Lambda never sets it).
+ */
+export interface WithStopSignal {
+  stopSignal?: AbortSignal;
+}
+
 export interface DeadlineSignal {
   readonly signal: AbortSignal | undefined;
   dispose(): void;
 }
 
-export function deadlineSignal(remainingMs: number | undefined, marginMs: number): DeadlineSignal {
+export function deadlineSignal(
+  remainingMs: number | undefined,
+  marginMs: number,
+  stopSignal?: AbortSignal,
+): DeadlineSignal {
   if (typeof remainingMs !== 'number' || !Number.isFinite(remainingMs))
     return { signal: undefined, dispose() {} };
   const controller = new AbortController();
+  const onStop = (): void =>
+    controller.abort(new DeadlineError('stopping early: the host running this invocation is shutting down'));
+  if (stopSignal?.aborted) {
+    onStop();
+    return { signal: controller.signal, dispose() {} };
+  }
+  stopSignal?.addEventListener('abort', onStop, { once: true });
+  const unlisten = (): void => stopSignal?.removeEventListener('abort', onStop);
   const budget = Math.max(0, remainingMs - marginMs);
   const reason = (): DeadlineError =>
     new DeadlineError(`stopping ${marginMs} ms before the function deadline (after ${budget} ms)`);
   // Already inside the margin: stop before starting anything, not after the next timer tick.
   if (budget === 0) {
     controller.abort(reason());
+    unlisten();
     return { signal: controller.signal, dispose() {} };
   }
   const timer = setTimeout(() => controller.abort(reason()), budget);
-  return { signal: controller.signal, dispose: () => clearTimeout(timer) };
+  return {
+    signal: controller.signal,
+    dispose: () => {
+      clearTimeout(timer);
+      unlisten();
+    },
+  };
 }
 
 /** Sets `context.signal` for the handler; `marginMs` reads the margin from the handler's deps. */
 export function deadline<D, E = unknown, R = unknown>(
   marginMs: (deps: D) => number,
-): MiddlewareObj<E, R, Error, Context & WithDeps<D> & WithDeadline> {
+): MiddlewareObj<E, R, Error, Context & WithDeps<D> & WithDeadline & WithStopSignal> {
   // Per request: the local stack runs one handler for several invocations at once.
   const live = new WeakMap<object, DeadlineSignal>();
   const dispose = (request: object): void => {
@@ -59,7 +86,11 @@ export function deadline<D, E = unknown, R = unknown>(
   return {
     name: 'deadline',
     before: (request) => {
-      const d = deadlineSignal(request.context.getRemainingTimeInMillis?.(), marginMs(request.context.deps));
+      const d = deadlineSignal(
+        request.context.getRemainingTimeInMillis?.(),
+        marginMs(request.context.deps),
+        request.context.stopSignal,
+      );
       live.set(request, d);
       request.context.signal = d.signal;
     },

@@ -4,6 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Context } from 'aws-lambda';
+import type { WithStopSignal } from '../../functions/middleware/deadline.js';
 
 export const LOCAL_REGION = 'us-east-1';
 export const LOCAL_ACCOUNT_ID = '000000000000';
@@ -16,9 +17,14 @@ export interface LocalContextOptions {
   region?: string;
   requestId?: string;
   now?: () => number;
+  /**
+   * Fires when the host stops the invocation early (the local stack shutting down); set on the context as
+   * `stopSignal`, which the handlers' deadline middleware honours like the deadline itself.
+   */
+  stopSignal?: AbortSignal;
 }
 
-export function createLambdaContext(options: LocalContextOptions): Context {
+export function createLambdaContext(options: LocalContextOptions): Context & WithStopSignal {
   const now = options.now ?? Date.now;
   const deadline = now() + options.timeoutMs;
   const region = options.region ?? LOCAL_REGION;
@@ -36,5 +42,6 @@ export function createLambdaContext(options: LocalContextOptions): Context {
     done: () => {},
     fail: () => {},
     succeed: () => {},
+    ...(options.stopSignal ? { stopSignal: options.stopSignal } : {}),
   };
 }

@@ -1,9 +1,10 @@
 /**
  * The four deployed handlers, built from the one composition root (functions/compose/), so the local stack runs
  * exactly the wiring Lambda runs (the download guard, the report store, the manifest source, the 合思 client), with
- * the only swaps AWS would make invisible, passed as overrides: the copy queue is the in-process LocalQueue, the sync state lives in the bucket
- * behind a one-process compare-and-set (s3rver has no conditional writes), and the copy metrics (EMF lines for
- * CloudWatch) go to the debug log instead of the console.
+ * the only swaps AWS would make invisible, passed as overrides: the copy queue is the in-process LocalQueue, and the
+ * copy metrics (EMF lines for CloudWatch) go to the debug log instead of the console. The sync state is the
+ * deployed one (PutObject If-None-Match / If-Match on sync/state.json): the embedded S3 honours conditional writes
+ * (conditional-writes.ts), and so does a real bucket.
  *
  * The S3 side comes from the AWS SDK's standard environment, as in Lambda: local-stack.ts points it at the
  * embedded S3 when that runs.
@@ -25,12 +26,12 @@ import type { CopyResult } from '../../functions/core/model/copy-result.js';
 import type { JobRecord, JobStatus } from '../../functions/core/model/job.js';
 import type { BatchQueue, Logger, ReportStore } from '../../functions/core/ports.js';
 import type { SyncOptions } from '../../functions/core/sync/sync-options.js';
-import { createReportStoreVersionedStore } from '../../functions/core/sync/versioned-store.js';
 import { createHandler as createFanOutHandler } from '../../functions/fan-out/handler.js';
 import { createHandler as createJobsApiHandler } from '../../functions/jobs-api/handler.js';
 import { createHandler as createResolveHandler } from '../../functions/resolve/handler.js';
 import type { ApiHandler } from './http-api.js';
 import { type LocalQueue, SQS_MAX_BATCH_ENTRIES } from './local-queue.js';
+import { NO_PAUSE_POINTS, type PausePoints } from './pause-points.js';
 
 export interface LocalFunctions {
   resolve: ApiHandler;
@@ -53,12 +54,18 @@ export interface LocalFunctionsInput {
   s3: S3Client;
   queue: LocalQueue;
   logger: Logger;
-  /** Extra sync options (the local stack's window size). */
+  /** Extra sync options (the local stack's window size and lock lifetime). */
   syncOptions?: Partial<SyncOptions>;
+  /** Test-only pause points (pause-points.ts). */
+  pausePoints?: PausePoints;
 }
 
-/** The BatchQueue port on the local queue: one message per batch, sent 10 at a time like SendMessageBatch. */
-export function localBatchQueue(queue: LocalQueue): BatchQueue {
+/**
+ * The BatchQueue port on the local queue: one message per batch, sent 10 at a time like SendMessageBatch. The
+ * `batches-queued` pause point is after a group is on disk and before the caller goes on (fan-out: before it reads
+ * further or records the job).
+ */
+export function localBatchQueue(queue: LocalQueue, pause: PausePoints = NO_PAUSE_POINTS): BatchQueue {
   return {
     async sendBatches(messages: BatchMessage[], signal?: AbortSignal) {
       for (let i = 0; i < messages.length; i += SQS_MAX_BATCH_ENTRIES) {
@@ -70,6 +77,7 @@ export function localBatchQueue(queue: LocalQueue): BatchQueue {
             `local queue refused ${out.failed.length} batch message(s): ${out.failed[0]?.message}`,
           );
         }
+        await pause.reach('batches-queued');
       }
     },
   };
@@ -82,9 +90,8 @@ export async function buildLocalFunctions(input: LocalFunctionsInput): Promise<L
   const c = compose(config, {
     logger,
     s3,
-    queue: localBatchQueue(queue),
+    queue: localBatchQueue(queue, input.pausePoints),
     reports: store,
-    syncState: createReportStoreVersionedStore(store),
     metrics: (values) => fn('copy').debug('copy metrics', values),
     ...(input.syncOptions ? { syncOptions: input.syncOptions } : {}),
   });

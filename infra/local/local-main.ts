@@ -4,12 +4,14 @@
  * fan-out → queue → copy), prints where the files are and the job report, then serves the API until Ctrl-C.
  */
 
+import { AppError, ValidationError } from '../../functions/core/errors.js';
 import type { CopyResult } from '../../functions/core/model/copy-result.js';
 import type { JobStatus } from '../../functions/core/model/job.js';
 import { createLogger, type LogLevel } from '../../functions/logger.js';
 import { formatBytes } from './cli/progress.js';
+import { S3_EVENT_RETRIES, SCHEDULE_RETRIES } from './fan-out-queues.js';
 import { type LocalOptions, loadLocalOptions } from './local-options.js';
-import { type LocalStack, startLocalStack } from './local-stack.js';
+import { type LocalStack, type StackRecovery, startLocalStack } from './local-stack.js';
 import { demoFiles } from './sandbox/demo-data.js';
 
 const write = (line = '') => process.stdout.write(`${line}\n`);
@@ -39,10 +41,45 @@ function banner(stack: LocalStack, options: LocalOptions): string[] {
       `${stack.config.maxReceiveCount} receives then ${stack.queue.name}-dlq`,
   );
   lines.push(
+    `  fan-out    ${stack.fanOut.manifests.name} (S3 events, ${S3_EVENT_RETRIES + 1} tries) and ${stack.fanOut.schedule.name} (${SCHEDULE_RETRIES + 1} tries), then their -dlq`,
+  );
+  lines.push(
+    `  on disk    ${stack.queueDatabase} (every queue, its receive counts and DLQ: they survive kill -9)`,
+  );
+  lines.push(
     `  schedule   ${options.scheduleExpression ?? 'off (set EKB_LOCAL_SCHEDULE=rate(1 hour) to sync on a timer)'}`,
   );
+  lines.push(`  recovered  ${describeRecovery(stack.recovery)}`);
   lines.push('');
   return lines;
+}
+
+/** What the start took up from the previous run: the queues' unfinished work and the store's repairs. */
+export function describeRecovery(r: StackRecovery): string {
+  const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
+  const interrupted = (q: { interrupted: number }) =>
+    q.interrupted > 0 ? ` (${q.interrupted} interrupted)` : '';
+  const parts = [
+    `${plural(r.batches.messages, 'batch', 'batches')}${interrupted(r.batches)}`,
+    `${plural(r.manifestEvents.messages, 'manifest event')}${interrupted(r.manifestEvents)}`,
+    `${plural(r.scheduleEvents.messages, 'scheduled sync')}${interrupted(r.scheduleEvents)}`,
+  ];
+  let line = `${parts.join(', ')} to finish`;
+  if (r.store) {
+    const s = r.store;
+    const repaired = [
+      s.completed > 0 ? `${plural(s.completed, 'write')} finished` : '',
+      s.incompleteRemoved > 0 ? `${plural(s.incompleteRemoved, 'unfinished write')} removed` : '',
+      s.uploadsRemoved > 0 ? `${plural(s.uploadsRemoved, 'multipart upload')} dropped` : '',
+      s.orphansRemoved > 0 ? `${plural(s.orphansRemoved, 'stray file')} removed` : '',
+      s.quarantined.length > 0
+        ? `${plural(s.quarantined.length, 'damaged object')} moved to ${s.lostAndFound}`
+        : '',
+    ].filter(Boolean);
+    line += `; store: ${repaired.length > 0 ? repaired.join(', ') : 'clean'}`;
+  }
+  if (r.staleSyncLock) line += `; sync lock of stopped run ${r.staleSyncLock.runId} released`;
+  return line;
 }
 
 function curlExamples(stack: LocalStack): string[] {
@@ -102,6 +139,7 @@ async function runDemo(stack: LocalStack): Promise<DemoOutcome> {
     `demo 2/2: one scheduled-sync tick over the sandbox's demo forms (since ${stack.config.syncStartDate ?? 'the watermark'})`,
   );
   write('          (EventBridge event → fan-out → 合思 getApplyList → queue → copy)');
+  const outcomesBefore = stack.syncOutcomes.length;
   const key = await stack.putManifest(name, manifest);
   await stack.schedule.fireNow();
   await stack.settled();
@@ -117,12 +155,21 @@ async function runDemo(stack: LocalStack): Promise<DemoOutcome> {
     if (status) printJob(stack, 'manifest job', status, await stack.functions.jobResults(manifestJob.jobId));
     ok &&= status?.state === 'done';
   }
+  // The sync's own outcome, not a guess from the job records: a run that failed or found the lock held says so.
+  const outcome = stack.syncOutcomes.slice(outcomesBefore).at(-1);
+  if (outcome === undefined) {
+    write('sync: the scheduled run did not finish (see the lines above)');
+    ok = false;
+  } else if ('error' in outcome) {
+    write(`sync: FAILED: ${outcome.error}`);
+    ok = false;
+  } else {
+    // Its line was printed as the run ended.
+    ok &&= outcome.summary.status !== 'skipped_locked';
+  }
   const syncJobs = (await stack.functions.jobRecords()).filter(
     (r) => r.source.kind === 'schedule' && r.createdAt >= started,
   );
-  if (syncJobs.length === 0) {
-    write('sync: no forms changed since the last run (the watermark is kept in the bucket: sync/state.json)');
-  }
   for (const record of syncJobs) {
     const status = await stack.functions.jobStatus(record.jobId);
     if (!status) continue;
@@ -147,6 +194,35 @@ async function runDemo(stack: LocalStack): Promise<DemoOutcome> {
   return { ok };
 }
 
+/** `npm start`'s exit codes (README, "Quick start"). */
+export const START_EXIT = { ok: 0, demoFailed: 1, badSettings: 2, cannotStart: 3, interrupted: 130 } as const;
+
+/** One line for anything that stops the stack from starting, and its exit code. */
+export function explainStartError(
+  err: unknown,
+  options: LocalOptions,
+): { message: string; exitCode: number } {
+  const e = err as NodeJS.ErrnoException & { port?: number };
+  if (e?.code === 'EADDRINUSE' || e?.code === 'EACCES') {
+    const ports: Array<[number, string]> = [
+      [options.apiPort, 'EKB_LOCAL_API_PORT'],
+      [options.s3Port, 'EKB_LOCAL_S3_PORT'],
+      [options.sandboxPort, 'EKB_LOCAL_SANDBOX_PORT'],
+    ];
+    const key = ports.find(([port]) => port !== 0 && port === e.port)?.[1];
+    const what =
+      e.code === 'EADDRINUSE' ? 'is in use (is another `npm start` running?)' : 'may not be opened';
+    return {
+      message: `port ${e.port ?? '?'} on ${options.host} ${what}: set ${key ?? 'EKB_LOCAL_API_PORT / EKB_LOCAL_S3_PORT / EKB_LOCAL_SANDBOX_PORT'} to a free port (0 = any)`,
+      exitCode: START_EXIT.cannotStart,
+    };
+  }
+  if (err instanceof ValidationError) return { message: err.message, exitCode: START_EXIT.badSettings };
+  if (err instanceof AppError) return { message: err.message, exitCode: START_EXIT.cannotStart };
+  const text = err instanceof Error ? err.message : String(err);
+  return { message: `the local stack could not start: ${text}`, exitCode: START_EXIT.cannotStart };
+}
+
 export async function runLocal(argv: readonly string[]): Promise<number> {
   let options: LocalOptions;
   try {
@@ -162,15 +238,9 @@ export async function runLocal(argv: readonly string[]): Promise<number> {
   try {
     stack = await startLocalStack({ env: process.env, options, logger, say: write });
   } catch (err) {
-    const e = err as NodeJS.ErrnoException & { port?: number };
-    if (e.code === 'EADDRINUSE') {
-      process.stderr.write(
-        `port ${e.port ?? ''} is in use: set EKB_LOCAL_API_PORT / EKB_LOCAL_S3_PORT to free ports (0 = any)\n`,
-      );
-      return 2;
-    }
-    process.stderr.write(`the local stack could not start: ${e.message}\n`);
-    return e.name === 'ValidationError' ? 2 : 1;
+    const { message, exitCode } = explainStartError(err, options);
+    process.stderr.write(`npm start: ${message}\n`);
+    return exitCode;
   }
 
   let stopping: Promise<void> | undefined;

@@ -13,6 +13,7 @@ import {
   stringSetting,
 } from '../../functions/config-schema.js';
 import { ValidationError } from '../../functions/core/errors.js';
+import { type PausePoints, pausePoints } from './pause-points.js';
 import { parseRateExpression } from './scheduler.js';
 
 export type Env = Record<string, string | undefined>;
@@ -67,6 +68,9 @@ export const LOCAL_SETTINGS = {
   syncWindowHours: intSetting('EKB_LOCAL_SYNC_WINDOW_HOURS', 168, 1, 24 * 366),
   /** With a real bucket, how often manifests/ is listed for new uploads (S3 cannot notify this machine). */
   manifestPollSeconds: intSetting('EKB_LOCAL_MANIFEST_POLL_SECONDS', 10, 1, 3600),
+  /** Tests only (pause-points.ts): points where the stack stops and waits to be killed, and the file it tells. */
+  testPauseAt: stringSetting('EKB_LOCAL_TEST_PAUSE_AT', ''),
+  testPauseFile: stringSetting('EKB_LOCAL_TEST_PAUSE_FILE', ''),
 };
 
 export interface LocalOptions {
@@ -87,6 +91,8 @@ export interface LocalOptions {
   copyWorkers: number;
   syncWindowMs: number;
   manifestPollMs: number;
+  /** Tests only: armed pause points (pause-points.ts). */
+  testPausePoints: PausePoints;
 }
 
 const FLAGS = ['--once', '--no-demo', '--demo'];
@@ -116,5 +122,12 @@ export function loadLocalOptions(env: Env, argv: readonly string[] = []): LocalO
     copyWorkers: v.copyWorkers,
     syncWindowMs: v.syncWindowHours * 3_600_000,
     manifestPollMs: v.manifestPollSeconds * 1000,
+    testPausePoints: pausePoints(
+      v.testPauseAt
+        .split(',')
+        .map((p) => p.trim())
+        .filter(Boolean),
+      v.testPauseFile || undefined,
+    ),
   };
 }

@@ -7,6 +7,16 @@
  * - the function throws, runs past its timeout, or names an id that is not in the batch: the whole batch stays;
  * - a message received `maxReceiveCount` times and due once more goes to the dead-letter queue instead (SQS's
  *   redrive policy; the stack uses 5), where it can be inspected.
+ *
+ * Durable: with `database` naming a file, every message, its receive count, its visibility and the DLQ live in
+ * that SQLite file (queue-database.ts) and every change is on disk when the call returns, so `kill -9` loses
+ * nothing. Opened again, the queue delivers every message not deleted: those the dead process had handed to its
+ * consumer at once (their receive counted, as SQS counts it), the others when their visibility timeout ends.
+ * Several queues (by name) share one file; without `database` the queue lives in memory only.
+ *
+ * Stopping (close): running invocations are told to stop (their context's stop signal, which the handlers'
+ * deadline middleware honours), and every message this process received and did not finish is handed back: visible
+ * at once and its receive not counted, since it was our own shutdown, not the message, that cut the receive short.
  */
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type {
@@ -18,6 +28,7 @@ import type {
   SQSRecord,
 } from 'aws-lambda';
 import { createLambdaContext, LOCAL_ACCOUNT_ID, LOCAL_REGION } from './lambda-context.js';
+import { IN_MEMORY, openQueueDatabase, type QueueDatabase, type QueueRecovery } from './queue-database.js';
 
 export type SqsHandler = (event: SQSEvent, context: Context) => unknown;
 
@@ -34,6 +45,16 @@ export const DEFAULT_MAX_RECEIVE_COUNT = 5;
 export interface LocalQueueOptions {
   /** Queue name, e.g. ekb-archive-copy; the DLQ is `<name>-dlq`. */
   name: string;
+  /**
+   * The SQLite file holding the queue (created when missing; e.g. `.local/queue.db`), shared by every queue of
+   * this process opened on it. Default: in memory, lost with the process.
+   */
+  database?: string;
+  /**
+   * Start delivering only when start() is called (default: at once, including messages recovered from the
+   * database). Give it when the consumer's dependencies are built after the queue.
+   */
+  paused?: boolean;
   /** How long a received message stays hidden. */
   visibilityTimeoutMs: number;
   maxReceiveCount?: number;
@@ -47,6 +68,12 @@ export interface LocalQueueOptions {
   now?: () => number;
   /** Told when a message lands in the DLQ or an invocation fails as a whole. */
   onEvent?: (event: QueueEvent) => void;
+  /**
+   * When the consumer fails a message, it comes back after this many ms (by its receive count) instead of at the
+   * end of its visibility timeout: what a consumer calling ChangeMessageVisibility does, and how Lambda spaces its
+   * asynchronous retries (the fan-out queues). Default: the visibility timeout, as SQS.
+   */
+  retryDelayMs?: (receiveCount: number) => number;
 }
 
 export type QueueEvent =
@@ -83,17 +110,26 @@ export interface QueueStats {
   failedInvocations: number;
 }
 
-interface StoredMessage {
-  messageId: string;
+/** A row of queue_messages (queue-database.ts). */
+interface MessageRow {
+  seq: number;
+  message_id: string;
   body: string;
-  md5OfBody: string;
-  messageAttributes: SQSMessageAttributes;
-  md5OfMessageAttributes: string | undefined;
-  sentAt: number;
-  visibleAt: number;
-  receiveCount: number;
-  firstReceiveAt: number | undefined;
-  receiptHandle: string | undefined;
+  md5_of_body: string;
+  attributes: string;
+  md5_of_attributes: string | null;
+  sent_at: number;
+  visible_at: number;
+  receive_count: number;
+  first_receive_at: number | null;
+  receipt_handle: string | null;
+  dead_lettered_at: number | null;
+}
+
+/** A message handed to the consumer: its row as received, with the receipt handle of this receive. */
+interface Received {
+  row: MessageRow;
+  receiptHandle: string;
 }
 
 /** A dead-lettered message as `aws sqs receive-message` on the DLQ would show it. */
@@ -148,11 +184,16 @@ export function localQueueUrl(name: string, region: string = LOCAL_REGION): stri
   return `http://sqs.${region}.localhost/${LOCAL_ACCOUNT_ID}/${name}`;
 }
 
+const COLUMNS = `seq, message_id, body, md5_of_body, attributes, md5_of_attributes, sent_at, visible_at, receive_count,
+  first_receive_at, receipt_handle, dead_lettered_at`;
+
 export class LocalQueue {
   readonly name: string;
   readonly url: string;
   readonly arn: string;
   readonly dlqArn: string;
+  /** What the file held for this queue when this process opened it (the restart's inheritance; zero when new). */
+  readonly recovered: QueueRecovery;
 
   readonly #options: LocalQueueOptions;
   readonly #now: () => number;
@@ -160,9 +201,11 @@ export class LocalQueue {
   readonly #batchSize: number;
   readonly #maxConcurrency: number;
   readonly #region: string;
-  readonly #messages = new Map<string, StoredMessage>();
-  readonly #deadLetters: DeadLetter[] = [];
-  readonly #running = new Set<Promise<void>>();
+  readonly #dlqName: string;
+  readonly #database: QueueDatabase;
+  readonly #sql: ReturnType<typeof statements>;
+  /** Running invocations: their batch and the controller that tells them to stop. */
+  readonly #running = new Map<Promise<void>, { batch: Received[]; stop: AbortController }>();
   readonly #idleWaiters = new Set<() => void>();
   readonly #stats = {
     sent: 0,
@@ -175,6 +218,9 @@ export class LocalQueue {
   #timer: NodeJS.Timeout | undefined;
   #timerAt = Number.POSITIVE_INFINITY;
   #closed = false;
+  /** Set once the database is let go: late-finishing invocations then leave their messages for the next open. */
+  #detached = false;
+  #lastCounts = { waiting: 0, inFlight: 0 };
   #paused: boolean;
 
   constructor(options: LocalQueueOptions) {
@@ -187,11 +233,24 @@ export class LocalQueue {
     this.#batchSize = options.batchSize ?? 1;
     this.#maxConcurrency = options.maxConcurrency ?? 2;
     this.#region = options.region ?? LOCAL_REGION;
-    this.#paused = options.consumer === undefined;
+    this.#paused = options.consumer === undefined || options.paused === true;
     this.name = options.name;
+    this.#dlqName = `${options.name}-dlq`;
     this.url = localQueueUrl(options.name, this.#region);
     this.arn = `arn:aws:sqs:${this.#region}:${LOCAL_ACCOUNT_ID}:${options.name}`;
     this.dlqArn = `${this.arn}-dlq`;
+    this.#database = openQueueDatabase(options.database ?? IN_MEMORY, this.#now());
+    this.#database.attach(options.name);
+    this.#sql = statements(this.#database);
+    this.recovered = this.#database.recoveryOf(options.name);
+    this.#schedule();
+  }
+
+  /** Starts delivering (a queue opened with `paused`, or one whose consumer was paused). */
+  start(): void {
+    if (this.#closed || this.#options.consumer === undefined) return;
+    this.#paused = false;
+    this.#schedule();
   }
 
   // ---- producer side (what SQS's SendMessage / SendMessageBatch do) -------------------------------------------
@@ -200,29 +259,36 @@ export class LocalQueue {
     if (this.#closed) throw new Error(`queue ${this.name} is closed`);
     const problem = this.#problem(input);
     if (problem) throw new RangeError(problem);
-    const now = this.#now();
-    const attributes = input.messageAttributes ?? {};
-    const message: StoredMessage = {
-      messageId: randomUUID(),
-      body: input.body,
-      md5OfBody: md5(input.body),
-      messageAttributes: structuredClone(attributes),
-      md5OfMessageAttributes:
-        Object.keys(attributes).length > 0 ? md5OfMessageAttributes(attributes) : undefined,
-      sentAt: now,
-      visibleAt: now + (input.delaySeconds ?? 0) * 1000,
-      receiveCount: 0,
-      firstReceiveAt: undefined,
-      receiptHandle: undefined,
-    };
-    this.#messages.set(message.messageId, message);
-    this.#stats.sent += 1;
+    const sent = this.#insert(input);
     this.#schedule();
-    return { messageId: message.messageId, md5OfMessageBody: message.md5OfBody };
+    return sent;
   }
 
-  /** Like SendMessageBatch: at most 10 entries, unique ids; a bad entry fails alone, the others are sent. */
+  #insert(input: SendInput): { messageId: string; md5OfMessageBody: string } {
+    const now = this.#now();
+    const attributes = input.messageAttributes ?? {};
+    const messageId = randomUUID();
+    const md5OfBody = md5(input.body);
+    this.#sql.insert.run(
+      this.name,
+      messageId,
+      input.body,
+      md5OfBody,
+      JSON.stringify(attributes),
+      Object.keys(attributes).length > 0 ? md5OfMessageAttributes(attributes) : null,
+      now,
+      now + (input.delaySeconds ?? 0) * 1000,
+    );
+    this.#stats.sent += 1;
+    return { messageId, md5OfMessageBody: md5OfBody };
+  }
+
+  /**
+   * Like SendMessageBatch: at most 10 entries, unique ids; a bad entry fails alone, the others are sent (in one
+   * transaction: after a crash either all of the good entries are in the queue or none).
+   */
   sendBatch(entries: readonly SendBatchEntry[]): SendBatchResult {
+    if (this.#closed) throw new Error(`queue ${this.name} is closed`);
     if (entries.length === 0 || entries.length > SQS_MAX_BATCH_ENTRIES) {
       throw new RangeError(`a batch holds 1 to ${SQS_MAX_BATCH_ENTRIES} entries (got ${entries.length})`);
     }
@@ -238,19 +304,22 @@ export class LocalQueue {
       );
     }
     const result: SendBatchResult = { successful: [], failed: [] };
-    for (const entry of entries) {
-      const problem = this.#problem(entry);
-      if (problem) {
-        result.failed.push({
-          id: entry.id,
-          code: 'InvalidParameterValue',
-          message: problem,
-          senderFault: true,
-        });
-        continue;
+    this.#database.transaction(() => {
+      for (const entry of entries) {
+        const problem = this.#problem(entry);
+        if (problem) {
+          result.failed.push({
+            id: entry.id,
+            code: 'InvalidParameterValue',
+            message: problem,
+            senderFault: true,
+          });
+          continue;
+        }
+        result.successful.push({ id: entry.id, ...this.#insert(entry) });
       }
-      result.successful.push({ id: entry.id, ...this.send(entry) });
-    }
+    });
+    if (result.successful.length > 0) this.#schedule();
     return result;
   }
 
@@ -267,53 +336,82 @@ export class LocalQueue {
 
   // ---- inspection -------------------------------------------------------------------------------------------
 
+  /** Counters since this queue was opened; `waiting` and `inFlight` are what the queue holds now. */
   get stats(): QueueStats {
-    const now = this.#now();
-    let inFlight = 0;
-    for (const m of this.#messages.values())
-      if (m.receiptHandle !== undefined && m.visibleAt > now) inFlight += 1;
-    return { ...this.#stats, waiting: this.#messages.size - inFlight, inFlight };
+    if (!this.#detached) this.#refreshCounts();
+    return { ...this.#stats, ...this.#lastCounts };
   }
 
+  #refreshCounts(): void {
+    const counts = this.#sql.counts.get(this.#now(), this.name) as { total: number; inFlight: number | null };
+    const inFlight = counts.inFlight ?? 0;
+    this.#lastCounts = { waiting: counts.total - inFlight, inFlight };
+  }
+
+  /** The DLQ's messages, oldest first (kept in the database like the queue's own). */
   deadLetters(): DeadLetter[] {
-    return this.#deadLetters.map((d) => structuredClone(d));
+    if (this.#detached) return [];
+    const rows = this.#sql.deadLetters.all(this.#dlqName) as unknown as MessageRow[];
+    return rows.map((r) => ({
+      messageId: r.message_id,
+      body: r.body,
+      receiveCount: r.receive_count,
+      sentTimestamp: r.sent_at,
+      deadLetteredAt: r.dead_lettered_at ?? r.sent_at,
+      messageAttributes: JSON.parse(r.attributes) as SQSMessageAttributes,
+    }));
   }
 
   /** Resolves when no message waits or is in flight and no invocation runs (the DLQ may hold some). */
   idle(): Promise<void> {
-    if (this.#isIdle()) return Promise.resolve();
+    if (this.#closed || this.#isIdle()) return Promise.resolve();
     return new Promise((resolve) => this.#idleWaiters.add(resolve));
   }
 
   #isIdle(): boolean {
-    return this.#messages.size === 0 && this.#running.size === 0;
+    if (this.#running.size > 0) return false;
+    return (this.#sql.count.get(this.name) as { n: number }).n === 0;
   }
 
   #notifyIdle(): void {
-    if (!this.#isIdle()) return;
+    if (this.#idleWaiters.size === 0 || !this.#isIdle()) return;
     for (const resolve of this.#idleWaiters) resolve();
     this.#idleWaiters.clear();
   }
 
   // ---- consumer side (the Lambda event source mapping) -------------------------------------------------------
 
-  /** Stops starting invocations, waits for the running ones (up to `graceMs`), and drops every timer. */
+  /**
+   * Stops starting invocations, waits for the running ones (up to `graceMs`), drops every timer and lets go of
+   * the database. A message whose invocation is still running after the grace is left for the next open.
+   */
   async close(graceMs = 10_000): Promise<void> {
+    if (this.#closed) return;
     this.#closed = true;
     this.#paused = true;
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = undefined;
     if (this.#running.size > 0) {
+      for (const { stop } of this.#running.values()) stop.abort(new Error(`queue ${this.name} is closing`));
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([
-        Promise.allSettled([...this.#running]),
+        Promise.allSettled([...this.#running.keys()]),
         new Promise<void>((resolve) => {
           timer = setTimeout(resolve, graceMs);
           timer.unref();
         }),
       ]);
       clearTimeout(timer);
+      // Still running past the grace: hand their messages back now; what they do later is ignored (detached).
+      const now = this.#now();
+      this.#database.transaction(() => {
+        for (const { batch } of this.#running.values()) this.#handBack(batch, now);
+      });
     }
+    // The last counts stay readable after close (a status page asked during shutdown).
+    this.#refreshCounts();
+    this.#detached = true;
+    this.#database.detach(this.name);
     for (const resolve of this.#idleWaiters) resolve();
     this.#idleWaiters.clear();
   }
@@ -337,42 +435,58 @@ export class LocalQueue {
   }
 
   /** Takes up to batchSize visible messages, oldest first; moves the exhausted ones to the DLQ. */
-  #receive(now: number): StoredMessage[] {
-    const batch: StoredMessage[] = [];
-    for (const m of this.#messages.values()) {
-      if (batch.length >= this.#batchSize) break;
-      if (m.visibleAt > now) continue;
-      if (m.receiveCount >= this.#maxReceiveCount) {
-        this.#deadLetter(m, now);
-        continue;
+  #receive(now: number): Received[] {
+    const batch: Received[] = [];
+    const deadLettered: MessageRow[] = [];
+    // A cursor, not a re-query: with a visibility timeout of 0 a message just received is still "due".
+    let after = 0;
+    this.#database.transaction(() => {
+      while (batch.length < this.#batchSize) {
+        const rows = this.#sql.due.all(
+          this.name,
+          now,
+          after,
+          this.#batchSize - batch.length,
+        ) as unknown as MessageRow[];
+        if (rows.length === 0) break;
+        for (const row of rows) {
+          after = row.seq;
+          if (row.receive_count >= this.#maxReceiveCount) {
+            this.#sql.deadLetter.run(this.#dlqName, now, now, row.seq);
+            deadLettered.push(row);
+            continue;
+          }
+          const receiptHandle = randomBytes(48).toString('base64');
+          const visibleAt = now + this.#options.visibilityTimeoutMs;
+          this.#sql.receive.run(now, receiptHandle, visibleAt, row.seq);
+          batch.push({
+            row: {
+              ...row,
+              receive_count: row.receive_count + 1,
+              first_receive_at: row.first_receive_at ?? now,
+              receipt_handle: receiptHandle,
+              visible_at: visibleAt,
+            },
+            receiptHandle,
+          });
+        }
       }
-      m.receiveCount += 1;
-      m.firstReceiveAt ??= now;
-      m.receiptHandle = `${randomBytes(48).toString('base64')}`;
-      m.visibleAt = now + this.#options.visibilityTimeoutMs;
-      this.#stats.received += 1;
-      batch.push(m);
+    });
+    for (const row of deadLettered) {
+      this.#stats.deadLettered += 1;
+      this.#options.onEvent?.({
+        kind: 'dead_lettered',
+        messageId: row.message_id,
+        receiveCount: row.receive_count,
+      });
     }
+    this.#stats.received += batch.length;
     return batch;
   }
 
-  #deadLetter(m: StoredMessage, now: number): void {
-    this.#messages.delete(m.messageId);
-    this.#deadLetters.push({
-      messageId: m.messageId,
-      body: m.body,
-      receiveCount: m.receiveCount,
-      sentTimestamp: m.sentAt,
-      deadLetteredAt: now,
-      messageAttributes: m.messageAttributes,
-    });
-    this.#stats.deadLettered += 1;
-    this.#options.onEvent?.({ kind: 'dead_lettered', messageId: m.messageId, receiveCount: m.receiveCount });
-  }
-
   #armTimer(now: number): void {
-    let next = Number.POSITIVE_INFINITY;
-    for (const m of this.#messages.values()) if (m.visibleAt > now && m.visibleAt < next) next = m.visibleAt;
+    const next =
+      (this.#sql.nextVisible.get(this.name, now) as { next: number | null }).next ?? Number.POSITIVE_INFINITY;
     if (next === this.#timerAt && this.#timer) return;
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = undefined;
@@ -385,37 +499,38 @@ export class LocalQueue {
     }, next - now);
   }
 
-  #record(m: StoredMessage): SQSRecord {
+  #record({ row, receiptHandle }: Received): SQSRecord {
     const record: SQSRecord = {
-      messageId: m.messageId,
-      receiptHandle: m.receiptHandle as string,
-      body: m.body,
+      messageId: row.message_id,
+      receiptHandle,
+      body: row.body,
       attributes: {
-        ApproximateReceiveCount: String(m.receiveCount),
-        SentTimestamp: String(m.sentAt),
+        ApproximateReceiveCount: String(row.receive_count),
+        SentTimestamp: String(row.sent_at),
         SenderId: 'AIDALOCALSTACKCALLER',
-        ApproximateFirstReceiveTimestamp: String(m.firstReceiveAt ?? this.#now()),
+        ApproximateFirstReceiveTimestamp: String(row.first_receive_at ?? this.#now()),
       },
-      messageAttributes: structuredClone(m.messageAttributes),
-      md5OfBody: m.md5OfBody,
+      messageAttributes: JSON.parse(row.attributes) as SQSMessageAttributes,
+      md5OfBody: row.md5_of_body,
       eventSource: 'aws:sqs',
       eventSourceARN: this.arn,
       awsRegion: this.#region,
     };
-    if (m.md5OfMessageAttributes !== undefined) record.md5OfMessageAttributes = m.md5OfMessageAttributes;
+    if (row.md5_of_attributes !== null) record.md5OfMessageAttributes = row.md5_of_attributes;
     return record;
   }
 
-  #invoke(batch: StoredMessage[]): void {
+  #invoke(batch: Received[]): void {
     const consumer = this.#options.consumer;
     if (!consumer) return;
-    const handles = new Map(batch.map((m) => [m.messageId, m.receiptHandle]));
     const event: SQSEvent = { Records: batch.map((m) => this.#record(m)) };
     this.#stats.invocations += 1;
+    const stop = new AbortController();
     const run = (async () => {
       const context = createLambdaContext({
         functionName: consumer.functionName,
         timeoutMs: consumer.timeoutMs,
+        stopSignal: stop.signal,
       });
       let timer: NodeJS.Timeout | undefined;
       const timeout = new Promise<{ timedOut: true }>((resolve) => {
@@ -439,37 +554,62 @@ export class LocalQueue {
       } finally {
         clearTimeout(timer);
       }
-      const now = this.#now();
-      for (const m of batch) {
-        const current = this.#messages.get(m.messageId);
-        // Deleting with a stale receipt handle (the message was received again meanwhile) does nothing in SQS.
-        if (!current || current.receiptHandle !== handles.get(m.messageId)) continue;
-        if (failedIds.has(m.messageId)) {
-          this.#options.onEvent?.({
-            kind: 'retry_scheduled',
-            messageId: m.messageId,
-            receiveCount: m.receiveCount,
-            visibleInMs: Math.max(0, current.visibleAt - now),
-          });
-          continue;
-        }
-        this.#messages.delete(m.messageId);
-        this.#stats.deleted += 1;
-      }
+      this.#settle(batch, failedIds);
     })();
-    this.#running.add(run);
+    this.#running.set(run, { batch, stop });
     void run.finally(() => {
       this.#running.delete(run);
       this.#pump();
     });
   }
 
+  /** Deletes the messages that succeeded, and leaves the failed ones to come back when their visibility ends. */
+  #settle(batch: Received[], failedIds: Set<string>): void {
+    if (this.#detached) return;
+    const now = this.#now();
+    const retries: Array<{ messageId: string; receiveCount: number; visibleAt: number }> = [];
+    this.#database.transaction(() => {
+      for (const received of batch) {
+        const { row, receiptHandle } = received;
+        // Deleting with a stale receipt handle (the message was received again meanwhile) does nothing in SQS.
+        if (failedIds.has(row.message_id)) {
+          if (this.#closed) {
+            this.#handBack([received], now);
+            continue;
+          }
+          const kept = this.#sql.release.get(
+            this.#retryVisibleAt(row.receive_count, now),
+            row.message_id,
+            receiptHandle,
+          ) as { visible_at: number } | undefined;
+          if (kept) {
+            retries.push({
+              messageId: row.message_id,
+              receiveCount: row.receive_count,
+              visibleAt: kept.visible_at,
+            });
+          }
+          continue;
+        }
+        if (Number(this.#sql.delete.run(row.message_id, receiptHandle).changes) > 0) this.#stats.deleted += 1;
+      }
+    });
+    for (const r of retries) {
+      this.#options.onEvent?.({
+        kind: 'retry_scheduled',
+        messageId: r.messageId,
+        receiveCount: r.receiveCount,
+        visibleInMs: Math.max(0, r.visibleAt - now),
+      });
+    }
+  }
+
   /** Reads a batch response; anything the poller would reject fails the whole batch. */
-  #failuresOf(value: unknown, batch: StoredMessage[]): Set<string> {
+  #failuresOf(value: unknown, batch: Received[]): Set<string> {
     if (value === undefined || value === null) return new Set();
     const failures = (value as Partial<SQSBatchResponse>).batchItemFailures;
     if (failures === undefined || failures === null) return new Set();
-    const inBatch = new Set(batch.map((m) => m.messageId));
+    const inBatch = new Set(batch.map((m) => m.row.message_id));
     if (!Array.isArray(failures)) return inBatch;
     const ids = new Set<string>();
     for (const f of failures) {
@@ -481,8 +621,77 @@ export class LocalQueue {
     return ids;
   }
 
-  #failAll(batch: StoredMessage[], reason: string): void {
+  #failAll(batch: Received[], reason: string): void {
     this.#stats.failedInvocations += 1;
-    this.#options.onEvent?.({ kind: 'invocation_failed', messageIds: batch.map((m) => m.messageId), reason });
+    if (!this.#detached) {
+      const now = this.#now();
+      this.#database.transaction(() => {
+        if (this.#closed) {
+          this.#handBack(batch, now);
+          return;
+        }
+        for (const { row, receiptHandle } of batch) {
+          this.#sql.release.get(this.#retryVisibleAt(row.receive_count, now), row.message_id, receiptHandle);
+        }
+      });
+    }
+    this.#options.onEvent?.({
+      kind: 'invocation_failed',
+      messageIds: batch.map((m) => m.row.message_id),
+      reason,
+    });
   }
+
+  /** When a failed message comes back: null keeps the end of its visibility timeout. */
+  #retryVisibleAt(receiveCount: number, now: number): number | null {
+    const delay = this.#options.retryDelayMs?.(receiveCount);
+    return delay === undefined ? null : now + Math.max(0, delay);
+  }
+
+  /** Messages our own shutdown interrupted: visible again at once, their receive not counted. */
+  #handBack(batch: readonly Received[], now: number): void {
+    for (const { row, receiptHandle } of batch) this.#sql.handBack.run(now, row.message_id, receiptHandle);
+  }
+}
+
+function statements(database: QueueDatabase) {
+  const db = database.db;
+  return {
+    insert: db.prepare(
+      `INSERT INTO queue_messages (queue, message_id, body, md5_of_body, attributes, md5_of_attributes, sent_at,
+         visible_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+    ),
+    due: db.prepare(
+      `SELECT ${COLUMNS} FROM queue_messages WHERE queue = ? AND visible_at <= ? AND seq > ? ORDER BY seq LIMIT ?`,
+    ),
+    receive: db.prepare(
+      `UPDATE queue_messages SET receive_count = receive_count + 1, first_receive_at = COALESCE(first_receive_at, ?),
+         receipt_handle = ?, visible_at = ?, in_flight = 1 WHERE seq = ?`,
+    ),
+    // Into the DLQ with its id and receive count, as SQS's redrive keeps them.
+    deadLetter: db.prepare(
+      `UPDATE queue_messages SET queue = ?, visible_at = ?, dead_lettered_at = ?, receipt_handle = NULL,
+         in_flight = 0 WHERE seq = ?`,
+    ),
+    delete: db.prepare('DELETE FROM queue_messages WHERE message_id = ? AND receipt_handle = ?'),
+    release: db.prepare(
+      `UPDATE queue_messages SET in_flight = 0, visible_at = COALESCE(?1, visible_at)
+         WHERE message_id = ?2 AND receipt_handle = ?3 RETURNING visible_at`,
+    ),
+    handBack: db.prepare(
+      `UPDATE queue_messages SET in_flight = 0, receipt_handle = NULL, visible_at = ?,
+         receive_count = MAX(receive_count - 1, 0) WHERE message_id = ? AND receipt_handle = ?`,
+    ),
+    nextVisible: db.prepare(
+      'SELECT MIN(visible_at) AS next FROM queue_messages WHERE queue = ? AND visible_at > ?',
+    ),
+    counts: db.prepare(
+      `SELECT COUNT(*) AS total, SUM(receipt_handle IS NOT NULL AND visible_at > ?) AS inFlight
+         FROM queue_messages WHERE queue = ?`,
+    ),
+    count: db.prepare('SELECT COUNT(*) AS n FROM queue_messages WHERE queue = ?'),
+    deadLetters: db.prepare(
+      `SELECT ${COLUMNS} FROM queue_messages WHERE queue = ? ORDER BY dead_lettered_at, seq`,
+    ),
+  };
 }

@@ -2,9 +2,12 @@
  * The deployed system, on one machine: the same four handlers, fed by local stand-ins for what AWS wires
  * around them (infra/stack.ts):
  *
- *   HTTP API (http-api.ts) ─► resolve, jobs-api             S3 ObjectCreated manifests/ ─┐
- *   schedule (scheduler.ts) ─────────────────────────────────────────────────────────────┴─► fan-out (async invoke)
+ *   HTTP API (http-api.ts) ─► resolve, jobs-api         S3 ObjectCreated manifests/ ─► manifests queue ─┐
+ *   schedule (scheduler.ts) ─► schedule queue ────────────────────────────────────────────────────────┴─► fan-out
  *   fan-out ─► copy queue (local-queue.ts, visibility, retries, DLQ) ─► copy ─► bucket
+ *
+ * Every queue lives in one SQLite file in the data folder (queue-database.ts), so what was accepted survives
+ * `kill -9`: events fan-out has not finished, batches not yet copied (fan-out-queues.ts, local-queue.ts).
  *
  * Upstream: the tenant's 合思 when EKB_APP_KEY / EKB_APP_SECURITY (or EKB_CREDENTIALS_SECRET) are set, else the
  * sandbox. Target: the embedded S3 (s3rver, data on disk) unless EKB_BUCKET names a real bucket, which the AWS SDK
@@ -12,18 +15,27 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
-import { ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import type { S3Event, ScheduledEvent } from 'aws-lambda';
+import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { S3Event } from 'aws-lambda';
 import { createS3Client } from '../../functions/aws/s3-client.js';
 import { type Config, loadConfig } from '../../functions/config.js';
+import { ErrorCode } from '../../functions/core/errors.js';
 import type { Logger } from '../../functions/core/ports.js';
-import { type AsyncInvoker, createAsyncInvoker } from './async-invoker.js';
-import { type EmbeddedS3, encodeEventKey, S3RVER_CREDENTIALS, startEmbeddedS3 } from './embedded-s3.js';
+import { DEFAULT_SYNC_STATE_KEY, type SyncState } from '../../functions/core/sync/state.js';
+import { decodeS3EventKey } from '../../functions/fan-out/s3-event.js';
+import { type EmbeddedS3, S3RVER_CREDENTIALS, startEmbeddedS3 } from './embedded-s3.js';
+import {
+  type FanOutQueues,
+  QUEUE_CLOSE_GRACE_MS,
+  type SyncOutcome,
+  startFanOutQueues,
+} from './fan-out-queues.js';
 import { type ApiHandler, type ApiRoute, startHttpApi } from './http-api.js';
 import { LOCAL_REGION } from './lambda-context.js';
 import { buildLocalFunctions, type LocalFunctions } from './local-functions.js';
 import { type Env, type LocalOptions, PROJECT_ROOT } from './local-options.js';
 import { LocalQueue, localQueueUrl, type QueueEvent } from './local-queue.js';
+import { type ManifestPoller, startManifestPoller } from './manifest-poller.js';
 import { startEkuaibaoSandbox } from './sandbox/server.js';
 import type { EkuaibaoSandbox } from './sandbox/types.js';
 import { type Schedule, startSchedule } from './scheduler.js';
@@ -32,12 +44,11 @@ export const MANIFESTS_PREFIX = 'manifests/';
 /** Where a first sync against the sandbox starts: the day before its oldest demo form. */
 export const DEMO_SYNC_START_DATE = '2026-02-26';
 export const COPY_QUEUE_NAME = 'ekb-archive-copy';
-/** The stack's retry settings for fan-out's asynchronous invocations (infra/constructs/triggers.ts). */
-const S3_EVENT_RETRIES = 2;
-const SCHEDULE_RETRIES = 4;
-/** AWS waits about 1 and 2 minutes between async retries; locally a few seconds show the same behaviour. */
-const LOCAL_RETRY_DELAYS_MS = [2_000, 5_000, 10_000, 20_000];
+/** The durable local queue's SQLite file, in the data folder (queue-database.ts). */
+export const QUEUE_DATABASE_FILE = '.ekb-queue.db';
 const API_FUNCTION_TIMEOUT_MS = 29_000;
+/** A sync run's lock outlives the longest run (the fan-out timeout) by this much, as 16 min outlives Lambda's 15. */
+const SYNC_LOCK_SLACK_MS = 60_000;
 
 export interface LocalStackInput {
   env: Env;
@@ -56,7 +67,14 @@ export interface LocalStack {
   readonly embedded: EmbeddedS3 | undefined;
   readonly s3: S3Client;
   readonly queue: LocalQueue;
-  readonly fanOut: AsyncInvoker<S3Event | ScheduledEvent>;
+  /** The durable queues in front of fan-out (S3 manifest events, schedule ticks). */
+  readonly fanOut: FanOutQueues;
+  /** The SQLite file every queue lives in. */
+  readonly queueDatabase: string;
+  /** What the start found left by a previous run and took up again (all zero after a clean stop). */
+  readonly recovery: StackRecovery;
+  /** Every scheduled sync run's outcome so far, oldest first (the demo prints the last). */
+  readonly syncOutcomes: readonly SyncOutcome[];
   readonly config: Config;
   readonly functions: LocalFunctions;
   readonly schedule: Schedule;
@@ -65,6 +83,17 @@ export interface LocalStack {
   /** Resolves when fan-out and the queue have nothing left to do. */
   settled(): Promise<void>;
   close(): Promise<void>;
+}
+
+export interface StackRecovery {
+  /** Copy batches found in the queue (of which interrupted: handed to a copy invocation when the process died). */
+  batches: { messages: number; interrupted: number };
+  manifestEvents: { messages: number; interrupted: number };
+  scheduleEvents: { messages: number; interrupted: number };
+  /** The embedded store's own recovery; undefined with a real bucket. */
+  store: EmbeddedS3['recovery'] | undefined;
+  /** A sync lock left by a run of a previous process, released at start (embedded store only). */
+  staleSyncLock?: { runId: string; acquiredAt: string };
 }
 
 /** The environment the functions see: the user's, plus what the local stand-ins decide. */
@@ -122,41 +151,73 @@ export async function startLocalStack(input: LocalStackInput): Promise<LocalStac
         ...(sandbox ? { sandbox } : {}),
       }),
     );
+    const database = join(dataDirectory(options), QUEUE_DATABASE_FILE);
 
     let functions: LocalFunctions | undefined;
     const fn = (): LocalFunctions => functions as LocalFunctions;
+    // Closed after the queues (cleanups run in reverse): stopping invocations still write their reports.
+    cleanups.add(async () => functions?.close());
     const queue = startCopyQueue(config, options, fn, say);
-    cleanups.add(() => queue.close());
+    const syncOutcomes: SyncOutcome[] = [];
+    let fanOut: FanOutQueues;
+    try {
+      fanOut = startFanOutQueues({
+        database,
+        fanOut: (event, context) => fn().fanOut(event, context),
+        timeoutMs: options.fanOutTimeoutMs,
+        say,
+        onSync: (outcome) => syncOutcomes.push(outcome),
+      });
+    } catch (err) {
+      await queue.close();
+      throw err;
+    }
+    // Both at once: running invocations are told to stop, and what they leave unfinished is handed back.
+    cleanups.add(() => Promise.all([queue.close(QUEUE_CLOSE_GRACE_MS), fanOut.close()]));
+    // The bucket notification's filter: ObjectCreated under manifests/. Set before anything awaits, so no upload
+    // goes unseen while the functions are built (the queue holds the event until it starts), and queued before
+    // s3rver answers the upload, so an upload that got its 200 has its event on disk.
+    const queued = fanOut;
+    onManifest = (event) => {
+      const raw = event.Records[0]?.s3.object.key;
+      const key = raw === undefined ? undefined : decodeS3EventKey(raw);
+      if (key?.startsWith(MANIFESTS_PREFIX)) queued.sendS3Event(event);
+    };
     functions = await buildLocalFunctions({
       config,
       s3: target.s3,
       queue,
       logger,
-      syncOptions: { windowMs: options.syncWindowMs },
+      syncOptions: {
+        windowMs: options.syncWindowMs,
+        lockTtlMs: options.fanOutTimeoutMs + SYNC_LOCK_SLACK_MS,
+      },
+      pausePoints: options.testPausePoints,
     });
-    cleanups.add(() => fn().close());
+    const staleSyncLock = target.embedded ? await releaseStaleSyncLock(fn().store, say) : undefined;
+    // Work recovered from the queue file after a crash waits until the functions exist.
+    queue.start();
+    fanOut.start();
 
-    const fanOut = startFanOutTriggers(fn, options, say, cleanups);
-    // The bucket notification's filter: ObjectCreated under manifests/.
-    onManifest = (event) => {
-      const key = event.Records[0]?.s3.object.key;
-      if (key !== undefined && decodeURIComponent(key.replace(/\+/g, ' ')).startsWith(MANIFESTS_PREFIX)) {
-        void fanOut.fromS3.invoke(event);
-      }
-    };
-    const poller = target.embedded
-      ? undefined
-      : startManifestPoller(
-          target.s3,
-          target.bucket,
-          options.manifestPollMs,
-          (e) => void fanOut.fromS3.invoke(e),
-          say,
-        );
-    if (poller) cleanups.add(async () => poller.stop());
+    let poller: ManifestPoller | undefined;
+    if (!target.embedded) {
+      const started = startManifestPoller({
+        s3: target.s3,
+        bucket: target.bucket,
+        prefix: MANIFESTS_PREFIX,
+        intervalMs: options.manifestPollMs,
+        database,
+        deliver: (e) => fanOut.sendS3Event(e),
+        say,
+      });
+      poller = started;
+      // Before the queues close (cleanups run in reverse): the poller shares their database.
+      cleanups.add(async () => started.stop());
+      void started.poll();
+    }
 
     const schedule = startSchedule(options.scheduleMs, async (event) => {
-      await fanOut.fromSchedule.invoke(event);
+      fanOut.sendScheduledEvent(event);
     });
     cleanups.add(async () => schedule.stop());
 
@@ -164,7 +225,7 @@ export async function startLocalStack(input: LocalStackInput): Promise<LocalStac
       host: options.host,
       port: options.apiPort,
       integrationTimeoutMs: API_FUNCTION_TIMEOUT_MS,
-      routes: apiRoutes(fn, queue, fanOut.both),
+      routes: apiRoutes(fn, queue, fanOut),
     });
     cleanups.add(() => api.close());
 
@@ -178,13 +239,22 @@ export async function startLocalStack(input: LocalStackInput): Promise<LocalStac
       embedded: target.embedded,
       s3: target.s3,
       queue,
-      fanOut: fanOut.both,
+      fanOut,
+      queueDatabase: database,
+      recovery: {
+        batches: queue.recovered,
+        manifestEvents: fanOut.manifests.recovered,
+        scheduleEvents: fanOut.schedule.recovered,
+        store: target.embedded?.recovery,
+        ...(staleSyncLock ? { staleSyncLock } : {}),
+      },
+      syncOutcomes,
       config,
       functions,
       schedule,
       async putManifest(name, body) {
         const key = `${MANIFESTS_PREFIX}${name}`;
-        const put = await target.s3.send(
+        await target.s3.send(
           new PutObjectCommand({
             Bucket: target.bucket,
             Key: key,
@@ -192,21 +262,16 @@ export async function startLocalStack(input: LocalStackInput): Promise<LocalStac
             ContentType: 'application/x-ndjson',
           }),
         );
-        if (poller) {
-          // A real bucket cannot notify this machine: hand fan-out the event S3 would have sent, at once.
-          poller.markSeen(key);
-          void fanOut.fromS3.invoke(
-            manifestEvent(target.bucket, key, Buffer.byteLength(body), put.ETag, put.VersionId),
-          );
-        }
+        // A real bucket cannot notify this machine: hand fan-out the event S3 would have sent, at once.
+        await poller?.deliverNow(key);
         return key;
       },
       async settled() {
         // Fan-out queues batches; copy never starts fan-out, but a manifest upload or a tick may come meanwhile.
         for (;;) {
-          await fanOut.both.idle();
+          await fanOut.idle();
           await queue.idle();
-          if (fanOut.both.running === 0 && queue.stats.waiting === 0 && queue.stats.inFlight === 0) return;
+          if (fanOut.pending === 0 && queue.stats.waiting === 0 && queue.stats.inFlight === 0) return;
         }
       },
       close: cleanups.closeAll,
@@ -233,9 +298,9 @@ async function startTarget(
 ): Promise<Target> {
   const realBucket = env.EKB_BUCKET?.trim() || undefined;
   let embedded: EmbeddedS3 | undefined;
+  const directory = dataDirectory(options);
+  await mkdir(directory, { recursive: true });
   if (!realBucket) {
-    const directory = isAbsolute(options.dataDir) ? options.dataDir : join(PROJECT_ROOT, options.dataDir);
-    await mkdir(directory, { recursive: true });
     const started = await startEmbeddedS3({
       directory,
       bucket: options.embeddedBucket,
@@ -263,7 +328,15 @@ async function startTarget(
   return { bucket: realBucket ?? options.embeddedBucket, s3, embedded };
 }
 
-/** The copy queue feeding the copy function, as the stack's event source does. */
+/** The local data folder (embedded store and queue file), relative paths from the project root. */
+function dataDirectory(options: LocalOptions): string {
+  return isAbsolute(options.dataDir) ? options.dataDir : join(PROJECT_ROOT, options.dataDir);
+}
+
+/**
+ * The copy queue feeding the copy function, as the stack's event source does. Durable: batches queued before a
+ * crash are delivered again after the restart (queue-database.ts); it starts paused, until the copy function exists.
+ */
 function startCopyQueue(
   config: Config,
   options: LocalOptions,
@@ -272,6 +345,8 @@ function startCopyQueue(
 ): LocalQueue {
   return new LocalQueue({
     name: COPY_QUEUE_NAME,
+    database: join(dataDirectory(options), QUEUE_DATABASE_FILE),
+    paused: true,
     visibilityTimeoutMs: options.visibilityTimeoutMs,
     // The same EKB_MAX_RECEIVE_COUNT the copy function reads: its last attempt writes the final report.
     maxReceiveCount: config.maxReceiveCount,
@@ -293,59 +368,8 @@ function startCopyQueue(
   });
 }
 
-interface FanOutTriggers {
-  fromS3: AsyncInvoker<S3Event>;
-  fromSchedule: AsyncInvoker<ScheduledEvent>;
-  /** Both, as one invoker (status, idle, close). */
-  both: AsyncInvoker<S3Event | ScheduledEvent>;
-}
-
-/** Fan-out's asynchronous invocations with the stack's retry counts: S3 notifications and the schedule. */
-function startFanOutTriggers(
-  functions: () => LocalFunctions,
-  options: LocalOptions,
-  say: (line: string) => void,
-  cleanups: Cleanups,
-): FanOutTriggers {
-  const invoker = <E extends S3Event | ScheduledEvent>(what: string, retries: number): AsyncInvoker<E> =>
-    createAsyncInvoker<E>((e, c) => functions().fanOut(e, c), {
-      functionName: 'ekb-archive-fan-out',
-      timeoutMs: options.fanOutTimeoutMs,
-      retryDelaysMs: LOCAL_RETRY_DELAYS_MS.slice(0, retries),
-      onFailure: (f) =>
-        say(
-          `fan-out: ${what} failed after ${f.attempts} tries: ${f.error} (kept in the fan-out failure queue)`,
-        ),
-    });
-  const fromS3 = invoker<S3Event>('a manifest event', S3_EVENT_RETRIES);
-  const fromSchedule = invoker<ScheduledEvent>('a scheduled sync', SCHEDULE_RETRIES);
-  cleanups.add(() => fromS3.close());
-  cleanups.add(() => fromSchedule.close());
-  const both: AsyncInvoker<S3Event | ScheduledEvent> = {
-    invoke: (event) =>
-      'Records' in event ? fromS3.invoke(event) : fromSchedule.invoke(event as ScheduledEvent),
-    get failures() {
-      return [...fromS3.failures, ...fromSchedule.failures];
-    },
-    get running() {
-      return fromS3.running + fromSchedule.running;
-    },
-    idle: async () => {
-      await Promise.all([fromS3.idle(), fromSchedule.idle()]);
-    },
-    close: async () => {
-      await Promise.all([fromS3.close(), fromSchedule.close()]);
-    },
-  };
-  return { fromS3, fromSchedule, both };
-}
-
 /** The stack's API routes, plus a local-only status route for the queue, its DLQ and fan-out's failures. */
-function apiRoutes(
-  functions: () => LocalFunctions,
-  queue: LocalQueue,
-  fanOut: AsyncInvoker<S3Event | ScheduledEvent>,
-): ApiRoute[] {
+function apiRoutes(functions: () => LocalFunctions, queue: LocalQueue, fanOut: FanOutQueues): ApiRoute[] {
   const resolve: ApiHandler = (e, c) => functions().resolve(e, c);
   const jobsApi: ApiHandler = (e, c) => functions().jobsApi(e, c);
   return [
@@ -369,7 +393,11 @@ function apiRoutes(
           {
             queue: { name: queue.name, url: queue.url, ...queue.stats },
             deadLetterQueue: queue.deadLetters(),
-            fanOutFailures: fanOut.failures,
+            fanOutQueues: {
+              [fanOut.manifests.name]: fanOut.manifests.stats,
+              [fanOut.schedule.name]: fanOut.schedule.stats,
+            },
+            fanOutFailures: fanOut.failures(),
           },
           null,
           2,
@@ -379,90 +407,29 @@ function apiRoutes(
   ];
 }
 
-/** The S3 event record for a manifest the stack saw appear in a real bucket. */
-function manifestEvent(
-  bucket: string,
-  key: string,
-  size: number,
-  eTag?: string,
-  versionId?: string,
-): S3Event {
-  return {
-    Records: [
-      {
-        eventVersion: '2.1',
-        eventSource: 'aws:s3',
-        awsRegion: process.env.AWS_REGION ?? LOCAL_REGION,
-        eventTime: new Date().toISOString(),
-        eventName: 'ObjectCreated:Put',
-        userIdentity: { principalId: 'AWS:local' },
-        requestParameters: { sourceIPAddress: '127.0.0.1' },
-        responseElements: { 'x-amz-request-id': 'local', 'x-amz-id-2': 'local' },
-        s3: {
-          s3SchemaVersion: '1.0',
-          configurationId: 'ekb-archive-manifests',
-          bucket: { name: bucket, ownerIdentity: { principalId: 'local' }, arn: `arn:aws:s3:::${bucket}` },
-          object: {
-            key: encodeEventKey(key),
-            size,
-            eTag: (eTag ?? '').replace(/"/g, ''),
-            ...(versionId ? { versionId } : {}),
-            sequencer: Date.now().toString(16).toUpperCase(),
-          },
-        },
-      },
-    ],
-  };
-}
-
 /**
- * A real bucket cannot notify this machine: list manifests/ every few seconds and hand new objects (modified
- * after the stack started) to fan-out as the notification would.
+ * Only one process runs on an embedded store's data folder (data-lock.ts), and the CLI's sync keeps its state in
+ * memory: a sync lock found in the bucket at start was left by a run of a process that is gone. Without this the
+ * schedule would skip every run until the lock expired.
  */
-interface ManifestPoller {
-  /** A key this process handed to fan-out itself. */
-  markSeen(key: string): void;
-  stop(): void;
-}
-
-function startManifestPoller(
-  s3: S3Client,
-  bucket: string,
-  intervalMs: number,
-  deliver: (event: S3Event) => void,
+async function releaseStaleSyncLock(
+  store: LocalFunctions['store'],
   say: (line: string) => void,
-): ManifestPoller {
-  // LastModified has one-second precision: an upload in the stack's first second must still count as new.
-  const startedAt = Math.floor(Date.now() / 1000) * 1000 - 1000;
-  const seen = new Set<string>();
-  let busy = false;
-  let warned = false;
-  const poll = async () => {
-    if (busy) return;
-    busy = true;
-    try {
-      let token: string | undefined;
-      do {
-        const page = await s3.send(
-          new ListObjectsV2Command({ Bucket: bucket, Prefix: MANIFESTS_PREFIX, ContinuationToken: token }),
-        );
-        for (const o of page.Contents ?? []) {
-          if (!o.Key || seen.has(o.Key) || (o.LastModified?.getTime() ?? 0) < startedAt) continue;
-          seen.add(o.Key);
-          deliver(manifestEvent(bucket, o.Key, o.Size ?? 0, o.ETag));
-        }
-        token = page.NextContinuationToken;
-      } while (token);
-    } catch (err) {
-      if (!warned) say(`manifest poll of s3://${bucket}/${MANIFESTS_PREFIX} failed: ${(err as Error).name}`);
-      warned = true;
-    } finally {
-      busy = false;
-    }
-  };
-  const timer = setInterval(() => void poll(), intervalMs);
-  return {
-    markSeen: (key) => seen.add(key),
-    stop: () => clearInterval(timer),
-  };
+): Promise<{ runId: string; acquiredAt: string } | undefined> {
+  const state = await store.getJson<SyncState>(DEFAULT_SYNC_STATE_KEY).catch(() => undefined);
+  if (!state?.lock) return undefined;
+  const { lock, ...rest } = state;
+  await store.putJson(DEFAULT_SYNC_STATE_KEY, {
+    ...rest,
+    lastError: {
+      runId: lock.runId,
+      at: new Date().toISOString(),
+      code: ErrorCode.SyncInterrupted,
+      message: 'the local stack stopped during this run; its lock was released at the next start',
+    },
+  } satisfies SyncState);
+  say(
+    `sync: released the lock of run ${lock.runId} (started ${lock.acquiredAt}): the process running it stopped; the next run continues from the watermark`,
+  );
+  return { runId: lock.runId, acquiredAt: lock.acquiredAt };
 }

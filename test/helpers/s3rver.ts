@@ -26,7 +26,8 @@ export const TEST_REGION = 'us-east-1';
 export async function startS3rver(options: { bucket?: string } = {}): Promise<TestS3> {
   const bucket = options.bucket ?? 'ekb-archive-test';
   const directory = await mkdtemp(join(tmpdir(), 'ekb-s3rver-'));
-  const server = await startEmbeddedS3({ directory, bucket });
+  // No fsync: these tests never cut the power, and kill -9 safety does not depend on it (embedded-s3-crash.test.ts).
+  const server = await startEmbeddedS3({ directory, bucket, fsync: false });
   const client = createS3Client({
     endpoint: server.endpoint,
     region: TEST_REGION,

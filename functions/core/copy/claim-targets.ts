@@ -10,7 +10,7 @@ import { ErrorCode, isAppError } from '../errors.js';
 import type { CopyResult } from '../model/copy-result.js';
 import type { CopyRef } from '../model/refs.js';
 import type { Logger, ObjectHead, ObjectSink } from '../ports.js';
-import { deadlineResult, failed, safeMessage } from './copy-failure.js';
+import { failed, safeMessage, stoppedResult } from './copy-failure.js';
 import { describeOccupant, matchIdentity, occupantOf } from './object-identity.js';
 import type { Target } from './plan-targets.js';
 import { isProbeError, type Probed, probeTargets } from './target-probe.js';
@@ -99,7 +99,7 @@ export async function claimTargets(
   for (const target of targets) {
     const p = probeError ?? probed.get(target.objectKey);
     if (options.signal.aborted) {
-      results.set(target.index, deadlineResult(target.ref, target.objectKey));
+      results.set(target.index, stoppedResult(target.ref, options.signal.reason, target.objectKey));
     } else if (isProbeError(p)) {
       results.set(target.index, probeFailure(target, p.error));
     } else {

@@ -8,7 +8,8 @@
  * refused or, opted in, overwritten), resolve what is left (resolve-batch.ts: one downloadurls call right before
  * downloading), then copy each planned file (copy-file.ts), a few at once, with a conditional write. When
  * `ctx.signal` aborts (the Lambda deadline nears) no new file starts, in-flight GETs and uploads are aborted, and
- * every unfinished ref comes back `deadline` (retryable), so the queue hands it out again.
+ * every unfinished ref comes back `deadline` (retryable), so the queue hands it out again; `cancelled` instead when
+ * the signal's reason is a CancelledError (the CLI's Ctrl-C).
  */
 import pLimit from 'p-limit';
 import { fallbackLanes, type Lanes } from '../attachments/lanes.js';
@@ -19,7 +20,7 @@ import { DEFAULT_EXPIRATION_SECONDS } from '../model/resolution.js';
 import type { Downloader, DownloadUrlResolver, Logger, ObjectSink } from '../ports.js';
 import { type BackoffPolicy, defaultSleep, type Sleep } from '../util/backoff.js';
 import { claimTargets } from './claim-targets.js';
-import { deadlineResult, fromError } from './copy-failure.js';
+import { fromError, stoppedResult } from './copy-failure.js';
 import { type CopyFileEnv, type CopyStats, copyFile } from './copy-file.js';
 import { planTargets } from './plan-targets.js';
 import { type PlannedFile, resolveBatch } from './resolve-batch.js';
@@ -105,18 +106,18 @@ export async function copyBatch(
   await limit.map(resolved.planned, async (file) => {
     results[file.index] = await copyOrFail(file, env);
   });
-  return results.map((r, i) => r ?? deadlineResult(refs[i] as CopyRef));
+  return results.map((r, i) => r ?? stoppedResult(refs[i] as CopyRef, signal.reason));
 }
 
 /** One file's result, whatever happens; logged as it ends. */
 async function copyOrFail(file: PlannedFile, env: CopyFileEnv): Promise<CopyResult> {
-  if (env.signal.aborted) return deadlineResult(file.ref, file.objectKey);
+  if (env.signal.aborted) return stoppedResult(file.ref, env.signal.reason, file.objectKey);
   let result: CopyResult;
   try {
     result = await copyFile(file, env);
   } catch (err) {
     result = env.signal.aborted
-      ? deadlineResult(file.ref, file.objectKey)
+      ? stoppedResult(file.ref, env.signal.reason, file.objectKey)
       : fromError(file.ref, err, file.objectKey);
   }
   if (result.status === 'failed') {

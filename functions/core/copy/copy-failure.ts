@@ -2,7 +2,7 @@
  * How one file's copy ends when it does not end copied or skipped: a failed result with a catalogued code, safe
  * to show (no URL query, header or token), and whether a later attempt of the batch may succeed.
  */
-import { AppError, ErrorCode, isAppError } from '../errors.js';
+import { AppError, CancelledError, ErrorCode, isAppError } from '../errors.js';
 import type { FailedResult } from '../model/copy-result.js';
 import type { CopyRef } from '../model/refs.js';
 import { redactText } from '../util/redact.js';
@@ -47,6 +47,16 @@ export function failed(
 /** A ref the deadline stopped before it finished: retryable, so the queue hands it out again. */
 export function deadlineResult(ref: CopyRef, objectKey?: string): FailedResult {
   return failed(ref, ErrorCode.Deadline, DEADLINE_MESSAGE, true, objectKey);
+}
+
+/**
+ * A ref the abort signal stopped before it finished, told by the signal's reason: the caller cancelling
+ * (CancelledError) is `cancelled`; anything else is the deadline. Both retryable.
+ */
+export function stoppedResult(ref: CopyRef, reason: unknown, objectKey?: string): FailedResult {
+  if (reason instanceof CancelledError)
+    return failed(ref, ErrorCode.Cancelled, reason.message, true, objectKey);
+  return deadlineResult(ref, objectKey);
 }
 
 export function fromError(ref: CopyRef, err: unknown, objectKey?: string): FailedResult {

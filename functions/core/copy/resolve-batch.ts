@@ -9,7 +9,7 @@ import type { CopyResult } from '../model/copy-result.js';
 import type { Resolution, ResolvedAttachment } from '../model/resolution.js';
 import type { DownloadUrlResolver } from '../ports.js';
 import type { ClaimedTarget } from './claim-targets.js';
-import { deadlineResult, failed, fromError } from './copy-failure.js';
+import { failed, fromError, stoppedResult } from './copy-failure.js';
 
 /** A ref 合思 answered for, and where its bytes go. */
 export interface PlannedFile extends ClaimedTarget {
@@ -36,7 +36,7 @@ export async function resolveBatch(
   const results = new Map<number, CopyResult>();
   if (targets.length === 0) return { results, planned: [] };
   if (input.signal.aborted) {
-    for (const t of targets) results.set(t.index, deadlineResult(t.ref, t.objectKey));
+    for (const t of targets) results.set(t.index, stoppedResult(t.ref, input.signal.reason, t.objectKey));
     return { results, planned: [] };
   }
 
@@ -53,7 +53,10 @@ export async function resolveBatch(
     }
   } catch (err) {
     for (const t of targets) {
-      results.set(t.index, input.signal.aborted ? deadlineResult(t.ref) : fromError(t.ref, err));
+      results.set(
+        t.index,
+        input.signal.aborted ? stoppedResult(t.ref, input.signal.reason) : fromError(t.ref, err),
+      );
     }
     return { results, planned: [] };
   }

@@ -5,7 +5,7 @@
 import { fallbackLanes, type Lanes } from '../attachments/lanes.js';
 import { batchReportKey } from '../jobs/keys.js';
 import type { BatchMessage, BatchReport } from '../model/batch.js';
-import { tallyResults } from '../model/copy-result.js';
+import { type CopyResult, tallyResults } from '../model/copy-result.js';
 import type { ReportStore } from '../ports.js';
 import { type CopyDeps, type CopyStats, copyBatch, newCopyStats } from './copy-batch.js';
 
@@ -26,6 +26,11 @@ export interface RunBatchInput {
   /** The queue's receive limit: the attempt that reaches it is the last one before the DLQ. */
   maxReceiveCount: number;
   signal?: AbortSignal;
+  /**
+   * Results an earlier run of this batch already settled, aligned with `message.refs` (the CLI resuming a job): a
+   * ref with one is not copied again and its result goes into this attempt's report as it was.
+   */
+  settled?: ReadonlyArray<CopyResult | undefined>;
 }
 
 export interface BatchSummary {
@@ -60,8 +65,10 @@ export async function runBatchMessage(input: RunBatchInput, deps: RunBatchDeps):
   const started = now();
   const { message } = input;
   const stats = newCopyStats();
-  const results = await copyBatch(
-    message.refs,
+  const settled = input.settled ?? [];
+  const toCopy = message.refs.filter((_, i) => settled[i] === undefined);
+  const copied = await copyBatch(
+    toCopy,
     {
       jobId: message.jobId,
       keyTemplate: message.keyTemplate ?? deps.defaultKeyTemplate,
@@ -73,6 +80,8 @@ export async function runBatchMessage(input: RunBatchInput, deps: RunBatchDeps):
     },
     deps,
   );
+  let next = 0;
+  const results = message.refs.map((_, i) => settled[i] ?? (copied[next++] as CopyResult));
   const { retryableFailed, ...counts } = tallyResults(results);
   const final = retryableFailed === 0 || input.attempt >= input.maxReceiveCount;
   const report: BatchReport = {

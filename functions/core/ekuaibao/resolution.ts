@@ -1,3 +1,4 @@
+import { extensionOf } from '../attachments/object-key.js';
 import { fileNameFromKey, isDpKey, parseDpKey, refIdentity } from '../attachments/ref.js';
 import { ValidationError } from '../errors.js';
 import type { AttachmentRef } from '../model/refs.js';
@@ -165,8 +166,13 @@ export function toResolved(
     if (info?.fileType !== undefined) out.fileType = info.fileType;
     if (info?.fileSize !== undefined) out.fileSize = info.fileSize;
   } else {
+    // An ordinary key carries the original name (and so the type); its size only the download's headers tell.
     const name = fileNameFromKey(item.key);
-    if (name !== undefined) out.fileName = name;
+    if (name !== undefined) {
+      out.fileName = name;
+      const type = extensionOf(name);
+      if (type !== '') out.fileType = type;
+    }
   }
   return out;
 }

@@ -46,6 +46,12 @@ export interface CreateJobInput {
   onConflict?: 'overwrite';
   /** Told every bad line (parser's or target check's) as it passes. */
   onBadItem?: (bad: BadInput) => void;
+  /**
+   * When job.json exists, queue the job's batches again instead of doing nothing (the CLI resuming a job with the
+   * same --job-id; its copy side skips what is settled). The same input cuts the same batches: each is checked
+   * against the record as it is cut, and input that differs stops with a ValidationError before its batch is queued.
+   */
+  resume?: boolean;
 }
 
 export interface CreateJobDeps {
@@ -80,7 +86,7 @@ export async function createJobOnce(input: CreateJobInput, deps: CreateJobDeps):
   const log = (deps.logger ?? silentLogger).child({ jobId: input.jobId });
   const recordKey = jobRecordKey(input.jobId, deps.reportPrefix);
   const existing = await deps.store.getJson<JobRecord>(recordKey);
-  if (existing !== undefined) {
+  if (existing !== undefined && input.resume !== true) {
     log.info('job already queued; nothing sent again', { batches: existing.counts.batches });
     return { record: existing, created: false };
   }
@@ -119,6 +125,7 @@ export async function createJobOnce(input: CreateJobInput, deps: CreateJobDeps):
   }
   const onConflict = input.onConflict === 'overwrite' ? { onConflict: input.onConflict } : {};
   for await (const refs of batchItems(untilUnusable(), tally, batchOptions)) {
+    if (existing) assertSameBatch(existing, batchIds.length, refs.length);
     const batchId = batchIdFor(batchIds.length);
     batchIds.push(batchId);
     batchSizes.push(refs.length);
@@ -126,6 +133,11 @@ export async function createJobOnce(input: CreateJobInput, deps: CreateJobDeps):
     if (pending.length >= MESSAGES_PER_SEND) await flush();
   }
   await flush();
+  if (existing) {
+    assertSameJob(existing, tally.refs, batchIds.length);
+    log.info('job queued again to resume it', { batches: batchIds.length });
+    return { record: existing, created: false };
+  }
 
   const record: JobRecord = {
     v: 1,
@@ -148,6 +160,32 @@ export async function createJobOnce(input: CreateJobInput, deps: CreateJobDeps):
   await deps.store.putJson(recordKey, record);
   log.info('job queued', { ...record.counts, ...(error ? { error: error.message } : {}) });
   return { record, created: true };
+}
+
+/** The input of a resumed job differs from the one it was created from. */
+function differs(record: JobRecord, what: string): ValidationError {
+  return new ValidationError(
+    `job ${record.jobId} was created from other input (${what}); give the same manifest, or another job id`,
+  );
+}
+
+function assertSameBatch(record: JobRecord, index: number, size: number): void {
+  if (index >= record.batchIds.length) {
+    throw differs(record, `more than its ${record.counts.refs} refs in ${record.counts.batches} batches`);
+  }
+  const expected = record.batchSizes?.[index];
+  if (expected !== undefined && expected !== size) {
+    throw differs(record, `batch ${batchIdFor(index)} held ${expected} refs, this input gives it ${size}`);
+  }
+}
+
+function assertSameJob(record: JobRecord, refs: number, batches: number): void {
+  if (refs !== record.counts.refs || batches !== record.counts.batches) {
+    throw differs(
+      record,
+      `${record.counts.refs} refs in ${record.counts.batches} batches; this input has ${refs} in ${batches}`,
+    );
+  }
 }
 
 /**

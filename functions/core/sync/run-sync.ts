@@ -22,7 +22,7 @@ import type { CopyRef } from '../model/refs.js';
 import { type FormsSource, type Logger, silentLogger, type VersionedStore } from '../ports.js';
 import { defaultSleep, type Sleep } from '../util/backoff.js';
 import { formatChinaTime, parseStartDate } from './china-time.js';
-import { acquireLock, type Instant, LockedState, type SyncState } from './state.js';
+import { acquireLock, type Instant, LockedState, SyncLockLostError, type SyncState } from './state.js';
 import { type ResolvedSyncOptions, resolveSyncOptions, type SyncOptions } from './sync-options.js';
 import { listSyncWindow, newWindowTally, type RunMemory, type WindowTally } from './sync-window.js';
 import { MIN_WINDOW_MS, nextWindow, pruneEdge, type SyncWindow } from './windows.js';
@@ -192,6 +192,10 @@ function lastRun(run: Run): NonNullable<SyncState['lastRun']> {
   };
 }
 
+/** Tries to release the lock after a failure; a store hiccup gets two more tries before the lock is left to expire. */
+const RELEASE_TRIES = 3;
+const RELEASE_RETRY_MS = 500;
+
 async function releaseAfterFailure(run: Run, err: unknown): Promise<void> {
   const code = err instanceof AppError ? err.code : 'internal';
   const message = err instanceof AppError ? err.message : 'unexpected error (see the logs)';
@@ -199,16 +203,29 @@ async function releaseAfterFailure(run: Run, err: unknown): Promise<void> {
     code,
     error: err instanceof Error ? err.message : String(err),
   });
-  try {
-    await run.held.release((s) => ({
-      ...s,
-      lastError: { runId: run.runId, at: new Date(run.now()).toISOString(), code, message },
-    }));
-  } catch (releaseErr) {
-    // The lock expires on its own; the original error is the one worth reporting.
-    run.log.warn('could not release the sync lock', {
-      error: releaseErr instanceof Error ? releaseErr.message : String(releaseErr),
-    });
+  const lastError = { runId: run.runId, at: new Date(run.now()).toISOString(), code, message };
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      await run.held.release((s) => ({ ...s, lastError }));
+      run.log.info('sync lock released after the failure', { code });
+      return;
+    } catch (releaseErr) {
+      // A lost lock is another run's now: nothing to release. Anything else may pass; then the lock expires.
+      const lost = releaseErr instanceof SyncLockLostError;
+      if (lost || attempt >= RELEASE_TRIES) {
+        run.log.error(
+          lost
+            ? 'sync lock already taken over by another run'
+            : 'could not release the sync lock; it expires on its own',
+          {
+            expiresAt: run.held.state.lock?.expiresAt,
+            error: releaseErr instanceof Error ? releaseErr.message : String(releaseErr),
+          },
+        );
+        return;
+      }
+      await run.sleep(RELEASE_RETRY_MS);
+    }
   }
 }
 

@@ -41,6 +41,8 @@ export interface CliContext {
   ekuaibao(): Promise<EkuaibaoClient>;
   /** The embedded sandbox, when --sandbox started one. */
   readonly sandbox: EkuaibaoSandbox | undefined;
+  /** 合思 credentials are set (or --sandbox gave the sandbox's). */
+  readonly hasEkuaibaoCredentials: boolean;
   /** Closes what the context opened (client, sandbox). */
   close(): Promise<void>;
 }
@@ -83,9 +85,9 @@ export async function createCliContext(options: ContextOptions): Promise<CliCont
       allowInsecureDownloads: true,
     };
     reporter.note(`using the built-in 合思 sandbox at ${sandbox.baseUrl} (demo tenant, not your data)`);
-  } else if (options.needsEkuaibao && credentialsFromConfig(config).source === 'none') {
-    throw new UsageError(MISSING_CREDENTIALS_HELP);
   }
+  const hasEkuaibaoCredentials = sandbox !== undefined || credentialsFromConfig(config).source !== 'none';
+  if (options.needsEkuaibao && !hasEkuaibaoCredentials) throw new UsageError(MISSING_CREDENTIALS_HELP);
   const level = (io.env.LOG_LEVEL?.trim().toLowerCase() || 'warn') as LogLevel;
   const logger = createLogger({
     level: ['debug', 'info', 'warn', 'error'].includes(level) ? level : 'warn',
@@ -107,6 +109,7 @@ export async function createCliContext(options: ContextOptions): Promise<CliCont
     signal: options.signal,
     logger,
     sandbox,
+    hasEkuaibaoCredentials,
     composition() {
       composition ??= compose(config, { logger, env: io.env });
       return composition;

@@ -2,8 +2,15 @@
  * The pipeline `copy` and `sync` share: job creation (the functions' createJob) → the in-process queue
  * (CopyRunner) → the copy engine (runBatchMessage with the copy function's own collaborators from the composition
  * root, so it also writes jobs/<jobId>/batches/*.json like the copy function), with live progress and Ctrl-C
- * handling. `--dry-run` runs only the engine's first step (resolveBatch: one downloadurls call, the object keys) and
- * prints what it would write, touching no bucket.
+ * handling. `--dry-run` runs only the engine's planning (planTargets: the object keys, held to the lanes; then
+ * resolveBatch: one downloadurls call) and prints what it would write, touching no bucket; without 合思 credentials
+ * it plans from the manifest alone.
+ *
+ * Two things make a run end as a whole rather than ref by ref:
+ * - a batch whose every ref failed for the same reason outside the file (合思 refused the credentials, cannot be
+ *   reached, keeps answering 5xx) stops the run: one line and exit 3, not one failed line per ref; the refs not run
+ *   are `cancelled` and a resumed run tries them again;
+ * - resuming (copy --job-id) a batch whose stored report describes other refs than the manifest gives: exit 2.
  */
 import { pipeline, type Readable, Transform } from 'node:stream';
 import { copyEngine } from '../../../functions/compose/copy.js';
@@ -11,14 +18,23 @@ import { reportStoreIn } from '../../../functions/compose/storage.js';
 import { lanesFromConfig } from '../../../functions/config.js';
 import type { Lanes } from '../../../functions/core/attachments/lanes.js';
 import { OBJECT_KEY_PLACEHOLDERS } from '../../../functions/core/attachments/object-key.js';
+import { parseDpKey } from '../../../functions/core/attachments/ref.js';
 import { planTargets } from '../../../functions/core/copy/plan-targets.js';
 import { resolveBatch } from '../../../functions/core/copy/resolve-batch.js';
 import { runBatchMessage } from '../../../functions/core/copy/run-batch.js';
-import type { BatchMessage } from '../../../functions/core/model/batch.js';
+import {
+  AppError,
+  CancelledError,
+  EkuaibaoAuthError,
+  type ErrorCode,
+  ValidationError,
+} from '../../../functions/core/errors.js';
+import { batchReportKey } from '../../../functions/core/jobs/keys.js';
+import type { BatchMessage, BatchReport } from '../../../functions/core/model/batch.js';
 import type { CopyResult } from '../../../functions/core/model/copy-result.js';
-import { DEFAULT_EXPIRATION_SECONDS } from '../../../functions/core/model/resolution.js';
-import type { ObjectSink, ReportStore } from '../../../functions/core/ports.js';
-import { UsageError } from './cli-errors.js';
+import { DEFAULT_EXPIRATION_SECONDS, type Resolution } from '../../../functions/core/model/resolution.js';
+import type { DownloadUrlResolver, ObjectSink, ReportStore } from '../../../functions/core/ports.js';
+import { RunStoppedError, UsageError } from './cli-errors.js';
 import type { CliContext } from './context.js';
 import { abortedResult, CopyRunner } from './copy-runner.js';
 
@@ -30,12 +46,21 @@ export interface PipelineOptions {
   dryRun: boolean;
   /** The bucket's lanes for this run (cliLanes). */
   lanes: Lanes;
+  /**
+   * The job may have run before (copy --job-id): each batch's stored report is read first, and its settled refs
+   * (copied, skipped, or failed for a reason of the file's own) are not run again.
+   */
+  resume?: boolean;
 }
 
 export interface Pipeline {
   runner: CopyRunner;
   /** Where job.json and batch reports go (an in-memory store for a dry run: nothing is written). */
   store: ReportStore;
+  /** Fires on Ctrl-C and when the run stops as a whole; give it to job creation and the sync. */
+  readonly signal: AbortSignal;
+  /** Why the run stopped as a whole (a RunStoppedError), if it did: the command ends with it. */
+  readonly stopped: RunStoppedError | undefined;
 }
 
 type RunBatch = (message: BatchMessage, signal: AbortSignal) => Promise<CopyResult[]>;
@@ -70,6 +95,30 @@ export function parseConcurrency(raw: string | undefined, fallback: number): num
     throw new UsageError(`--concurrency must be a whole number from 1 to 256 (got "${raw}")`);
   }
   return n;
+}
+
+/**
+ * Failure codes that say nothing about the file: the same for every ref of a batch, and for every batch after it
+ * (合思's credentials, reachability, health). A batch failing entirely with one of them stops the run, and a
+ * resumed job tries such refs again even where their failure was marked final.
+ */
+const RUN_STOPPERS =
+  /^(ekuaibao_auth|ekuaibao_network|ekuaibao_timeout|ekuaibao_credentials_unavailable|ekuaibao_credentials_malformed|ekuaibao_http_(429|5\d\d)|cancelled|aborted|deadline)$/;
+
+/** A result an earlier run settled for good: copied, skipped, or failed for a reason of the file's own. */
+export function isSettled(r: CopyResult): boolean {
+  return r.status !== 'failed' || (!r.retryable && !RUN_STOPPERS.test(r.code));
+}
+
+/** The batch failed as a whole for a reason outside its files: the error to stop the run with. */
+function runStopperOf(results: readonly CopyResult[]): AppError | undefined {
+  const first = results[0];
+  if (first?.status !== 'failed' || !RUN_STOPPERS.test(first.code)) return undefined;
+  // Those three are this run's own stop (Ctrl-C, or a stop already under way), not a reason to stop it.
+  if (/^(cancelled|aborted|deadline)$/.test(first.code)) return undefined;
+  if (!results.every((r) => r.status === 'failed' && r.code === first.code)) return undefined;
+  if (first.code === 'ekuaibao_auth') return new EkuaibaoAuthError(first.message);
+  return new AppError(first.code as ErrorCode, first.message);
 }
 
 function memoryStore(): ReportStore {
@@ -118,6 +167,18 @@ function countingSink(
 export async function createPipeline(ctx: CliContext, options: PipelineOptions): Promise<Pipeline> {
   const batchesInFlight = Math.min(2, options.concurrency);
   const perBatch = Math.max(1, Math.floor(options.concurrency / batchesInFlight));
+  const stop = new AbortController();
+  const signal = AbortSignal.any([ctx.signal, stop.signal]);
+  let stopped: RunStoppedError | undefined;
+  const stopRun = (cause: unknown): void => {
+    if (stopped || ctx.signal.aborted) return;
+    stopped = new RunStoppedError(cause);
+    const why = cause instanceof AppError ? cause.code : 'the job does not match';
+    stop.abort(
+      new CancelledError(`not finished: the run stopped (${why}); run the same command again to resume`),
+    );
+  };
+
   let store: ReportStore;
   let runBatch: RunBatch;
   if (options.dryRun) {
@@ -126,26 +187,68 @@ export async function createPipeline(ctx: CliContext, options: PipelineOptions):
   } else {
     if (!options.bucket) throw new UsageError('which bucket? pass --bucket or set EKB_BUCKET');
     store = reportStoreIn(ctx.composition(), options.bucket);
-    runBatch = copier(ctx, options.bucket, store, { concurrency: perBatch, lanes: options.lanes });
+    const copy = copier(ctx, options.bucket, store, { concurrency: perBatch, lanes: options.lanes });
+    runBatch = options.resume ? resuming(ctx, store, copy, stopRun) : (m, s) => copy(m, s, [], 1);
   }
   const runner = new CopyRunner({
     batchesInFlight,
-    signal: ctx.signal,
+    signal,
     runBatch,
     onQueued: (message) => ctx.reporter.addRefs(message.refs.length),
     onResults: (_message, results) => {
+      const stopper = runStopperOf(results);
+      if (stopper) stopRun(stopper);
+      if (stopped) {
+        // The run ends with one line: its refs are counted, not listed.
+        ctx.reporter.countUnfinished(results.filter((r) => r.status === 'failed').length);
+        for (const r of results) if (r.status !== 'failed') reportResult(ctx, r);
+        return;
+      }
       for (const r of results) reportResult(ctx, r);
     },
   });
-  return { runner, store };
+  return {
+    runner,
+    store,
+    signal,
+    get stopped() {
+      return stopped;
+    },
+  };
 }
+
+/** Plans keys without 合思: the resolution the engine would get, as far as the ref itself tells it. */
+const offlineResolver: DownloadUrlResolver = {
+  async resolveDownloadUrls(refs) {
+    return refs.map((ref): Resolution => {
+      const dp = parseDpKey(ref.key);
+      return {
+        status: 'resolved',
+        id: ref.id,
+        key: ref.key,
+        url: 'about:blank',
+        expiresAt: Number.MAX_SAFE_INTEGER,
+        ...(dp?.fileName === undefined ? {} : { fileName: dp.fileName }),
+        ...(dp?.fileSize === undefined ? {} : { fileSize: dp.fileSize }),
+      };
+    });
+  },
+};
 
 /**
  * The dry run: each batch planned and resolved exactly as the engine would (object keys held to the lanes, one
  * downloadurls call), each planned key printed; the bucket is not read, so nothing says skipped yet.
  */
 async function planner(ctx: CliContext, bucket: string | undefined, lanes: Lanes): Promise<RunBatch> {
-  const resolver = await ctx.ekuaibao();
+  let resolver: DownloadUrlResolver;
+  if (ctx.hasEkuaibaoCredentials) {
+    resolver = await ctx.ekuaibao();
+  } else {
+    resolver = offlineResolver;
+    ctx.reporter.note(
+      'dry run without 合思 credentials: keys planned from the manifest alone (refs 合思 does not know are not found out, sizes unknown)',
+    );
+  }
   return async (message, signal) => {
     const plan = planTargets(message.refs, {
       jobId: message.jobId,
@@ -172,13 +275,20 @@ async function planner(ctx: CliContext, bucket: string | undefined, lanes: Lanes
   };
 }
 
+type CopyBatch = (
+  message: BatchMessage,
+  signal: AbortSignal,
+  settled: ReadonlyArray<CopyResult | undefined>,
+  attempt: number,
+) => Promise<CopyResult[]>;
+
 /** The copy: runBatchMessage with the copy function's collaborators, and live progress for the bar. */
 function copier(
   ctx: CliContext,
   bucket: string,
   reports: ReportStore,
   { concurrency, lanes }: { concurrency: number; lanes: Lanes },
-): RunBatch {
+): CopyBatch {
   const { config } = ctx;
   const engine = copyEngine(ctx.composition(), bucket);
   const liveByBatch = new Map<string, { files: number; bytes: number }>();
@@ -191,13 +301,14 @@ function copier(
     }
     ctx.reporter.setLive(files, bytes);
   };
-  return async (message, signal) => {
+  return async (message, signal, settled, attempt) => {
     const live = { files: 0, bytes: 0 };
     liveByBatch.set(message.batchId, live);
     try {
       const outcome = await runBatchMessage(
-        // One attempt: there is no queue to hand a batch back to, so its report is final.
-        { message, attempt: 1, maxReceiveCount: 1, signal },
+        // There is no queue to hand a batch back to: every attempt's report is final (a resumed run writes the
+        // next attempt, which supersedes it).
+        { message, attempt, maxReceiveCount: attempt, signal, settled },
         {
           ...engine,
           sink: countingSink(engine.sink, live, publishLive),
@@ -217,6 +328,44 @@ function copier(
   };
 }
 
+/**
+ * Resuming a job: a batch's stored report (if any) must describe this batch's refs; its settled refs are counted as
+ * already done (successes) or reported again (failures of their own), and the rest are copied as the next attempt.
+ */
+function resuming(
+  ctx: CliContext,
+  reports: ReportStore,
+  copy: CopyBatch,
+  stopRun: (cause: unknown) => void,
+): RunBatch {
+  return async (message, signal) => {
+    const report = await reports.getJson<BatchReport>(
+      batchReportKey(message.jobId, message.batchId, ctx.config.reportPrefix),
+    );
+    if (report && !describesBatch(report, message)) {
+      const mismatch = new ValidationError(
+        `job ${message.jobId} already holds a batch ${message.batchId} of other refs than this manifest gives; give the manifest the job was started with, or another --job-id`,
+      );
+      stopRun(mismatch);
+      return message.refs.map((ref) => abortedResult(ref, undefined, 'not run: the job does not match'));
+    }
+    const settled = (report?.results ?? []).map((r) => (isSettled(r) ? r : undefined));
+    const earlierSuccesses = settled.filter((r) => r !== undefined && r.status !== 'failed').length;
+    const results =
+      settled.length === message.refs.length && settled.every((r) => r !== undefined)
+        ? (settled as CopyResult[])
+        : await copy(message, signal, settled, (report?.attempt ?? 0) + 1);
+    ctx.reporter.addAlreadyDone(earlierSuccesses);
+    // Earlier successes are counted, not listed again; earlier failures of a file's own are said again.
+    return results.filter((r, i) => !(settled[i] === r && r.status !== 'failed'));
+  };
+}
+
+function describesBatch(report: BatchReport, message: BatchMessage): boolean {
+  if (report.results.length !== message.refs.length) return false;
+  return report.results.every((r, i) => r.id === message.refs[i]?.id && r.key === message.refs[i]?.key);
+}
+
 function reportResult(ctx: CliContext, r: CopyResult): void {
   if (r.status === 'copied') {
     ctx.reporter.event({
@@ -233,17 +382,13 @@ function reportResult(ctx: CliContext, r: CopyResult): void {
     ctx.reporter.event({ type: 'skipped', id: r.id, key: r.key, objectKey: r.objectKey, reason: r.reason });
     return;
   }
-  // The engine says `deadline` for files it stopped; here the stop was the user's Ctrl-C.
-  const stopped = ctx.signal.aborted && (r.code === 'deadline' || r.code === 'aborted');
-  const result = stopped ? abortedResult(r, r.objectKey) : r;
-  if (result.status !== 'failed') return;
   ctx.reporter.event({
     type: 'failed',
-    id: result.id,
-    key: result.key,
-    ...(result.objectKey === undefined ? {} : { objectKey: result.objectKey }),
-    code: result.code,
-    message: result.message,
-    retryable: result.retryable,
+    id: r.id,
+    key: r.key,
+    ...(r.objectKey === undefined ? {} : { objectKey: r.objectKey }),
+    code: r.code,
+    message: r.message,
+    retryable: r.retryable,
   });
 }

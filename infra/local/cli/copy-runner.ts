@@ -22,18 +22,23 @@ export interface CopyRunnerOptions {
   onQueued?(message: BatchMessage): void;
 }
 
-const ABORTED_MESSAGE = 'interrupted (Ctrl-C) before this file was copied';
+export const CANCELLED_MESSAGE =
+  'cancelled (Ctrl-C) before this file was copied; run the same command with the same --job-id to finish it';
 
-/** What an unfinished ref becomes when the user stops the run. */
-export function abortedResult(ref: { id: string; key: string }, objectKey?: string): CopyResult {
+/** What an unfinished ref becomes when the run stops (Ctrl-C, or the run stopping as a whole): `cancelled`. */
+export function abortedResult(
+  ref: { id: string; key: string },
+  objectKey?: string,
+  message: string = CANCELLED_MESSAGE,
+): CopyResult {
   return {
     status: 'failed',
     id: ref.id,
     key: ref.key,
     ...(objectKey === undefined ? {} : { objectKey }),
-    code: 'aborted',
+    code: 'cancelled',
     retryable: true,
-    message: ABORTED_MESSAGE,
+    message,
   };
 }
 
@@ -112,10 +117,12 @@ export class CopyRunner implements BatchQueue {
 
   #abortWaiting(): void {
     const left = this.#waiting.splice(0);
-    for (const message of left)
+    const reason = this.#o.signal.reason as unknown;
+    const message = reason instanceof Error && reason.message !== '' ? reason.message : undefined;
+    for (const batch of left)
       this.#o.onResults(
-        message,
-        message.refs.map((ref) => abortedResult(ref)),
+        batch,
+        batch.refs.map((ref) => abortedResult(ref, undefined, message)),
       );
     this.#pump();
   }

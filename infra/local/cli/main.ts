@@ -4,9 +4,12 @@
  * could not run (host unreachable, credentials refused, bucket not accessible), 130 interrupted (Ctrl-C).
  */
 import { parseArgs } from 'node:util';
+import { CancelledError } from '../../../functions/core/errors.js';
+import { redactText } from '../../../functions/core/util/redact.js';
 import { EXIT, explainError, UsageError } from './cli-errors.js';
-import type { CommandSpec, ParsedArgs } from './command.js';
+import type { CommandSpec, OptionSpec, ParsedArgs } from './command.js';
 import { type CliContext, type CliIo, createCliContext } from './context.js';
+import { CANCELLED_MESSAGE } from './copy-runner.js';
 import { chooseMode, Reporter } from './progress.js';
 
 const GLOBAL_OPTIONS = {
@@ -28,7 +31,8 @@ Configuration (environment):
 
 Exit codes: 0 done, 1 some refs failed or lines were bad, 2 usage/configuration error, 3 could not run, 130 Ctrl-C`;
 
-async function loadCommands(): Promise<CommandSpec[]> {
+/** Every command (loaded when first needed: a command's code loads only when the CLI runs). */
+export async function loadCommands(): Promise<CommandSpec[]> {
   const [{ resolveCommand }, { copyCommand }, { syncCommand }, { jobCommand }, { demoManifestCommand }] =
     await Promise.all([
       import('./commands/resolve.js'),
@@ -56,8 +60,21 @@ function topHelp(commands: CommandSpec[]): string {
   ].join('\n');
 }
 
-function commandHelp(c: CommandSpec): string {
-  return [`Usage: ${c.usage}`, '', c.summary, '', GLOBAL_HELP].join('\n');
+/** `--name VALUE, -x   description` lines, aligned. */
+export function optionLines(options: Record<string, OptionSpec>): string[] {
+  const left = Object.entries(options).map(([name, o]) => {
+    const value = o.type === 'string' ? ` ${o.valueName ?? 'VALUE'}` : '';
+    return `${o.short ? `-${o.short}, ` : ''}--${name}${value}`;
+  });
+  const width = Math.max(0, ...left.map((l) => l.length));
+  return Object.values(options).map((o, i) =>
+    `  ${(left[i] as string).padEnd(width)}  ${o.description ?? ''}`.trimEnd(),
+  );
+}
+
+export function commandHelp(c: CommandSpec): string {
+  const options = Object.keys(c.options).length > 0 ? ['Options:', ...optionLines(c.options), ''] : [];
+  return [`Usage: ${c.usage}`, '', c.summary, '', ...options, GLOBAL_HELP].join('\n');
 }
 
 export function defaultIo(): CliIo {
@@ -114,9 +131,17 @@ export async function main(argv: readonly string[], options: MainOptions = {}): 
 
   let parsed: ParsedArgs;
   try {
+    const specs: Record<string, Pick<OptionSpec, 'type' | 'short' | 'multiple'>> = {};
+    for (const [flag, o] of Object.entries(command.options)) {
+      specs[flag] = {
+        type: o.type,
+        ...(o.short ? { short: o.short } : {}),
+        ...(o.multiple ? { multiple: true } : {}),
+      };
+    }
     const result = parseArgs({
       args: [...rest],
-      options: { ...GLOBAL_OPTIONS, ...command.options },
+      options: { ...GLOBAL_OPTIONS, ...specs },
       allowPositionals: true,
       strict: true,
     });
@@ -144,7 +169,7 @@ export async function main(argv: readonly string[], options: MainOptions = {}): 
     interrupts += 1;
     if (interrupts === 1) {
       io.stderr.write('\ninterrupted: stopping in-flight work (Ctrl-C again to quit at once)\n');
-      controller.abort(new Error('interrupted'));
+      controller.abort(new CancelledError(CANCELLED_MESSAGE));
     } else {
       process.exit(EXIT.interrupted);
     }
@@ -169,7 +194,8 @@ export async function main(argv: readonly string[], options: MainOptions = {}): 
       reporter,
       signal: controller.signal,
       sandbox: parsed.values.sandbox === true,
-      needsEkuaibao: command.needsEkuaibao,
+      needsEkuaibao:
+        typeof command.needsEkuaibao === 'function' ? command.needsEkuaibao(parsed) : command.needsEkuaibao,
     });
     const code = await command.run(ctx, parsed);
     return controller.signal.aborted ? EXIT.interrupted : code;
@@ -193,4 +219,23 @@ export async function main(argv: readonly string[], options: MainOptions = {}): 
     }
     await ctx?.close().catch(() => undefined);
   }
+}
+
+/**
+ * The bin's entry (ekb-archive.mjs): main() with this process's streams and signals, and a last net for anything
+ * that escapes a command (an error event nobody listened to): one line and exit 3, never a stack trace, unless
+ * LOG_LEVEL=debug asks for it.
+ */
+export async function runAsProcess(argv: readonly string[]): Promise<void> {
+  const last = (err: unknown): void => {
+    const debug = process.env.LOG_LEVEL?.trim().toLowerCase() === 'debug';
+    const text = err instanceof Error ? err.message : String(err);
+    process.stderr.write(
+      `ekb-archive: unexpected error: ${redactText(text)}${debug && err instanceof Error ? `\n${redactText(err.stack ?? '')}` : ' (LOG_LEVEL=debug shows where)'}\n`,
+    );
+    process.exit(EXIT.fatal);
+  };
+  process.on('uncaughtException', last);
+  process.on('unhandledRejection', last);
+  process.exitCode = await main(argv);
 }

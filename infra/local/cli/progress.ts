@@ -40,6 +40,10 @@ export interface Totals {
   bytes: number;
   badLines: number;
   planned: number;
+  /** Refs a resumed job had settled before this run (copied or skipped then); not copied again. */
+  alreadyDone: number;
+  /** Of `failed`: refs stopped by Ctrl-C (or a run that stopped as a whole) before they finished. */
+  cancelled: number;
 }
 
 export interface Summary {
@@ -109,7 +113,17 @@ export function formatDuration(ms: number): string {
 }
 
 export class Reporter {
-  readonly totals: Totals = { refs: 0, copied: 0, skipped: 0, failed: 0, bytes: 0, badLines: 0, planned: 0 };
+  readonly totals: Totals = {
+    refs: 0,
+    copied: 0,
+    skipped: 0,
+    failed: 0,
+    bytes: 0,
+    badLines: 0,
+    planned: 0,
+    alreadyDone: 0,
+    cancelled: 0,
+  };
   readonly #o: ReporterOptions;
   readonly #now: () => number;
   readonly #started: number;
@@ -135,6 +149,19 @@ export class Reporter {
   /** Known total of refs to work through (grows as a manifest is read). */
   addRefs(n: number): void {
     this.totals.refs += n;
+    this.#scheduleDraw();
+  }
+
+  /** Refs of a resumed job that an earlier run settled (counted, not listed one by one). */
+  addAlreadyDone(n: number): void {
+    this.totals.alreadyDone += n;
+    this.#scheduleDraw();
+  }
+
+  /** Refs a run that stopped as a whole did not finish: counted as failed (and cancelled), said in one line. */
+  countUnfinished(n: number): void {
+    this.totals.failed += n;
+    this.totals.cancelled += n;
     this.#scheduleDraw();
   }
 
@@ -164,6 +191,7 @@ export class Reporter {
         break;
       case 'failed':
         this.totals.failed += 1;
+        if (e.code === 'cancelled') this.totals.cancelled += 1;
         break;
       case 'bad_line':
         this.totals.badLines += 1;
@@ -204,6 +232,8 @@ export class Reporter {
       case 'skipped':
         return this.#o.mode === 'tty' ? undefined : `skipped  ${e.objectKey}  (${e.reason})`;
       case 'failed':
+        // Refs a Ctrl-C stopped are said once, in the summary, not one line each.
+        if (e.code === 'cancelled') return undefined;
         return `failed   ${e.id} ${JSON.stringify(e.key)}: ${e.code}: ${e.message}`;
       case 'bad_line':
         return `line ${e.line}: ${e.code ? `${e.code}: ` : ''}${e.message}`;
@@ -244,7 +274,10 @@ export class Reporter {
   /** The bar's text (exported through the class for tests). */
   barText(): string {
     const t = this.totals;
-    const done = Math.min(t.refs, t.copied + t.skipped + t.failed + t.planned + this.#liveFiles);
+    const done = Math.min(
+      t.refs,
+      t.copied + t.skipped + t.failed + t.planned + t.alreadyDone + this.#liveFiles,
+    );
     const elapsed = this.#now() - this.#started;
     const bytes = t.bytes + this.#liveBytes;
     const rate = elapsed > 0 ? (bytes * 1000) / elapsed : 0;
@@ -297,8 +330,9 @@ export function humanSummary(s: Summary): string {
     `${t.refs} refs`,
     `${t.copied} copied (${formatBytes(t.bytes)})`,
     `${t.skipped} skipped`,
-    `${t.failed} failed`,
+    `${t.failed} failed${t.cancelled > 0 ? ` (${t.cancelled} cancelled)` : ''}`,
   ];
+  if (t.alreadyDone > 0) parts.splice(1, 0, `${t.alreadyDone} already done`);
   if (t.planned > 0) parts.push(`${t.planned} planned (dry run)`);
   if (t.badLines > 0) parts.push(`${t.badLines} bad lines`);
   const status = s.aborted ? 'ABORTED' : s.ok ? 'OK' : 'FAILED';

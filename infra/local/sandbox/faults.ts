@@ -33,12 +33,20 @@ export class FaultBoard {
     this.#armed = [];
   }
 
-  /** Consumes one firing of the first armed fault of `kind` that applies to `route` (oldest first). */
-  take<K extends FaultKind>(kind: K, route: ConcreteRoute): FaultOf<K> | undefined {
+  /**
+   * Consumes one firing of the first armed fault of `kind` that applies to `route` (oldest first); a fault naming
+   * a `fileId` applies only to a request for that file.
+   */
+  take<K extends FaultKind>(
+    kind: K,
+    route: ConcreteRoute,
+    about: { fileId?: string } = {},
+  ): FaultOf<K> | undefined {
     const index = this.#armed.findIndex(
       (a) =>
         a.fault.kind === kind &&
-        (!('route' in a.fault) || a.fault.route === 'any' || a.fault.route === route),
+        (!('route' in a.fault) || a.fault.route === 'any' || a.fault.route === route) &&
+        (!('fileId' in a.fault) || a.fault.fileId === undefined || a.fault.fileId === about.fileId),
     );
     if (index < 0) return undefined;
     const armed = this.#armed[index]!;

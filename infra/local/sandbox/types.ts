@@ -148,10 +148,20 @@ export type SandboxFault =
     }
   /** Wait before sending the status line and headers. */
   | { kind: 'slowHeaders'; route: SandboxRoute; delayMs: number; times?: number }
-  /** Send the first `afterBytes` of the body, then stall for `stallMs` (or forever when omitted) before going on. */
-  | { kind: 'stallBody'; route: 'download'; afterBytes: number; stallMs?: number; times?: number }
-  /** Throttle the body to this many bytes per second. */
-  | { kind: 'slowBody'; route: 'download'; bytesPerSecond: number; times?: number }
+  /**
+   * Send the first `afterBytes` of the body, then stall for `stallMs` (or forever when omitted) before going on.
+   * With `fileId`, only downloads of that file.
+   */
+  | {
+      kind: 'stallBody';
+      route: 'download';
+      afterBytes: number;
+      stallMs?: number;
+      fileId?: string;
+      times?: number;
+    }
+  /** Throttle the body to this many bytes per second. With `fileId`, only downloads of that file. */
+  | { kind: 'slowBody'; route: 'download'; bytesPerSecond: number; fileId?: string; times?: number }
   /**
    * Announce the full Content-Length, send `afterBytes`, then close the connection (FIN, no RST): the client
    * sees a body shorter than Content-Length, i.e. a premature close, never a clean shorter response.

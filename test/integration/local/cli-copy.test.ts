@@ -265,7 +265,7 @@ describe('ekb-archive copy (bin as a child process, s3rver via AWS_ENDPOINT_URL_
     }
   });
 
-  it('Ctrl-C aborts the in-flight upload, reports the ref as aborted, leaves no object and exits 130', async () => {
+  it('Ctrl-C aborts the in-flight upload, reports the ref cancelled (events and the bucket), leaves no object and exits 130', async () => {
     const sandbox = await startEkuaibaoSandbox({
       files: [
         { id: 'bigSlowFile01', key: 'openapi-big-slow.bin', fileName: 'big.bin', size: 64 * 1024 * 1024 },
@@ -279,7 +279,16 @@ describe('ekb-archive copy (bin as a child process, s3rver via AWS_ENDPOINT_URL_
       await writeFile(manifest, '{"id":"bigSlowFile01","key":"openapi-big-slow.bin"}\n');
       let pid = 0;
       const running = runCli(
-        ['copy', '--manifest', manifest, '--json', '--key-template', 'abort/{fileName}'],
+        [
+          'copy',
+          '--manifest',
+          manifest,
+          '--json',
+          '--key-template',
+          'abort/{fileName}',
+          '--job-id',
+          'ctrl-c',
+        ],
         {
           env: cleanEnv({
             ...s3.env,
@@ -300,12 +309,29 @@ describe('ekb-archive copy (bin as a child process, s3rver via AWS_ENDPOINT_URL_
       }
       expect(sandbox.stats.downloadsStarted).toBe(1);
       await new Promise((r) => setTimeout(r, 300));
+      const interruptedAt = Date.now();
       process.kill(pid, 'SIGINT');
       const run = await running;
+      // Promptly: the upload is aborted, not left to run for the half minute the body would take.
+      expect(Date.now() - interruptedAt).toBeLessThan(10_000);
       expect(run.code).toBe(130);
       const events = jsonLines(run.stdout);
       expect(events.filter((e) => e.type === 'failed')).toEqual([
-        expect.objectContaining({ id: 'bigSlowFile01', code: 'aborted', retryable: true }),
+        expect.objectContaining({ id: 'bigSlowFile01', code: 'cancelled', retryable: true }),
+      ]);
+      // The job's report in the bucket says so too (not "deadline … will be retried").
+      const report = JSON.parse(
+        await (
+          await s3.client.send(
+            new GetObjectCommand({ Bucket: s3.bucket, Key: 'jobs/ctrl-c/batches/b00001.json' }),
+          )
+        ).Body!.transformToString(),
+      ) as { results: Array<{ code?: string; message?: string }> };
+      expect(report.results).toEqual([
+        expect.objectContaining({
+          code: 'cancelled',
+          message: expect.stringMatching(/^cancelled \(Ctrl-C\)/),
+        }),
       ]);
       expect(events.at(-1)).toMatchObject({
         type: 'summary',

@@ -1,6 +1,9 @@
 import { createHash } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { LocalQueue, md5OfMessageAttributes, type QueueEvent } from '../../../infra/local/local-queue.js';
 
 describe('LocalQueue (SQS + Lambda event source mapping)', () => {
@@ -207,5 +210,167 @@ describe('LocalQueue (SQS + Lambda event source mapping)', () => {
     expect(calls).toBe(2);
     expect(q.deadLetters()).toHaveLength(1);
     expect(q.stats.failedInvocations).toBe(2);
+  });
+});
+
+describe('LocalQueue on a database file (several queues, one file)', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'ekb-queue-file-'));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('keeps each named queue and its DLQ apart, and gives a queue opened again what it held', async () => {
+    const database = join(dir, 'queues.db');
+    const manifests = new LocalQueue({ name: 'manifests', database, visibilityTimeoutMs: 1_000 });
+    const work = new LocalQueue({ name: 'work', database, visibilityTimeoutMs: 1_000 });
+    manifests.send({ body: 'm1' });
+    work.sendBatch([
+      { id: 'a', body: 'w1' },
+      { id: 'b', body: 'w2' },
+    ]);
+    expect(manifests.stats.waiting).toBe(1);
+    expect(work.stats.waiting).toBe(2);
+    // One queue per name per process: a second poller would hand the same message to two consumers.
+    expect(() => new LocalQueue({ name: 'work', database, visibilityTimeoutMs: 1_000 })).toThrow(
+      /already open/,
+    );
+    await work.close();
+
+    const seen: string[] = [];
+    const reopened = new LocalQueue({
+      name: 'work',
+      database,
+      visibilityTimeoutMs: 20,
+      maxReceiveCount: 1,
+      consumer: {
+        functionName: 'work',
+        timeoutMs: 5_000,
+        handler: async (event) => {
+          seen.push(...event.Records.map((r) => r.body));
+          return {
+            batchItemFailures: event.Records.filter((r) => r.body === 'w2').map((r) => ({
+              itemIdentifier: r.messageId,
+            })),
+          };
+        },
+      },
+    });
+    expect(reopened.recovered).toEqual({ messages: 0, interrupted: 0 });
+    await reopened.idle();
+    expect(seen).toEqual(['w1', 'w2']);
+    expect(reopened.deadLetters().map((d) => d.body)).toEqual(['w2']);
+    expect(manifests.deadLetters()).toEqual([]);
+    expect(manifests.stats.waiting).toBe(1);
+    await reopened.close();
+    await manifests.close();
+  });
+
+  it('delivers nothing while paused, then everything once started', async () => {
+    const seen: string[] = [];
+    const q = new LocalQueue({
+      name: 'paused',
+      database: join(dir, 'paused.db'),
+      visibilityTimeoutMs: 1_000,
+      paused: true,
+      consumer: {
+        functionName: 'work',
+        timeoutMs: 5_000,
+        handler: async (event) => {
+          seen.push(...event.Records.map((r) => r.body));
+        },
+      },
+    });
+    q.send({ body: 'x' });
+    await new Promise((r) => setTimeout(r, 50));
+    expect(seen).toEqual([]);
+    q.start();
+    await q.idle();
+    expect(seen).toEqual(['x']);
+    await q.close();
+  });
+
+  it('brings a failed message back after retryDelayMs, not after the visibility timeout', async () => {
+    const receives: number[] = [];
+    const q = new LocalQueue({
+      name: 'retried',
+      database: join(dir, 'retried.db'),
+      // A failed try would otherwise wait a minute.
+      visibilityTimeoutMs: 60_000,
+      maxReceiveCount: 3,
+      retryDelayMs: (receiveCount) => receiveCount * 10,
+      consumer: {
+        functionName: 'fan-out',
+        timeoutMs: 5_000,
+        handler: async (event) => {
+          receives.push(Number(event.Records[0]?.attributes.ApproximateReceiveCount));
+          throw new Error('not yet');
+        },
+      },
+    });
+    const started = Date.now();
+    q.send({ body: 'event' });
+    await q.idle();
+    expect(Date.now() - started).toBeLessThan(30_000);
+    expect(receives).toEqual([1, 2, 3]);
+    expect(q.deadLetters().map((d) => [d.body, d.receiveCount])).toEqual([['event', 3]]);
+    await q.close();
+  });
+
+  it('on close, tells running invocations to stop and hands back what is unfinished, its receive not counted', async () => {
+    const database = join(dir, 'closing.db');
+    let stopSeen = false;
+    const q = new LocalQueue({
+      name: 'closing',
+      database,
+      visibilityTimeoutMs: 60_000,
+      consumer: {
+        functionName: 'copy',
+        timeoutMs: 60_000,
+        handler: (event, context) => {
+          const body = event.Records[0]?.body;
+          const stop = (context as { stopSignal?: AbortSignal }).stopSignal;
+          // 'stops' ends when told to (and reports a failure); 'hangs' ignores the signal.
+          return new Promise((resolve) => {
+            stop?.addEventListener('abort', () => {
+              stopSeen = true;
+              if (body === 'stops') {
+                resolve({ batchItemFailures: [{ itemIdentifier: event.Records[0]?.messageId }] });
+              }
+            });
+          });
+        },
+      },
+      maxConcurrency: 2,
+    });
+    q.send({ body: 'stops' });
+    q.send({ body: 'hangs' });
+    while (q.stats.inFlight < 2) await new Promise((r) => setTimeout(r, 5));
+    await q.close(100);
+    expect(stopSeen).toBe(true);
+
+    const receives: Array<[string, string]> = [];
+    const reopened = new LocalQueue({
+      name: 'closing',
+      database,
+      visibilityTimeoutMs: 60_000,
+      consumer: {
+        functionName: 'copy',
+        timeoutMs: 5_000,
+        handler: async (event) => {
+          for (const r of event.Records) receives.push([r.body, r.attributes.ApproximateReceiveCount]);
+        },
+      },
+    });
+    // Both back at once (not after the minute of visibility), as first receives.
+    expect(reopened.recovered).toEqual({ messages: 2, interrupted: 0 });
+    await reopened.idle();
+    expect(receives.sort()).toEqual([
+      ['hangs', '1'],
+      ['stops', '1'],
+    ]);
+    await reopened.close();
   });
 });

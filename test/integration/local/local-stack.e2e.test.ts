@@ -299,7 +299,7 @@ describe('npm start -- --once (the demo a new user sees)', () => {
 });
 
 describe('npm start with a real bucket (EKB_BUCKET + the AWS SDK settings)', () => {
-  it('runs no embedded S3, picks up a manifest someone uploads by polling manifests/, archives into that bucket', async () => {
+  it('runs no embedded S3, picks up a manifest someone uploads by polling manifests/, archives into that bucket, and after a restart picks up one uploaded while it was down, each once', async () => {
     // Any S3-compatible endpoint stands in for AWS here; the stack only sees the SDK's standard settings.
     const store = await startS3rver({ bucket: 'customer-archive' });
     const dataDir = await mkdtemp(join(tmpdir(), 'ekb-local-real-'));
@@ -351,6 +351,54 @@ describe('npm start with a real bucket (EKB_BUCKET + the AWS SDK settings)', () 
       }
       const { code } = await interrupt(running);
       expect(code).toBe(0);
+
+      // While it is down, another manifest arrives; started again on the same data folder, it picks that one up
+      // (the poller's state is on disk) and does not hand over the first one a second time.
+      const later = demoFiles().slice(8, 10);
+      const laterKey = 'manifests/while-down.jsonl';
+      await store.client.send(
+        new PutObjectCommand({
+          Bucket: 'customer-archive',
+          Key: laterKey,
+          Body: later.map((f) => JSON.stringify({ id: f.id, key: f.key, fileName: f.fileName })).join('\n'),
+        }),
+      );
+      stack = await startStack(dataDir, {
+        ...store.env,
+        EKB_BUCKET: 'customer-archive',
+        EKB_LOCAL_MANIFEST_POLL_SECONDS: '1',
+      });
+      const restarted = stack;
+      const manifestJobs = async (): Promise<JobRecord[]> => {
+        const records: JobRecord[] = [];
+        const listed = await store.client.send(
+          new ListObjectsV2Command({ Bucket: 'customer-archive', Prefix: 'jobs/' }),
+        );
+        for (const o of listed.Contents ?? []) {
+          if (!o.Key?.endsWith('/job.json')) continue;
+          const got = await store.client.send(
+            new GetObjectCommand({ Bucket: 'customer-archive', Key: o.Key }),
+          );
+          const record = JSON.parse(await (got.Body?.transformToString() ?? '{}')) as JobRecord;
+          if (record.source.kind === 'manifest') records.push(record);
+        }
+        return records;
+      };
+      const laterJob = await until('the manifest uploaded while down', async () =>
+        (await manifestJobs()).find((r) => r.source.kind === 'manifest' && r.source.key === laterKey),
+      );
+      const laterStatus = await until('its job to finish', async () => {
+        const res = await request(`${restarted.apiUrl}/copy-jobs/${laterJob.jobId}`);
+        const body = (await res.body.json()) as JobStatus;
+        return body.state === 'running' ? undefined : body;
+      });
+      expect(laterStatus.totals).toMatchObject({ refs: 2, copied: 2, failed: 0 });
+      // A few more polls: the first manifest is not handed over again.
+      await new Promise((r) => setTimeout(r, 2_500));
+      expect((await manifestJobs()).map((r) => (r.source as { key: string }).key).sort()).toEqual(
+        [laterKey, manifestKey].sort(),
+      );
+      expect((await interrupt(restarted)).code).toBe(0);
     } finally {
       if (stack && stack.proc.exitCode === null) stack.proc.kill('SIGKILL');
       await store.close();

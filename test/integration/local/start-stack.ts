@@ -13,6 +13,8 @@ export interface RunningStack {
   descendants(): number[];
   /** Resolves with the exit code (or signal) once the launcher is gone. */
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** `kill -9` of the stack's whole process group (started with `group: true`); resolves once it is gone. */
+  killGroup(): Promise<void>;
 }
 
 export function descendantsOf(pid: number): number[] {
@@ -39,15 +41,16 @@ export function isAlive(pid: number): boolean {
 }
 
 /**
- * `node --import tsx infra/local/start.ts` (what `npm start` runs through tsx), ports 0, its data in `dataDir`.
- * Resolves once the banner shows the API and S3 lines.
+ * `node infra/local/npm-start.mjs` (what `npm start` runs: the build in dist/local/, made by the integration
+ * project's global setup), ports 0, its data in `dataDir`. Resolves once the banner shows the API and S3 lines.
  */
 export async function startStack(
   dataDir: string,
   extraEnv: Record<string, string> = {},
   args: string[] = ['--no-demo'],
+  options: { group?: boolean } = {},
 ): Promise<RunningStack> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', 'infra/local/start.ts', ...args], {
+  const proc = spawn(process.execPath, ['infra/local/npm-start.mjs', ...args], {
     cwd: PROJECT_ROOT,
     env: cleanEnv({
       EKB_LOCAL_API_PORT: '0',
@@ -56,6 +59,8 @@ export async function startStack(
       ...extraEnv,
     }),
     stdio: ['ignore', 'pipe', 'pipe'],
+    // Its own process group, so a test can kill the launcher and everything below it at once, as `kill -9 -PGID`.
+    detached: options.group === true,
   });
   let text = '';
   proc.stdout?.setEncoding('utf8').on('data', (d: string) => {
@@ -81,6 +86,14 @@ export async function startStack(
         output: () => text,
         descendants: () => descendantsOf(proc.pid as number),
         exited,
+        async killGroup() {
+          const below = descendantsOf(proc.pid as number);
+          process.kill(-(proc.pid as number), 'SIGKILL');
+          await exited;
+          for (const deadline = Date.now() + 5_000; below.some(isAlive) && Date.now() < deadline; ) {
+            await new Promise((r) => setTimeout(r, 20));
+          }
+        },
       };
     }
     if (proc.exitCode !== null || Date.now() > deadline) {

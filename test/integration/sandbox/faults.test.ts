@@ -105,6 +105,27 @@ describe('sandbox faults', () => {
     expect(resumed.sha256).toBe(await sandbox.sha256(pdf.id));
   });
 
+  it('aims stallBody at one file with fileId: other downloads pass untouched, that file stalls', async () => {
+    const other = demoFiles().find((f) => f.id !== pdf.id && !f.key.startsWith('DP:') && f.size > 2000)!;
+    const { answers } = await downloadUrls(sandbox, token, [
+      { id: other.id, key: other.key, expiration: 600 },
+      { id: pdf.id, key: pdf.key, expiration: 600 },
+    ]);
+    sandbox.inject({ kind: 'stallBody', route: 'download', afterBytes: 1000, fileId: pdf.id });
+
+    // The vendor answers in its own order: find each file's URL by id.
+    const urlOf = (id: string) => answers.find((a) => a.id === id)!.url;
+    const untouched = await fetchHashed(urlOf(other.id));
+    expect(untouched.sha256).toBe(await sandbox.sha256(other.id));
+    expect(sandbox.stats.faultsFired.stallBody ?? 0).toBe(0);
+
+    const stalled = await request(urlOf(pdf.id), { dispatcher: agent, bodyTimeout: 200 });
+    const result = await consume(stalled.body);
+    expect(result.bytes).toBe(1000);
+    expect(result.error).toMatchObject({ code: 'UND_ERR_BODY_TIMEOUT' });
+    expect(sandbox.stats.faultsFired.stallBody).toBe(1);
+  });
+
   it('throttles the body for slowBody and still delivers every byte', async () => {
     const url = await signedUrl();
     sandbox.inject({ kind: 'slowBody', route: 'download', bytesPerSecond: 100_000 });

@@ -39,7 +39,14 @@ export const jobCommand: CommandSpec = {
   name: 'job',
   summary: "print a job's status from the bucket's reports (jobs/<jobId>/…)",
   usage: 'ekb-archive job <jobId> [--bucket NAME] [--wait] [--json]',
-  options: { bucket: { type: 'string' }, wait: { type: 'boolean' } },
+  options: {
+    bucket: {
+      type: 'string',
+      valueName: 'NAME',
+      description: 'the bucket holding the job (default: EKB_BUCKET)',
+    },
+    wait: { type: 'boolean', description: 'wait until the job is no longer running, then print it' },
+  },
   positionals: { min: 1, max: 1 },
   needsEkuaibao: false,
   async run(ctx, args) {

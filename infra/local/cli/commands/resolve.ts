@@ -14,7 +14,13 @@ export const resolveCommand: CommandSpec = {
   name: 'resolve',
   summary: 'print download URLs for refs ({"id","key"} JSON lines, or the vendor body array) as JSON lines',
   usage: 'ekb-archive resolve <refs.jsonl|-> [--expiration SECONDS] [--json] [--sandbox]',
-  options: { expiration: { type: 'string' } },
+  options: {
+    expiration: {
+      type: 'string',
+      valueName: 'SECONDS',
+      description: 'how long the URLs stay valid, 1-1800 (default 1800)',
+    },
+  },
   positionals: { min: 1, max: 1 },
   needsEkuaibao: true,
   async run(ctx, args) {

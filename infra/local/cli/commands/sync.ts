@@ -11,6 +11,7 @@ import { createMemoryVersionedStore } from '../../../../functions/core/sync/vers
 import { EXIT, UsageError } from '../cli-errors.js';
 import type { CommandSpec } from '../command.js';
 import { checkKeyTemplate, cliLanes, createPipeline, parseConcurrency } from '../copy-pipeline.js';
+import { preflight } from '../preflight.js';
 
 export const syncCommand: CommandSpec = {
   name: 'sync',
@@ -19,12 +20,29 @@ export const syncCommand: CommandSpec = {
   usage:
     'ekb-archive sync --since <yyyy-MM-dd[ HH:mm:ss]> [--bucket NAME] [--form-types expense,loan,…] [--concurrency N] [--dry-run] [--key-template T] [--json] [--sandbox]',
   options: {
-    since: { type: 'string' },
-    bucket: { type: 'string' },
-    'form-types': { type: 'string' },
-    concurrency: { type: 'string' },
-    'dry-run': { type: 'boolean' },
-    'key-template': { type: 'string' },
+    since: {
+      type: 'string',
+      valueName: 'DATE',
+      description: 'forms updated since then (China time): yyyy-MM-dd or "yyyy-MM-dd HH:mm:ss" (required)',
+    },
+    bucket: { type: 'string', valueName: 'NAME', description: 'the archive bucket (default: EKB_BUCKET)' },
+    'form-types': {
+      type: 'string',
+      valueName: 'LIST',
+      description: 'form types to list, comma-separated (default: EKB_SYNC_FORM_TYPES, all seven)',
+    },
+    concurrency: {
+      type: 'string',
+      valueName: 'N',
+      description: 'files in flight at once, 1-256 (default: EKB_COPY_CONCURRENCY, 8)',
+    },
+    'dry-run': { type: 'boolean', description: 'list the forms and print the object keys; write nothing' },
+    'key-template': {
+      type: 'string',
+      valueName: 'T',
+      description:
+        'object key template (default: EKB_SYNC_OBJECT_KEY_TEMPLATE, forms/{formType}/{flowCode}/{fileId}-{fileName})',
+    },
   },
   positionals: { min: 0, max: 0 },
   needsEkuaibao: true,
@@ -54,6 +72,11 @@ export const syncCommand: CommandSpec = {
       .filter(Boolean);
 
     const pipeline = await createPipeline(ctx, { bucket, concurrency, dryRun, lanes });
+    // Its jobs' ids come per window, later: the bucket is asked for here, and written by the first report.
+    await preflight(ctx, {
+      ekuaibao: true,
+      ...(dryRun ? {} : { bucket: { kind: 'head', bucket: bucket as string } }),
+    });
     const client = await ctx.ekuaibao();
     const { reporter } = ctx;
     reporter.setLabel(dryRun ? 'planning' : 'syncing');
@@ -66,7 +89,7 @@ export const syncCommand: CommandSpec = {
           ...(formTypes ? { formTypes } : {}),
           startDate: since,
           keyTemplate,
-          signal: ctx.signal,
+          signal: pipeline.signal,
         },
         {
           forms: client,
@@ -98,7 +121,8 @@ export const syncCommand: CommandSpec = {
       await pipeline.runner.drain();
     }
     const aborted = ctx.signal.aborted;
-    if (fatal && !aborted) throw fatal;
+    if (fatal && !aborted && !pipeline.stopped) throw fatal;
+    if (pipeline.stopped) throw pipeline.stopped;
     const t = reporter.totals;
     const ok = !aborted && t.failed === 0 && t.badLines === 0 && summary?.status !== 'partial';
     const exitCode = aborted ? EXIT.interrupted : ok ? EXIT.ok : EXIT.itemsFailed;

@@ -43,6 +43,7 @@ export const downloadsRoute: RouteSpec = {
       // Both hosts are Aliyun OSS (DP: links too); a resized thumbnail is made on the fly, without checksums.
       oss: !thumb,
       withoutCrc64: file.withoutCrc64 === true,
+      fileId: file.id,
     });
   },
 };

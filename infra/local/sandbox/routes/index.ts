@@ -22,8 +22,8 @@
  *   slowHeaders {route, delayMs}                       hold the status line back (client headers timeout)
  *   reset {route, afterBytes}                          RST before any byte (0) or after N bytes of the answer
  *   forbiddenAfterIssue                                a fresh token's first data call → 403 (the 2023 quirk)
- *   stallBody {afterBytes, stallMs?}                   download: pause the body (forever without stallMs)
- *   slowBody {bytesPerSecond}                          download: throttle the body
+ *   stallBody {afterBytes, stallMs?, fileId?}          download: pause the body (forever without stallMs)
+ *   slowBody {bytesPerSecond, fileId?}                 download: throttle the body (fileId: that file only)
  *   truncate {afterBytes}                              download: full Content-Length, fewer bytes, FIN
  *   expiredUrl                                         download (every host): 403 as if the URL had expired
  *   corruptBody {atByte?}                              download: one byte flipped, right length, true checksums

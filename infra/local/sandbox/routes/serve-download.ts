@@ -19,6 +19,8 @@ export interface DownloadTarget {
   oss: boolean;
   /** The object predates OSS's CRC-64 (no x-oss-hash-crc64ecma). */
   withoutCrc64?: boolean;
+  /** The file's id, when the download is of a known file (faults may be aimed at one file). */
+  fileId?: string;
 }
 
 /** A 403 from the file host (expired, bad signature, missing or stale headers), counted. */
@@ -73,18 +75,19 @@ export async function serveDownload(
   }
   state.stats.downloadsStarted += 1;
   const chunks = flipByte(contentChunks(seed, start, end), start, integrity.corruptAt);
-  const outcome = await writeBody(res, chunks, bodyPlan(ctx, state));
+  const outcome = await writeBody(res, chunks, bodyPlan(ctx, state, target.fileId));
   if (outcome === 'complete') state.stats.downloadsCompleted += 1;
 }
 
-function bodyPlan(ctx: RequestContext, state: SandboxState): BodyPlan {
+function bodyPlan(ctx: RequestContext, state: SandboxState, fileId: string | undefined): BodyPlan {
   const plan: BodyPlan = {};
-  const stall = state.faults.take('stallBody', 'download');
+  const about = fileId === undefined ? {} : { fileId };
+  const stall = state.faults.take('stallBody', 'download', about);
   if (stall) {
     plan.stallAfter = stall.afterBytes;
     if (stall.stallMs !== undefined) plan.stallMs = stall.stallMs;
   }
-  const slow = state.faults.take('slowBody', 'download');
+  const slow = state.faults.take('slowBody', 'download', about);
   if (slow) plan.bytesPerSecond = slow.bytesPerSecond;
   const truncate = state.faults.take('truncate', 'download');
   if (ctx.resetAfter !== undefined) {

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it, vi } from 'vitest';
 import { type CopyDeps, copyBatch, newCopyStats } from '../../../../functions/core/copy/copy-batch.js';
-import { AppError } from '../../../../functions/core/errors.js';
+import { AppError, CancelledError } from '../../../../functions/core/errors.js';
 import type { CopyResult } from '../../../../functions/core/model/copy-result.js';
 import type { CopyRef } from '../../../../functions/core/model/refs.js';
 import { silentLogger } from '../../../../functions/core/ports.js';
@@ -523,6 +523,25 @@ describe('copyBatch', () => {
     expect(results[2]?.status === 'failed' && results[2].objectKey).toBe('attachments/F2/file2.pdf');
     expect([...sink.objects.keys()]).toEqual(['attachments/F0/file0.pdf']);
     expect(downloader.calls.map((c) => idOfUrl(c.url))).toEqual(['F0', 'F1']);
+  });
+
+  it('says cancelled, not deadline, when the signal was aborted with a CancelledError (Ctrl-C)', async () => {
+    const fs = files(3);
+    const ac = new AbortController();
+    const { sink, deps } = setup(fs, ({ url, signal }) => {
+      const id = idOfUrl(url);
+      if (id === 'F1') {
+        setTimeout(() => ac.abort(new CancelledError('cancelled by the user')), 5);
+        return stalled(content(id, 100), 1000, signal);
+      }
+      return ok(content(id));
+    });
+    const results = await copyBatch(refsOf(fs), { ...ctx, signal: ac.signal, concurrency: 1 }, deps);
+    expect(results.map((r) => r.status)).toEqual(['copied', 'failed', 'failed']);
+    for (const r of results.slice(1)) {
+      expect(r).toMatchObject({ code: 'cancelled', retryable: true, message: 'cancelled by the user' });
+    }
+    expect([...sink.objects.keys()]).toEqual(['attachments/F0/file0.pdf']);
   });
 
   it('fails every ref as deadline when the resolve call is cut off by the signal', async () => {

@@ -167,7 +167,7 @@ describe('readAnswerItem and toResolved', () => {
     });
   });
 
-  it('derives fileName for openapi keys and leaves it undefined for others', () => {
+  it('derives fileName and fileType for openapi keys and leaves them undefined for others', () => {
     const a = toResolved(
       readAnswerItem({
         id: '1',
@@ -178,6 +178,8 @@ describe('readAnswerItem and toResolved', () => {
       NOW,
     );
     expect(a.fileName).toBe('报销单.pdf');
+    expect(a.fileType).toBe('pdf');
+    expect(a.fileSize).toBeUndefined();
     expect(a.headers).toBeUndefined();
     expect(a.thumbUrl).toBeUndefined();
     const b = toResolved(

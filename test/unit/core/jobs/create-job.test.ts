@@ -376,3 +376,77 @@ describe('createJob with the bucket lanes', () => {
     expect(queue.messages.map((m) => m.onConflict)).toEqual(['overwrite', 'overwrite']);
   });
 });
+
+describe('createJob with resume (the CLI continuing a job by its id)', () => {
+  const template = 'a/{fileId}';
+
+  it('queues the same batches again when job.json exists, and keeps the record as it was', async () => {
+    const store = memoryStore();
+    const first = recordingQueue();
+    const created = await createJob(
+      { jobId: 'k1', source: { kind: 'cli' }, items: items(refs(250)), keyTemplate: template },
+      { queue: first, store, now: () => NOW },
+    );
+    const again = recordingQueue();
+    const { record, created: fresh } = await createJobOnce(
+      { jobId: 'k1', source: { kind: 'cli' }, items: items(refs(250)), keyTemplate: template, resume: true },
+      { queue: again, store, now: () => new Date(NOW.getTime() + 60_000) },
+    );
+    expect(fresh).toBe(false);
+    expect(record).toEqual(created);
+    expect(again.messages).toEqual(first.messages);
+    expect(again.messages.map((m) => m.batchId)).toEqual(['b00001', 'b00002', 'b00003']);
+  });
+
+  it('stops before queuing a batch the record does not have, and names the difference', async () => {
+    const store = memoryStore();
+    await createJob(
+      { jobId: 'k2', source: { kind: 'cli' }, items: items(refs(200)), keyTemplate: template },
+      { queue: recordingQueue(), store },
+    );
+    const bigger = recordingQueue();
+    await expect(
+      createJob(
+        {
+          jobId: 'k2',
+          source: { kind: 'cli' },
+          items: items(refs(250)),
+          keyTemplate: template,
+          resume: true,
+        },
+        { queue: bigger, store },
+      ),
+    ).rejects.toThrow(/job k2 was created from other input \(more than its 200 refs in 2 batches\)/);
+    // Batches are handed over ten at a time: the difference shows before any of them is queued.
+    expect(bigger.messages).toEqual([]);
+
+    const other = recordingQueue();
+    await expect(
+      createJob(
+        {
+          jobId: 'k2',
+          source: { kind: 'cli' },
+          items: items(refs(120)),
+          keyTemplate: template,
+          resume: true,
+        },
+        { queue: other, store },
+      ),
+    ).rejects.toThrow(/batch b00002 held 100 refs, this input gives it 20/);
+    expect(other.messages).toEqual([]);
+  });
+
+  it('without resume, still does nothing when job.json exists', async () => {
+    const store = memoryStore();
+    await createJob(
+      { jobId: 'k3', source: { kind: 'cli' }, items: items(refs(10)), keyTemplate: template },
+      { queue: recordingQueue(), store },
+    );
+    const again = recordingQueue();
+    await createJob(
+      { jobId: 'k3', source: { kind: 'cli' }, items: items(refs(10)), keyTemplate: template },
+      { queue: again, store },
+    );
+    expect(again.messages).toEqual([]);
+  });
+});

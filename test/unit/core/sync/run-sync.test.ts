@@ -295,6 +295,30 @@ describe('runSync: failures', () => {
     const again = await runSync(base, deps);
     expect(again).toMatchObject({ refs: 1, windows: 1 });
   });
+
+  it('releases the lock after a failure even when the first release hits a store error, and the next run works', async () => {
+    const forms = new FakeForms([makeForm('e1', 'expense', T0 + HOUR, [f(1)])]);
+    const { deps, store, sleeps, state } = setup(forms, T0 + 2 * HOUR);
+    forms.beforeAnswer = () => {
+      throw new AppError('ekuaibao_http_500', 'getApplyList answered 500', { retryable: true });
+    };
+    // The run's writes: the lock (1st), then the release after the failure (2nd) fails once as S3 might.
+    const putIfMatch = store.putIfMatch.bind(store);
+    let writes = 0;
+    store.putIfMatch = async (key, value, etag) => {
+      writes += 1;
+      if (writes === 2) throw new AppError('state_write_failed', 'S3 answered SlowDown', { retryable: true });
+      return putIfMatch(key, value, etag);
+    };
+    await expect(runSync(base, deps)).rejects.toMatchObject({ code: 'ekuaibao_http_500' });
+    expect(writes).toBe(3);
+    expect(sleeps).toContain(500);
+    expect(state()?.lock).toBeUndefined();
+    expect(state()?.lastError).toMatchObject({ code: 'ekuaibao_http_500' });
+
+    forms.beforeAnswer = undefined;
+    expect(await runSync(base, deps)).toMatchObject({ status: 'done', refs: 1 });
+  });
 });
 
 describe('runSync: lock', () => {
