@@ -2,6 +2,8 @@
  * One copy-queue message, start to finish: copy the batch, decide whether this attempt is final, and write the
  * batch report. The handler only maps SQS records in and partial-batch failures out.
  */
+
+import { fallbackLanes, type Lanes } from '../attachments/lanes.js';
 import { ErrorCode } from '../errors.js';
 import { writeBatchIndex } from '../jobs/file-index.js';
 import { batchReportKey } from '../jobs/keys.js';
@@ -31,6 +33,8 @@ export interface RunBatchDeps extends CopyDeps {
   concurrency: number;
   /** Runs package messages (message.packages); without it they fail `misconfigured`. */
   packages?: PackageBatchRunner;
+  /** The bucket's lanes (config); default: the default template's root plus attachments/ and forms/. */
+  lanes?: Lanes;
 }
 
 export interface RunBatchInput {
@@ -103,6 +107,8 @@ export async function runBatchMessage(input: RunBatchInput, deps: RunBatchDeps):
         jobId: message.jobId,
         keyTemplate: message.keyTemplate ?? deps.defaultKeyTemplate,
         concurrency: deps.concurrency,
+        lanes: deps.lanes ?? fallbackLanes(deps.defaultKeyTemplate, deps.reportPrefix),
+        ...(message.onConflict === 'overwrite' ? { onConflict: message.onConflict } : {}),
         ...signal,
         stats,
       },
