@@ -11,6 +11,7 @@ import {
   type DownloadUrlResolver,
   type FormsSource,
   type Logger,
+  type OutboundFailureSource,
   silentLogger,
 } from '../ports.js';
 import { type BackoffPolicy, DEFAULT_BACKOFF, defaultSleep, type Sleep } from '../util/backoff.js';
@@ -26,6 +27,7 @@ import { resolveDownloadUrls } from './downloadurls.js';
 import { getApplyList, getFlowDetails } from './forms.js';
 import { createHttpCall, type EkuaibaoClientStats, SecretScrubber } from './http-call.js';
 import { type ListFormsOptions, listForms } from './list-forms.js';
+import { listOutboundFailures } from './outbound-logs.js';
 import { TOKEN_REFRESH_MARGIN_MS } from './token-cache.js';
 
 export type { EkuaibaoClientStats } from './http-call.js';
@@ -61,7 +63,7 @@ export interface EkuaibaoClientOptions {
   dispatcher?: Dispatcher;
 }
 
-export interface EkuaibaoClient extends DownloadUrlResolver, FormsSource {
+export interface EkuaibaoClient extends DownloadUrlResolver, FormsSource, OutboundFailureSource {
   /** A valid access token (cached; one fetch shared by concurrent callers). Secret: never log it. */
   getAccessToken(signal?: AbortSignal): Promise<string>;
   /** All forms of one type in a window, page by page with a pause between pages (list-forms.ts). */
@@ -123,6 +125,7 @@ export function createEkuaibaoClient(options: EkuaibaoClientOptions): EkuaibaoCl
     downloadUrlCalls: 0,
     applyListCalls: 0,
     flowDetailsCalls: 0,
+    outboundLogCalls: 0,
     retries: 0,
     authRetries: 0,
   };
@@ -161,6 +164,7 @@ export function createEkuaibaoClient(options: EkuaibaoClientOptions): EkuaibaoCl
     resolveDownloadUrls: (refs, opts) => resolveDownloadUrls(resolve, refs, opts),
     getApplyList: (query) => getApplyList(forms, query),
     getFlowDetails: (by, signal) => getFlowDetails(forms, by, signal),
+    listOutboundFailures: (query, signal) => listOutboundFailures(forms, query, signal),
     listForms: (opts: ListFormsOptions) => listForms(client, opts, sleep),
     stats,
     async close(): Promise<void> {

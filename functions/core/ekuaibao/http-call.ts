@@ -36,13 +36,20 @@ export interface EkuaibaoClientStats {
   downloadUrlCalls: number;
   applyListCalls: number;
   flowDetailsCalls: number;
+  /** outboundMessageLogs calls (the replay of failed pushes). */
+  outboundLogCalls: number;
   /** Attempts after the first, for transient faults and for refused tokens. */
   retries: number;
   /** Data calls repeated with a new token after 401/403. */
   authRetries: number;
 }
 
-export type CallCounter = 'tokenFetches' | 'downloadUrlCalls' | 'applyListCalls' | 'flowDetailsCalls';
+export type CallCounter =
+  | 'tokenFetches'
+  | 'downloadUrlCalls'
+  | 'applyListCalls'
+  | 'flowDetailsCalls'
+  | 'outboundLogCalls';
 
 export interface CallSpec {
   route: string;

@@ -10,7 +10,9 @@ export type JobSource =
       manifest?: string;
     }
   | { kind: 'schedule'; windowStart: string; windowEnd: string }
-  | { kind: 'cli'; manifest?: string };
+  | { kind: 'cli'; manifest?: string }
+  /** One form, from 合思's outbound message (push) or its failure log (replay): see core/hooks/. */
+  | { kind: 'hook'; via: 'push' | 'replay'; flowId: string };
 
 /** A manifest line (or API item) that could not be used: reported, never silently dropped. */
 export interface BadInput {

@@ -19,7 +19,9 @@ export function describeStatus(s: JobStatus): string[] {
         ? `scheduled sync ${s.source.windowStart} → ${s.source.windowEnd}`
         : s.source.kind === 'cli'
           ? `CLI${s.source.manifest ? ` (${s.source.manifest})` : ''}`
-          : `API${s.source.manifest ? ` (${s.source.manifest})` : ''}`;
+          : s.source.kind === 'hook'
+            ? `${s.source.via === 'push' ? 'push' : 'replayed failure'} of form ${s.source.flowId}`
+            : `API${s.source.manifest ? ` (${s.source.manifest})` : ''}`;
   const lines = [
     `job ${s.jobId}: ${s.state}`,
     `  created  ${s.createdAt} from ${source}`,
