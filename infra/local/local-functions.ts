@@ -14,6 +14,7 @@ import { createS3ReportStore } from '../../functions/aws/s3-report-store.js';
 import { compose } from '../../functions/compose/composition.js';
 import { copyHandlerDeps } from '../../functions/compose/copy.js';
 import { resolveHandlerDeps } from '../../functions/compose/ekuaibao.js';
+import { hookHandlerDeps } from '../../functions/compose/hooks.js';
 import { fanOutDeps, jobsApiDeps } from '../../functions/compose/storage.js';
 import { scheduledSync } from '../../functions/compose/sync.js';
 import type { Config } from '../../functions/config.js';
@@ -27,6 +28,7 @@ import type { BatchQueue, Logger, ReportStore } from '../../functions/core/ports
 import type { SyncOptions } from '../../functions/core/sync/sync-options.js';
 import { createReportStoreVersionedStore } from '../../functions/core/sync/versioned-store.js';
 import { createHandler as createFanOutHandler } from '../../functions/fan-out/handler.js';
+import { createHandler as createHooksHandler } from '../../functions/hooks/handler.js';
 import { createHandler as createJobsApiHandler } from '../../functions/jobs-api/handler.js';
 import { createHandler as createResolveHandler } from '../../functions/resolve/handler.js';
 import type { ApiHandler } from './http-api.js';
@@ -36,6 +38,8 @@ import { NO_PAUSE_POINTS, type PausePoints } from './pause-points.js';
 export interface LocalFunctions {
   resolve: ApiHandler;
   jobsApi: ApiHandler;
+  /** POST /hooks/{proxy+}: 合思's outbound messages (no IAM; the secret is in the path). */
+  hooks: ApiHandler;
   fanOut: (event: S3Event | ScheduledEvent, context: Context) => Promise<unknown>;
   copy: (event: SQSEvent, context: Context) => Promise<unknown>;
   /** Every job record in the bucket. */
@@ -58,6 +62,8 @@ export interface LocalFunctionsInput {
   syncOptions?: Partial<SyncOptions>;
   /** Test-only pause points (pause-points.ts). */
   pausePoints?: PausePoints;
+  /** The outbound-message route's secret (the local stack keeps it in its data folder, never in the env). */
+  hookSecret?: string;
 }
 
 /**
@@ -95,6 +101,7 @@ export async function buildLocalFunctions(input: LocalFunctionsInput): Promise<L
     syncState: createReportStoreVersionedStore(store),
     metrics: (values) => fn('copy').debug('copy metrics', values),
     ...(input.syncOptions ? { syncOptions: input.syncOptions } : {}),
+    ...(input.hookSecret === undefined ? {} : { hookSecret: async () => input.hookSecret as string }),
   });
   const resolve = createResolveHandler(resolveHandlerDeps(c, fn('resolve')));
   const jobsApi = createJobsApiHandler(jobsApiDeps(c, fn('jobs-api')));
@@ -103,6 +110,8 @@ export async function buildLocalFunctions(input: LocalFunctionsInput): Promise<L
     sync: scheduledSync(c, fn('fan-out')),
   });
   const copy = createCopyHandler(copyHandlerDeps(c, fn('copy')));
+  // Built on first use: without a secret the route answers a generic error and names the missing key in the log.
+  const hooks = createHooksHandler(() => hookHandlerDeps(c, fn('hooks')));
 
   const listJobRecords = async (): Promise<JobRecord[]> => {
     const keys = (await store.list(config.reportPrefix)).filter((k) => k.endsWith('/job.json'));
@@ -113,6 +122,7 @@ export async function buildLocalFunctions(input: LocalFunctionsInput): Promise<L
   return {
     resolve: (event, context) => resolve(event, context),
     jobsApi: (event, context) => jobsApi(event, context),
+    hooks: (event, context) => hooks(event, context),
     fanOut: (event, context) => fanOut(event, context),
     copy: (event, context) => copy(event, context),
     store,
