@@ -19,6 +19,7 @@ import { type AppSettings, ArchiveFunctions } from './constructs/archive-functio
 import { CopyQueue } from './constructs/copy-queue.js';
 import { EkbCredentials } from './constructs/credentials.js';
 import { Observability } from './constructs/observability.js';
+import { PushHooks } from './constructs/push-hooks.js';
 import { ArchiveStorage } from './constructs/storage.js';
 import { Triggers } from './constructs/triggers.js';
 
@@ -51,6 +52,11 @@ export const STACK_SETTINGS = {
   /** API stage throttling: steady requests per second and burst. */
   apiThrottleRateLimit: intSetting('', 10, 1, 10_000, 'apiThrottleRateLimit'),
   apiThrottleBurstLimit: intSetting('', 20, 1, 5_000, 'apiThrottleBurstLimit'),
+  /** The outbound-message route's own throttling (steady requests per second and burst), below the stage's. */
+  hookThrottleRateLimit: intSetting('', 5, 1, 1_000, 'hookThrottleRateLimit'),
+  hookThrottleBurstLimit: intSetting('', 10, 1, 1_000, 'hookThrottleBurstLimit'),
+  /** Calls with a wrong or missing secret in 5 minutes that raise the alarm. */
+  hookRejectedAlarmThreshold: intSetting('', 5, 1, 10_000, 'hookRejectedAlarmThreshold'),
   /** E-mail subscribed to the alarm topic; "" for none. */
   alarmEmail: contextSetting<string | undefined>('alarmEmail', undefined, email),
   /** X-Ray active tracing for every function. */
@@ -68,6 +74,8 @@ const FUNCTION_CONTEXT_SETTINGS = {
   syncFormTypes: FUNCTION_SETTINGS.syncFormTypes,
   syncOverlapMinutes: FUNCTION_SETTINGS.syncOverlapMinutes,
   syncStartDate: FUNCTION_SETTINGS.syncStartDate,
+  hookActions: FUNCTION_SETTINGS.hookActions,
+  hookReplayMessageTypes: FUNCTION_SETTINGS.hookReplayMessageTypes,
   deadlineMarginMs: FUNCTION_SETTINGS.deadlineMarginMs,
   logLevel: FUNCTION_SETTINGS.logLevel,
 };
@@ -154,6 +162,7 @@ export class EkbArchiveStack extends Stack {
   readonly api: ArchiveApi;
   readonly triggers: Triggers;
   readonly observability: Observability;
+  readonly hooks: PushHooks;
 
   constructor(scope: Construct, id: string, props: EkbArchiveStackProps) {
     super(scope, id, props);
@@ -186,6 +195,8 @@ export class EkbArchiveStack extends Stack {
         syncStartDate: s.syncStartDate,
         deadlineMarginMs: s.deadlineMarginMs,
         logLevel: s.logLevel,
+        hookActions: s.hookActions,
+        hookReplayMessageTypes: s.hookReplayMessageTypes,
       },
       bucket: this.storage.bucket,
       queue: this.copyQueue.queue,
@@ -198,9 +209,30 @@ export class EkbArchiveStack extends Stack {
       maxReceiveCount: MAX_RECEIVE_COUNT,
     });
 
+    this.hooks = new PushHooks(this, 'Hooks', {
+      settings: {
+        ekbBaseUrl: s.ekbBaseUrl,
+        syncObjectKeyTemplate: s.syncObjectKeyTemplate,
+        hookActions: s.hookActions,
+        hookDedupeMinutes: FUNCTION_SETTINGS.hookDedupeMinutes.default,
+        logLevel: s.logLevel,
+      },
+      bucket: this.storage.bucket,
+      queue: this.copyQueue.queue,
+      credentials: this.credentials.secret,
+      logRetention: s.logRetentionDays,
+      tracing: s.tracing,
+      rejectedAlarmThreshold: s.hookRejectedAlarmThreshold,
+    });
+
     this.api = new ArchiveApi(this, 'Api', {
       resolve: this.functions.resolve.fn,
       jobsApi: this.functions.jobsApi.fn,
+      hooks: {
+        fn: this.hooks.fn.fn,
+        throttleRateLimit: s.hookThrottleRateLimit,
+        throttleBurstLimit: s.hookThrottleBurstLimit,
+      },
       throttleRateLimit: s.apiThrottleRateLimit,
       throttleBurstLimit: s.apiThrottleBurstLimit,
       logRetention: s.logRetentionDays,
@@ -221,7 +253,9 @@ export class EkbArchiveStack extends Stack {
         jobsApi: this.functions.jobsApi.fn,
         fanOut: this.functions.fanOut.fn,
         copy: this.functions.copy.fn,
+        hooks: this.hooks.fn.fn,
       },
+      extraAlarms: [this.hooks.rejectedAlarm],
       queue: this.copyQueue.queue,
       deadLetterQueue: this.copyQueue.deadLetterQueue,
       fanOutFailures: this.triggers.fanOutFailures,
@@ -243,6 +277,11 @@ export class EkbArchiveStack extends Stack {
     output('DeadLetterQueueUrl', this.copyQueue.deadLetterQueue.queueUrl, 'Copy batches that failed 5 times');
     output('FanOutFailuresQueueUrl', this.triggers.fanOutFailures.queueUrl, 'Failed fan-out events');
     output('CredentialsSecretArn', this.credentials.secret.secretArn, 'Put {"appKey","appSecurity"} here');
+    output(
+      'HookUrlSecretArn',
+      this.hooks.secret.secretArn,
+      "合思 outbound-message URL: <ApiUrl>hooks/ekuaibao/<this secret's value> (README)",
+    );
     output('AlarmTopicArn', this.observability.alarmTopic.topicArn, 'Alarm notifications');
     output('DashboardName', this.observability.dashboard.dashboardName, 'CloudWatch dashboard');
   }

@@ -6,6 +6,7 @@ import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { Config } from '../../functions/config.js';
+import { HOOKS_PREFIX } from '../../functions/core/hooks/keys.js';
 import { type DeployedEnvKey, functionEnvironment } from '../env-keys.js';
 import { ArchiveFunction } from './archive-function.js';
 import { acknowledgeGrantWildcards } from './nag.js';
@@ -25,6 +26,8 @@ export type AppSettings = Pick<
   | 'syncStartDate'
   | 'deadlineMarginMs'
   | 'logLevel'
+  | 'hookActions'
+  | 'hookReplayMessageTypes'
 >;
 
 export interface ArchiveFunctionsProps {
@@ -116,13 +119,16 @@ export class ArchiveFunctions extends Construct {
         EKB_SYNC_OVERLAP_MINUTES: s.syncOverlapMinutes,
         EKB_SYNC_START_DATE: s.syncStartDate,
         EKB_DEADLINE_MARGIN_MS: s.deadlineMarginMs,
+        // The scheduled run first replays 合思's failure log of outbound messages (hooks/ holds its records).
+        EKB_HOOK_ACTIONS: s.hookActions.join(','),
+        EKB_HOOK_REPLAY_MESSAGE_TYPES: s.hookReplayMessageTypes.join(','),
       }),
     });
     secret.grantRead(this.fanOut.role);
     const fanOutS3 =
-      "S3 access is limited to this bucket's manifests/ (read), jobs/ (job records) and sync/ (sync state); object keys are known only at run time.";
+      "S3 access is limited to this bucket's manifests/ (read), jobs/ (job records), sync/ (sync state) and hooks/ (replayed outbound messages); object keys are known only at run time.";
     ack(this.fanOut, bucket.grantRead(this.fanOut.role, `${MANIFESTS_PREFIX}*`), fanOutS3);
-    for (const prefix of [JOBS_PREFIX, SYNC_PREFIX]) {
+    for (const prefix of [JOBS_PREFIX, SYNC_PREFIX, HOOKS_PREFIX]) {
       ack(this.fanOut, bucket.grantRead(this.fanOut.role, `${prefix}*`), fanOutS3);
       ack(this.fanOut, bucket.grantPut(this.fanOut.role, `${prefix}*`), fanOutS3);
     }
