@@ -76,6 +76,8 @@ const FUNCTION_CONTEXT_SETTINGS = {
   syncStartDate: FUNCTION_SETTINGS.syncStartDate,
   hookActions: FUNCTION_SETTINGS.hookActions,
   hookReplayMessageTypes: FUNCTION_SETTINGS.hookReplayMessageTypes,
+  syncMode: FUNCTION_SETTINGS.syncMode,
+  packageStates: FUNCTION_SETTINGS.packageStates,
   deadlineMarginMs: FUNCTION_SETTINGS.deadlineMarginMs,
   logLevel: FUNCTION_SETTINGS.logLevel,
 };
@@ -141,6 +143,7 @@ export function settingsFromContext(node: Node): EkbArchiveSettings {
   }
   if (values.allowedDownloadHosts.length === 0)
     problems.push('allowedDownloadHosts must name at least one host');
+  if (values.packageStates.length === 0) problems.push('packageStates must name at least one form state');
   if (values.deadlineMarginMs * 2 > values.copyTimeoutSeconds * 1000) {
     problems.push('deadlineMarginMs must be at most half of copyTimeoutSeconds');
   }
@@ -193,6 +196,8 @@ export class EkbArchiveStack extends Stack {
         syncFormTypes: s.syncFormTypes,
         syncOverlapMinutes: s.syncOverlapMinutes,
         syncStartDate: s.syncStartDate,
+        syncMode: s.syncMode,
+        packageStates: s.packageStates,
         deadlineMarginMs: s.deadlineMarginMs,
         logLevel: s.logLevel,
         hookActions: s.hookActions,
@@ -213,6 +218,7 @@ export class EkbArchiveStack extends Stack {
       settings: {
         ekbBaseUrl: s.ekbBaseUrl,
         syncObjectKeyTemplate: s.syncObjectKeyTemplate,
+        syncMode: s.syncMode,
         hookActions: s.hookActions,
         hookDedupeMinutes: FUNCTION_SETTINGS.hookDedupeMinutes.default,
         logLevel: s.logLevel,

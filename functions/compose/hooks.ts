@@ -8,6 +8,7 @@ import { hookSecretFromSecretsManager } from '../aws/hook-secret.js';
 import { createS3VersionedStore } from '../aws/s3-versioned-store.js';
 import { AppError, ErrorCode } from '../core/errors.js';
 import { type ReplaySummary, replayFailedDeliveries } from '../core/hooks/replay-failures.js';
+import { requestFormArchiver } from '../core/hooks/request-archiver.js';
 import { walkFormArchiver } from '../core/hooks/walk-archiver.js';
 import { refsJobStarter } from '../core/jobs/create-job.js';
 import type { FormArchiver, Logger, VersionedStore } from '../core/ports.js';
@@ -27,8 +28,16 @@ export function hookStore(c: Composition): VersionedStore {
   );
 }
 
-/** The port that starts one form's archive: today the sync's file walk, as one copy job per form. */
+/**
+ * The port that starts one form's archive, on the sync's own path: a form-archive request (form packages) when
+ * the sync archives packages (EKB_SYNC_MODE=packages, the default), else the file walk as one copy job.
+ */
 export function formArchiver(c: Composition, logger: Logger = c.logger): FormArchiver {
+  if (c.config.syncMode === 'packages') {
+    return c.once('formArchiver', () =>
+      requestFormArchiver({ store: reportStore(c, 'the outbound-message hooks'), now: Date.now }),
+    );
+  }
   return c.once('formArchiver', () =>
     walkFormArchiver({
       forms: ekuaibaoClient(c),

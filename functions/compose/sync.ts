@@ -1,6 +1,7 @@
-/** The scheduled sync hook fan-out runs for EventBridge's schedule. */
+/** The scheduled sync hook fan-out runs for EventBridge's schedule, and fan-out's form-archive requests. */
 import { createS3VersionedStore } from '../aws/s3-versioned-store.js';
 import type { Logger } from '../core/ports.js';
+import type { FormArchiveFanOutDeps } from '../fan-out/form-archive-request.js';
 import { replayThenSync } from '../fan-out/replay-then-sync.js';
 import { createScheduledSync, type ScheduledSyncHook } from '../fan-out/scheduled-sync.js';
 import { type Composition, requireKeys } from './composition.js';
@@ -15,6 +16,7 @@ export function scheduledSync(c: Composition, logger: Logger = c.logger): Schedu
   const sync = c.once('sync', () =>
     createScheduledSync(c.config, {
       forms: ekuaibaoClient(c),
+      packageSource: ekuaibaoClient(c),
       state:
         c.overrides.syncState ??
         createS3VersionedStore({ client: s3Client(c), bucket: c.config.bucket as string }),
@@ -27,4 +29,9 @@ export function scheduledSync(c: Composition, logger: Logger = c.logger): Schedu
   );
   // Failed pushes first (合思's failure log), then the watermark sync: both archive through the same path.
   return replay ? c.once('replayThenSync', () => replayThenSync(sync, replay, logger)) : sync;
+}
+
+/** Requests under manifests/form-archives/ (POST /form-archives): planned with the 合思 client. */
+export function formArchiveDeps(c: Composition): FormArchiveFanOutDeps {
+  return { source: ekuaibaoClient(c), states: c.config.packageStates };
 }

@@ -8,6 +8,7 @@ import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { Config } from '../../functions/config.js';
 import { HOOKS_PREFIX } from '../../functions/core/hooks/keys.js';
+import { FORM_ARCHIVES_PREFIX } from '../../functions/core/packages/form-request.js';
 import { functionEnvironment } from '../env-keys.js';
 import { ArchiveFunction } from './archive-function.js';
 import { acknowledgeGrantWildcards } from './nag.js';
@@ -17,7 +18,7 @@ import { JOBS_PREFIX } from './storage.js';
 export interface PushHooksProps {
   settings: Pick<
     Config,
-    'ekbBaseUrl' | 'syncObjectKeyTemplate' | 'hookActions' | 'hookDedupeMinutes' | 'logLevel'
+    'ekbBaseUrl' | 'syncObjectKeyTemplate' | 'syncMode' | 'hookActions' | 'hookDedupeMinutes' | 'logLevel'
   >;
   bucket: IBucket;
   queue: IQueue;
@@ -70,6 +71,8 @@ export class PushHooks extends Construct {
         EKB_QUEUE_URL: props.queue.queueUrl,
         EKB_REPORT_PREFIX: JOBS_PREFIX,
         EKB_SYNC_OBJECT_KEY_TEMPLATE: s.syncObjectKeyTemplate,
+        // The sync's path is the push's path: form-archive requests (packages) or the file walk (files).
+        EKB_SYNC_MODE: s.syncMode,
         EKB_CREDENTIALS_SECRET: props.credentials.secretArn,
         // The ARN, never the value.
         EKB_HOOK_SECRET: this.secret.secretArn,
@@ -82,8 +85,8 @@ export class PushHooks extends Construct {
     props.credentials.grantRead(this.fn.role);
     props.queue.grantSendMessages(this.fn.role);
     const why =
-      "S3 access is limited to this bucket's hooks/ (event records) and jobs/ (the pushed form's job record); object keys are known only at run time.";
-    for (const prefix of [HOOKS_PREFIX, JOBS_PREFIX]) {
+      "S3 access is limited to this bucket's hooks/ (event records), manifests/form-archives/ (the pushed form's archive request) and jobs/ (its job record in files mode); object keys are known only at run time.";
+    for (const prefix of [HOOKS_PREFIX, FORM_ARCHIVES_PREFIX, JOBS_PREFIX]) {
       ack(this.fn, bucket.grantRead(this.fn.role, `${prefix}*`), why);
       ack(this.fn, bucket.grantPut(this.fn.role, `${prefix}*`), why);
     }

@@ -131,12 +131,13 @@ describe('EkbArchiveStack functions', () => {
 });
 
 describe('EkbArchiveStack API', () => {
-  it('authorizes every route with IAM but the outbound-message route, and has exactly the four routes', () => {
+  it('authorizes every route with IAM but the outbound-message route, and has exactly the five routes', () => {
     const routes = ofType('AWS::ApiGatewayV2::Route');
     expect(routes.map(([, r]) => r.Properties.RouteKey).sort()).toEqual([
       'GET /copy-jobs/{jobId}',
       'POST /attachments/download-urls',
       'POST /copy-jobs',
+      'POST /form-archives',
       'POST /hooks/{proxy+}',
     ]);
     for (const [, r] of routes) {
@@ -387,18 +388,44 @@ describe('EkbArchiveStack secret and IAM', () => {
     };
     expect(objectScopes('POST /attachments', 's3:PutObject')).toEqual([]);
     expect(objectScopes('POST /attachments', 's3:GetObject*')).toEqual([]);
-    expect(objectScopes('POST /copy-jobs', 's3:PutObject')).toEqual(['/jobs/*']);
+    expect(objectScopes('POST /copy-jobs', 's3:PutObject')).toEqual([
+      '/jobs/*',
+      '/manifests/form-archives/*',
+    ]);
     expect(objectScopes('POST /copy-jobs', 's3:GetObject*')).toEqual(['/jobs/*', '/manifests/*']);
     expect(objectScopes('manifests/', 's3:PutObject')).toEqual(['/hooks/*', '/jobs/*', '/sync/*']);
     expect(objectScopes('manifests/', 's3:GetObject*')).toEqual([
+      '/forms/*/package.json',
       '/hooks/*',
       '/jobs/*',
       '/manifests/*',
       '/sync/*',
     ]);
-    expect(objectScopes(HOOKS, 's3:PutObject')).toEqual(['/hooks/*', '/jobs/*']);
-    expect(objectScopes(HOOKS, 's3:GetObject*')).toEqual(['/hooks/*', '/jobs/*']);
+    expect(objectScopes(HOOKS, 's3:PutObject')).toEqual([
+      '/hooks/*',
+      '/jobs/*',
+      '/manifests/form-archives/*',
+    ]);
+    expect(objectScopes(HOOKS, 's3:GetObject*')).toEqual([
+      '/hooks/*',
+      '/jobs/*',
+      '/manifests/form-archives/*',
+    ]);
     expect(objectScopes('SQS copy batches', 's3:PutObject')).toEqual(['/*']);
+  });
+
+  it('archives form packages: the route goes to the jobs API, fan-out is told the sync mode and states', () => {
+    const [jobsId] = functionByDescription('POST /copy-jobs');
+    const route = ofType('AWS::ApiGatewayV2::Route').find(
+      ([, r]) => r.Properties.RouteKey === 'POST /form-archives',
+    );
+    const integration = resources[String(route?.[1].Properties.Target['Fn::Join'][1][1].Ref)];
+    expect(refsIn(integration?.Properties.IntegrationUri)).toContain(jobsId);
+    const [, fanOut] = functionByDescription('manifests/');
+    expect(fanOut.Properties.Environment.Variables).toMatchObject({
+      EKB_SYNC_MODE: 'packages',
+      EKB_PACKAGE_STATES: 'paid,archived',
+    });
   });
 
   it('never grants object deletes and attaches no managed policies to app roles', () => {

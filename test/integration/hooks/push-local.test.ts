@@ -46,27 +46,43 @@ describe('outbound messages on the local stack', () => {
   let sandbox: EkuaibaoSandbox;
   let dataDir: string;
   const savedEnv = { ...process.env };
-  const sizes = new Map(demoFiles().map((f) => [f.id, f.size]));
 
+  /** Jobs a hook started for the form: form-archive requests (packages mode) or file-walk jobs (files mode). */
   const hookJobs = async (via: 'push' | 'replay', flowId: string): Promise<JobRecord[]> =>
     (await stack.functions.jobRecords()).filter(
-      (r) => r.source.kind === 'hook' && r.source.via === via && r.source.flowId === flowId,
+      (r) =>
+        (r.source.kind === 'hook' || r.source.kind === 'form-archives') &&
+        r.source.via === via &&
+        r.source.flowId === flowId,
     );
 
   /** The job's files are all copied and each object's bytes are the sandbox's, by SHA-256. */
+  /**
+   * Every file of the job is copied, and each of the form's attachments is the sandbox's, by SHA-256 (a package
+   * also holds receipts, invoices, form.json and the print PDF; its attachments sit under files/<role>/<fileName>).
+   * Returns how many attachments were checked.
+   */
   const expectArchived = async (jobId: string): Promise<number> => {
     const results = await stack.functions.jobResults(jobId);
+    const status = await stack.functions.jobStatus(jobId);
+    // The demo's form B26000002 carries an invoice whose original 合思 cannot produce (a sandbox demo case the
+    // package reports as failed); everything else must be copied.
+    const unavailable = (code: string) => code === 'invoice_unavailable';
+    expect(status?.failures.filter((f) => !unavailable(f.code))).toEqual([]);
     expect(results.length).toBeGreaterThan(0);
+    let checked = 0;
     for (const r of results) {
-      expect(r.status).toBe('copied');
+      if (r.status === 'failed' && unavailable(r.code)) continue;
+      expect(r.status, r.id).toBe('copied');
       if (r.status !== 'copied') continue;
-      const size = sizes.get(r.id);
-      expect(size, `demo file ${r.id}`).toBeDefined();
+      const file = demoFiles().find((f) => r.id === f.id || r.objectKey.endsWith(`/${f.fileName}`));
+      if (!file) continue;
+      checked += 1;
       expect(await sha256Of(stack.s3, stack.bucket, r.objectKey)).toBe(
-        await sha256OfContent(r.id, size as number),
+        await sha256OfContent(file.id, file.size),
       );
     }
-    return results.length;
+    return checked;
   };
 
   beforeAll(async () => {
@@ -121,7 +137,6 @@ describe('outbound messages on the local stack', () => {
       ['flow.paid', 'SUCCESS', [200]],
     ]);
     expect(await hookJobs('push', A02)).toHaveLength(1);
-    expect((await stack.functions.jobStatus(job?.jobId as string))?.state).toBe('done');
     expect(await expectArchived(job?.jobId as string)).toBe(2);
   });
 
@@ -165,7 +180,6 @@ describe('outbound messages on the local stack', () => {
 
     const jobs = await hookJobs('replay', C02);
     expect(jobs).toHaveLength(1);
-    expect((await stack.functions.jobStatus(jobs[0]?.jobId as string))?.state).toBe('done');
     expect(await expectArchived(jobs[0]?.jobId as string)).toBe(1);
     // The next run asks again from its watermark and starts nothing twice.
     await stack.schedule.fireNow();
