@@ -135,7 +135,7 @@ export class ArchiveFunctions extends Construct {
     });
     secret.grantRead(this.fanOut.role);
     const fanOutS3 =
-      "S3 access is limited to this bucket's manifests/ (read), jobs/ (job records), sync/ (sync state), hooks/ (replayed outbound messages) and the package indexes under forms/ (read); object keys are known only at run time.";
+      "S3 access is limited to this bucket's manifests/ (read), jobs/ (job records), sync/ (sync state), hooks/ (replayed outbound messages), manifests/form-archives/ (their requests) and the package indexes under forms/ (read); object keys are known only at run time.";
     ack(this.fanOut, bucket.grantRead(this.fanOut.role, `${MANIFESTS_PREFIX}*`), fanOutS3);
     for (const prefix of [JOBS_PREFIX, SYNC_PREFIX, HOOKS_PREFIX]) {
       ack(this.fanOut, bucket.grantRead(this.fanOut.role, `${prefix}*`), fanOutS3);
@@ -143,6 +143,8 @@ export class ArchiveFunctions extends Construct {
     }
     // Planning form packages reads each version's index (a complete one is not queued again), nothing else there.
     ack(this.fanOut, bucket.grantRead(this.fanOut.role, `${PACKAGES_PREFIX}*/package.json`), fanOutS3);
+    // A replayed outbound message in packages mode is a form-archive request, written as the jobs API writes one.
+    ack(this.fanOut, bucket.grantPut(this.fanOut.role, `${FORM_ARCHIVES_PREFIX}*`), fanOutS3);
     queue.grantSendMessages(this.fanOut.role);
 
     this.copy = new ArchiveFunction(this, 'Copy', {

@@ -393,7 +393,12 @@ describe('EkbArchiveStack secret and IAM', () => {
       '/manifests/form-archives/*',
     ]);
     expect(objectScopes('POST /copy-jobs', 's3:GetObject*')).toEqual(['/jobs/*', '/manifests/*']);
-    expect(objectScopes('manifests/', 's3:PutObject')).toEqual(['/hooks/*', '/jobs/*', '/sync/*']);
+    expect(objectScopes('manifests/', 's3:PutObject')).toEqual([
+      '/hooks/*',
+      '/jobs/*',
+      '/manifests/form-archives/*',
+      '/sync/*',
+    ]);
     expect(objectScopes('manifests/', 's3:GetObject*')).toEqual([
       '/forms/*/package.json',
       '/hooks/*',
