@@ -15,7 +15,12 @@
  * See s3-integrity.ts for the checksums, Object Lock retention and the tag.
  */
 import type { Readable } from 'node:stream';
-import { ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import {
+  type AbortMultipartUploadCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { choosePartSize, DEFAULT_PART_BYTES, DEFAULT_PART_CONCURRENCY } from '../core/copy/part-size.js';
 import { AbortedError, AppError, ErrorCode } from '../core/errors.js';
@@ -188,6 +193,7 @@ export function createS3Sink(options: S3SinkOptions): ObjectSink {
     try {
       out = await upload.done();
     } catch (err) {
+      await abortLeftover(upload, key);
       if (signal.aborted) throw new AbortedError('upload aborted', err);
       throw conflictOr(err, key, put);
     } finally {
@@ -201,6 +207,33 @@ export function createS3Sink(options: S3SinkOptions): ObjectSink {
       ...(out.VersionId ? { versionId: out.VersionId } : {}),
       ...(checksum ? { checksum } : {}),
     };
+  }
+
+  /**
+   * A failed upload leaves no multipart upload behind before put() returns. lib-storage aborts its own upload when
+   * it knows the UploadId, but it learns it only when CreateMultipartUpload answers: an upload that failed (or was
+   * forced to stop) while that call was in flight kept its parts until the bucket's lifecycle rule, and a Lambda
+   * frozen after returning never sends the abort at all. So: wait for that call's answer and send the abort
+   * lib-storage prepared, unless it already sent it (it clears it then). Both fields are lib-storage's own (not
+   * typed); absent, there is nothing to do.
+   */
+  async function abortLeftover(upload: Upload, key: string): Promise<void> {
+    const u = upload as unknown as {
+      createMultiPartPromise?: Promise<unknown>;
+      abortMultipartUploadCommand?: AbortMultipartUploadCommand | null;
+    };
+    if (!u.createMultiPartPromise) return;
+    await u.createMultiPartPromise.catch(() => undefined);
+    const command = u.abortMultipartUploadCommand;
+    // null: completed or already aborted; undefined: never created.
+    if (!command) return;
+    u.abortMultipartUploadCommand = null;
+    await client.send(command).catch((err: unknown) => {
+      options.logger?.debug('abort of a failed multipart upload answered an error', {
+        objectKey: key,
+        error: err,
+      });
+    });
   }
 
   /** The object is complete and verified either way: a missing tag costs only the record a re-run rebuilds. */

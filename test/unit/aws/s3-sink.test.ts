@@ -163,6 +163,39 @@ describe('createS3Sink', () => {
     expect(endless.destroyed).toBe(true);
   });
 
+  it('has aborted the multipart upload before put() rejects, even when the stop came while it was being created', async () => {
+    // The deadline fires while CreateMultipartUpload is still in flight, and lib-storage is forced to stop at once:
+    // put() must not return (a Lambda may freeze right after) before the upload that call created is aborted.
+    let answer: (() => void) | undefined;
+    s3.on(CreateMultipartUploadCommand).callsFake(
+      () => new Promise((resolve) => (answer = () => resolve({ UploadId: 'u-late' }))),
+    );
+    const ac = new AbortController();
+    const parts = [Buffer.alloc(5 * MIB), Buffer.alloc(5 * MIB), Buffer.alloc(MIB)];
+    const slow = new Readable({
+      read() {
+        const next = parts.shift();
+        if (next) this.push(next);
+      },
+    });
+    const putting = createS3Sink({
+      client,
+      bucket: 'b',
+      partSizeBytes: 5 * MIB,
+      queueSize: 2,
+      abortGraceMs: 1,
+    }).put('late', slow, putOptions(ac.signal));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(s3.commandCalls(CreateMultipartUploadCommand)).toHaveLength(1);
+    ac.abort();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    answer?.();
+    await expect(putting).rejects.toMatchObject({ code: 'aborted' });
+    const aborts = s3.commandCalls(AbortMultipartUploadCommand);
+    expect(aborts.map((c) => c.args[0].input.UploadId)).toEqual(['u-late']);
+    expect(s3.commandCalls(CompleteMultipartUploadCommand)).toHaveLength(0);
+  });
+
   it('refuses at once when the signal has already fired', async () => {
     const ac = new AbortController();
     ac.abort();
