@@ -5,7 +5,7 @@
 import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct, Node } from 'constructs';
-import { FUNCTION_SETTINGS, MAX_RECEIVE_COUNT } from '../functions/config.js';
+import { FUNCTION_SETTINGS, lanesFromConfig, MAX_RECEIVE_COUNT } from '../functions/config.js';
 import {
   boolSetting,
   customSetting,
@@ -65,10 +65,13 @@ const FUNCTION_CONTEXT_SETTINGS = {
   copyConcurrency: FUNCTION_SETTINGS.copyConcurrency,
   objectKeyTemplate: FUNCTION_SETTINGS.objectKeyTemplate,
   syncObjectKeyTemplate: FUNCTION_SETTINGS.syncObjectKeyTemplate,
+  archivePrefixes: FUNCTION_SETTINGS.archivePrefixes,
   allowedDownloadHosts: FUNCTION_SETTINGS.allowedDownloadHosts,
   syncFormTypes: FUNCTION_SETTINGS.syncFormTypes,
   syncOverlapMinutes: FUNCTION_SETTINGS.syncOverlapMinutes,
   syncStartDate: FUNCTION_SETTINGS.syncStartDate,
+  syncMode: FUNCTION_SETTINGS.syncMode,
+  packageStates: FUNCTION_SETTINGS.packageStates,
   deadlineMarginMs: FUNCTION_SETTINGS.deadlineMarginMs,
   logLevel: FUNCTION_SETTINGS.logLevel,
   objectLockMode: FUNCTION_SETTINGS.objectLockMode,
@@ -134,8 +137,12 @@ export function settingsFromContext(node: Node): EkbArchiveSettings {
   if (!values.ekbBaseUrl.startsWith('https:')) {
     problems.push(`ekbBaseUrl must be an https URL (got "${values.ekbBaseUrl}")`);
   }
+  // The templates' roots and archivePrefixes are the lanes IAM grants the copy function; none may touch jobs/ etc.
+  const lanes = lanesFromConfig({ ...values, reportPrefix: FUNCTION_SETTINGS.reportPrefix.default });
+  problems.push(...lanes.problems.map((p) => `lanes: ${p}`));
   if (values.allowedDownloadHosts.length === 0)
     problems.push('allowedDownloadHosts must name at least one host');
+  if (values.packageStates.length === 0) problems.push('packageStates must name at least one form state');
   if (values.deadlineMarginMs * 2 > values.copyTimeoutSeconds * 1000) {
     problems.push('deadlineMarginMs must be at most half of copyTimeoutSeconds');
   }
@@ -185,10 +192,13 @@ export class EkbArchiveStack extends Stack {
         copyConcurrency: s.copyConcurrency,
         objectKeyTemplate: s.objectKeyTemplate,
         syncObjectKeyTemplate: s.syncObjectKeyTemplate,
+        archivePrefixes: s.archivePrefixes,
         allowedDownloadHosts: s.allowedDownloadHosts,
         syncFormTypes: s.syncFormTypes,
         syncOverlapMinutes: s.syncOverlapMinutes,
         syncStartDate: s.syncStartDate,
+        syncMode: s.syncMode,
+        packageStates: s.packageStates,
         deadlineMarginMs: s.deadlineMarginMs,
         logLevel: s.logLevel,
         objectLockMode: s.objectLockMode,
@@ -208,6 +218,7 @@ export class EkbArchiveStack extends Stack {
     this.verify = new ArchiveVerify(this, 'Verify', {
       bucket: this.storage.bucket,
       ekbBaseUrl: s.ekbBaseUrl,
+      archivePrefixes: s.archivePrefixes,
       jobsApi: this.functions.jobsApi,
       timeout: copyTimeout,
       deadlineMarginMs: s.deadlineMarginMs,

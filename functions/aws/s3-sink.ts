@@ -1,5 +1,9 @@
 /**
- * The copy engine's ObjectSink over S3: HeadObject (with checksum mode) for skip-existing, and for the body either
+ * The copy engine's ObjectSink over S3: ListObjectsV2 and HeadObject (with checksum mode) for what is already at the
+ * target keys, and for the body, written with S3 conditional writes (If-None-Match: * on a free key, If-Match:
+ * <etag> for an opted-in overwrite; a 412, or a 409 while a conflicting write was in progress, becomes AppError
+ * `write_conflict`; a multipart upload is conditional where S3 decides it, at completion, and lib-storage aborts its
+ * parts), either
  * - one PutObject, for a body that fits in one part (its length known up front): read whole (≤ one part, the memory
  *   lib-storage would use for it anyway), sent only after it ended and so passed its checks, with its SHA-256 in
  *   the metadata and, when checksums are on, as `x-amz-checksum-sha256` for S3 to verify; or
@@ -11,12 +15,19 @@
  * See s3-integrity.ts for the checksums, Object Lock retention and the tag.
  */
 import type { Readable } from 'node:stream';
-import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { choosePartSize, DEFAULT_PART_BYTES, DEFAULT_PART_CONCURRENCY } from '../core/copy/part-size.js';
-import { AbortedError } from '../core/errors.js';
+import { AbortedError, AppError, ErrorCode } from '../core/errors.js';
 import { SHA256_METADATA } from '../core/integrity/file-record.js';
-import type { Logger, ObjectSink, PutObjectOptions, PutObjectResult } from '../core/ports.js';
+import type {
+  KeyListing,
+  Logger,
+  ObjectSink,
+  PutObjectOptions,
+  PutObjectResult,
+  WriteCondition,
+} from '../core/ports.js';
 import {
   checksumOf,
   checksumsWanted,
@@ -53,6 +64,32 @@ export interface S3SinkOptions {
   now?: () => number;
 }
 
+/** 412 PreconditionFailed, or 409 ConditionalRequestConflict (another write to the key was in progress). */
+function isWriteConflict(err: unknown): boolean {
+  const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
+  const status = e?.$metadata?.httpStatusCode;
+  return (
+    e?.name === 'PreconditionFailed' ||
+    e?.name === 'ConditionalRequestConflict' ||
+    status === 412 ||
+    (status === 409 && e?.name !== 'OperationAborted')
+  );
+}
+
+function conditionParams(condition: WriteCondition | undefined): { IfNoneMatch?: string; IfMatch?: string } {
+  if (!condition) return {};
+  return 'ifMatch' in condition ? { IfMatch: condition.ifMatch } : { IfNoneMatch: '*' };
+}
+
+/** A lost conditional write, said so; anything else as it came. */
+function conflictOr(err: unknown, key: string, put: PutObjectOptions): unknown {
+  if (!put.condition || !isWriteConflict(err)) return err;
+  return new AppError(ErrorCode.WriteConflict, `another write to ${key} came first`, {
+    retryable: true,
+    cause: err,
+  });
+}
+
 /** Reads a body of at most one part whole; rejects when it errors or the signal fires. */
 async function readWhole(body: Readable, signal: AbortSignal): Promise<Buffer> {
   const onAbort = (): void => void body.destroy(new AbortedError('upload aborted', signal.reason));
@@ -79,24 +116,29 @@ export function createS3Sink(options: S3SinkOptions): ObjectSink {
     // The body ended, so it passed its checks and its SHA-256 is known.
     const sha256 = put.sha256?.();
     const checksums = await checksumsWanted(client, options.checksums, retention);
-    const out = await client.send(
-      new PutObjectCommand({
-        Bucket: bucket,
-        Key: key,
-        Body: data,
-        ContentLength: data.length,
-        ContentType: put.contentType,
-        ContentDisposition: put.contentDisposition,
-        Metadata: sha256 ? { ...put.metadata, [SHA256_METADATA]: sha256 } : put.metadata,
-        ...(checksums
-          ? sha256
-            ? { ChecksumSHA256: hexToBase64(sha256) }
-            : { ChecksumAlgorithm: MULTIPART_CHECKSUM.ChecksumAlgorithm }
-          : {}),
-        ...lockParams(retention, now()),
-      }),
-      { abortSignal: signal },
-    );
+    const out = await client
+      .send(
+        new PutObjectCommand({
+          Bucket: bucket,
+          Key: key,
+          Body: data,
+          ContentLength: data.length,
+          ContentType: put.contentType,
+          ContentDisposition: put.contentDisposition,
+          Metadata: sha256 ? { ...put.metadata, [SHA256_METADATA]: sha256 } : put.metadata,
+          ...(checksums
+            ? sha256
+              ? { ChecksumSHA256: hexToBase64(sha256) }
+              : { ChecksumAlgorithm: MULTIPART_CHECKSUM.ChecksumAlgorithm }
+            : {}),
+          ...lockParams(retention, now()),
+          ...conditionParams(put.condition),
+        }),
+        { abortSignal: signal },
+      )
+      .catch((err: unknown) => {
+        throw conflictOr(err, key, put);
+      });
     const checksum = checksumOf(out);
     return {
       bytes: data.length,
@@ -122,6 +164,8 @@ export function createS3Sink(options: S3SinkOptions): ObjectSink {
         ...(checksums ? MULTIPART_CHECKSUM : {}),
         ...(checksums && put.contentLength !== undefined ? { MpuObjectSize: put.contentLength } : {}),
         ...lockParams(retention, now()),
+        // Upload hands these to PutObject and CompleteMultipartUpload alike.
+        ...conditionParams(put.condition),
       },
       partSize: choosePartSize(put.contentLength, floor),
       queueSize,
@@ -145,7 +189,7 @@ export function createS3Sink(options: S3SinkOptions): ObjectSink {
       out = await upload.done();
     } catch (err) {
       if (signal.aborted) throw new AbortedError('upload aborted', err);
-      throw err;
+      throw conflictOr(err, key, put);
     } finally {
       signal.removeEventListener('abort', onAbort);
       if (forced) clearTimeout(forced);
@@ -175,6 +219,20 @@ export function createS3Sink(options: S3SinkOptions): ObjectSink {
 
   return {
     head: (key, signal) => headWithProof(client, { bucket, key }, signal, options.logger),
+
+    async listKeys(query, signal): Promise<KeyListing> {
+      const out = await client.send(
+        new ListObjectsV2Command({
+          Bucket: bucket,
+          Prefix: query.prefix,
+          MaxKeys: query.maxKeys,
+          ...(query.startAfter === undefined ? {} : { StartAfter: query.startAfter }),
+        }),
+        signal ? { abortSignal: signal } : {},
+      );
+      const keys = (out.Contents ?? []).flatMap((o) => (o.Key === undefined ? [] : [o.Key]));
+      return { keys, truncated: out.IsTruncated === true };
+    },
 
     async put(key: string, body: Readable, put: PutObjectOptions): Promise<PutObjectResult> {
       if (put.signal.aborted) {

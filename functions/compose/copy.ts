@@ -2,11 +2,12 @@
 
 import type { RetentionSettings } from '../aws/s3-integrity.js';
 import { createS3Sink } from '../aws/s3-sink.js';
-import type { Config } from '../config.js';
+import { type Config, lanesOf } from '../config.js';
 import type { CopyDeps } from '../core/copy/copy-batch.js';
-import type { RunBatchDeps } from '../core/copy/run-batch.js';
+import type { PackageBatchRunner, RunBatchDeps } from '../core/copy/run-batch.js';
 import { createUndiciDownloader } from '../core/copy/undici-downloader.js';
 import { AppError, ErrorCode } from '../core/errors.js';
+import { createPackageRunner } from '../core/packages/run-packages.js';
 import type { Logger } from '../core/ports.js';
 import { createDownloadGuard, systemResolveHost } from '../core/security/download-guard.js';
 import { createGuardedAgent } from '../core/security/guarded-agent.js';
@@ -22,8 +23,11 @@ function retentionOf(config: Config): { retention?: RetentionSettings } {
   return { retention: { mode, years: config.objectLockYears } };
 }
 
-/** The copy engine's collaborators: the resolver, the S3 sink, and the guarded downloader. */
-export function copyEngine(c: Composition, bucket: string): CopyDeps {
+/**
+ * The copy engine's collaborators: the resolvers (downloadurls; flowDetails/attachment and INVOICE/url for form
+ * packages), the S3 sink, the guarded downloader, and the runner of form-package messages.
+ */
+export function copyEngine(c: Composition, bucket: string): CopyDeps & { packages: PackageBatchRunner } {
   const { config } = c;
   // Signed URLs come from 合思's answer: only allow-listed public hosts, checked before the GET and at connect time.
   const guard = c.once('guard', () =>
@@ -38,8 +42,11 @@ export function copyEngine(c: Composition, bucket: string): CopyDeps {
     () => createGuardedAgent({ guard }),
     (a) => a.close(),
   );
+  const client = ekuaibaoClient(c);
   return {
-    resolver: ekuaibaoClient(c),
+    resolver: client,
+    formFiles: client,
+    packages: c.once('packages', () => createPackageRunner({ source: client })),
     sink: c.once(`sink:${bucket}`, () =>
       createS3Sink({
         client: s3Client(c),
@@ -67,6 +74,7 @@ export function copyHandlerDeps(c: Composition, logger: Logger = c.logger) {
     reportPrefix: c.config.reportPrefix,
     defaultKeyTemplate: c.config.objectKeyTemplate,
     concurrency: c.config.copyConcurrency,
+    lanes: lanesOf(c.config),
   };
   const metrics: MetricsSink =
     c.overrides.metrics ?? ((values) => emitMetrics(values, { dimensions: { Function: 'copy' } }));

@@ -17,6 +17,18 @@ export const ErrorCode = {
   InvalidRef: 'invalid_ref',
   InvalidObjectKey: 'invalid_object_key',
   InvalidTargetKey: 'invalid_target_key',
+  /** A key template that is malformed or whose fixed root lies outside the archive lanes (core/attachments/lanes.ts). */
+  InvalidKeyTemplate: 'invalid_key_template',
+  /** An object key inside a system lane (jobs/, sync/, manifests/, hooks/, verify/). */
+  TargetInSystemLane: 'target_in_system_lane',
+  /** An object key outside every archive lane. */
+  TargetOutsideArchiveLanes: 'target_outside_archive_lanes',
+  /** Another ref of the same job already maps to this object key. */
+  TargetKeyConflict: 'target_key_conflict',
+  /** An object that is not this ref's file already sits at the key (and the job does not overwrite). */
+  TargetOccupied: 'target_occupied',
+  /** A conditional write lost to another writer (S3 412/409); settled by reading what is there now. */
+  WriteConflict: 'write_conflict',
   UnrecognisedEvent: 'unrecognised_event',
   // Our own limits and configuration
   Misconfigured: 'misconfigured',
@@ -71,6 +83,21 @@ export const ErrorCode = {
   SyncListingUnstable: 'sync_listing_unstable',
   StateReadFailed: 'state_read_failed',
   StateWriteFailed: 'state_write_failed',
+  // Form packages
+  /** INVOICE/url cannot produce the invoice's file (its original). */
+  InvoiceUnavailable: 'invoice_unavailable',
+  /** flowDetails/attachment no longer lists the file on the form. */
+  FlowFileNotFound: 'flow_file_not_found',
+  /** The form no longer exists (flowDetails 412, or absent from flowDetails/attachment). */
+  FormNotFound: 'form_not_found',
+  /** The form changed after its package was planned: the new version is archived by the next run. */
+  FormChanged: 'form_changed',
+  /** getFlowsPdf refused: the form with its attachments is over 32 MB (412 单据内容过大). */
+  PrintTooLarge: 'print_too_large',
+  /** getFlowsPdf refused for another reason (412). */
+  PrintRefused: 'print_refused',
+  /** The package index waits for files that will be tried again (or for earlier parts of a split package). */
+  PackagePending: 'package_pending',
   // The local stack's own stores (infra/local): one process per data folder, a readable queue file
   LocalDataLocked: 'local_data_locked',
   LocalDataUnusable: 'local_data_unusable',

@@ -3,6 +3,8 @@
  *   POST /copy-jobs        {"refs": [{id, key, fileName?, targetKey?}, …], "keyTemplate"?}  or  {"manifest": "s3://…"}
  *                          → 202 {jobId, refs, batches, duplicates, badLines, status}: every batch is queued
  *   GET  /copy-jobs/{id}   → 200 JobStatus (totals copied / skipped / failed / pending, failures), 404 unknown job
+ *   POST /form-archives    {"codes"|"ids": […]} or {"since", "until"?, "formTypes"?} → 202 {jobId, status}: form
+ *                          packages, planned by fan-out
  *   GET  /copy-jobs/{id}/index → 200 the job's file index, JSON lines or CSV, in pages (index-route.ts)
  *   POST /verify-jobs, GET /verify-jobs/{runId} → re-check the bucket against the records (verify-routes.ts)
  * Bad input → 400 naming the item and field; more than 10,000 refs → 413; a manifest outside the archive bucket's
@@ -24,6 +26,7 @@ import {
   MethodNotAllowedError,
   matchJobsRoute,
   postCopyJob,
+  postFormArchives,
 } from './routes.js';
 import { getVerifyJob, postVerifyJob } from './verify-routes.js';
 
@@ -58,6 +61,7 @@ export function createHandler(
       });
       context.logFields.route = route.name;
       if (route.name === 'create') return postCopyJob(event, context.deps, context.log, context.signal);
+      if (route.name === 'formArchives') return postFormArchives(event, context.deps);
       if (route.name === 'index') return getJobIndex(event, route.jobId, context.deps);
       if (route.name === 'verify') {
         return route.runId === undefined

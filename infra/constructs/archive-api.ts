@@ -23,6 +23,7 @@ export const API_ROUTES = [
   { method: HttpMethod.POST, path: '/attachments/download-urls', target: 'resolve' },
   { method: HttpMethod.POST, path: '/copy-jobs', target: 'jobsApi' },
   { method: HttpMethod.GET, path: '/copy-jobs/{jobId}', target: 'jobsApi' },
+  { method: HttpMethod.POST, path: '/form-archives', target: 'jobsApi' },
   { method: HttpMethod.GET, path: '/copy-jobs/{jobId}/index', target: 'jobsApi' },
   { method: HttpMethod.POST, path: '/verify-jobs', target: 'jobsApi' },
   { method: HttpMethod.GET, path: '/verify-jobs/{runId}', target: 'jobsApi' },
@@ -42,7 +43,8 @@ export class ArchiveApi extends Construct {
   constructor(scope: Construct, id: string, props: ArchiveApiProps) {
     super(scope, id);
     this.api = new HttpApi(this, 'HttpApi', {
-      description: 'ekb-archive: resolve 合思 attachment download URLs, start and read copy jobs',
+      description:
+        'ekb-archive: resolve 合思 attachment download URLs, start and read copy jobs, archive forms',
       defaultAuthorizer: new HttpIamAuthorizer(),
       // The default stage is created below, with access logs and throttling the shortcut cannot set.
       createDefaultStage: false,

@@ -5,7 +5,9 @@ import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import type { Config } from '../../functions/config.js';
+import { type Config, lanesOf } from '../../functions/config.js';
+import { FORM_ARCHIVES_PREFIX } from '../../functions/core/packages/form-request.js';
+import { PACKAGES_PREFIX } from '../../functions/core/packages/layout.js';
 import { type DeployedEnvKey, functionEnvironment } from '../env-keys.js';
 import { ArchiveFunction } from './archive-function.js';
 import { acknowledgeGrantWildcards, acknowledgeWildcards } from './nag.js';
@@ -19,10 +21,13 @@ export type AppSettings = Pick<
   | 'copyConcurrency'
   | 'objectKeyTemplate'
   | 'syncObjectKeyTemplate'
+  | 'archivePrefixes'
   | 'allowedDownloadHosts'
   | 'syncFormTypes'
   | 'syncOverlapMinutes'
   | 'syncStartDate'
+  | 'syncMode'
+  | 'packageStates'
   | 'deadlineMarginMs'
   | 'logLevel'
   | 'objectLockMode'
@@ -70,6 +75,7 @@ export class ArchiveFunctions extends Construct {
       EKB_RESOLVE_CONCURRENCY: s.resolveConcurrency,
       EKB_OBJECT_KEY_TEMPLATE: s.objectKeyTemplate,
       EKB_SYNC_OBJECT_KEY_TEMPLATE: s.syncObjectKeyTemplate,
+      EKB_ARCHIVE_PREFIXES: s.archivePrefixes.join(','),
       EKB_REPORT_PREFIX: JOBS_PREFIX,
       LOG_LEVEL: s.logLevel,
     };
@@ -87,7 +93,8 @@ export class ArchiveFunctions extends Construct {
     this.jobsApi = new ArchiveFunction(this, 'JobsApi', {
       ...common,
       name: 'jobs-api',
-      description: 'POST /copy-jobs, GET /copy-jobs/{jobId}: start a copy job, read its report',
+      description:
+        'POST /copy-jobs, GET /copy-jobs/{jobId}: start a copy job, read its report; POST /form-archives: hand a form-archive request to fan-out',
       memorySize: 512,
       timeout: API_TIMEOUT,
       environment: functionEnvironment({
@@ -97,10 +104,12 @@ export class ArchiveFunctions extends Construct {
       }),
     });
     const jobsApiS3 =
-      "S3 access is limited to this bucket's manifests/ (read) and jobs/ (job records); object keys are known only at run time.";
+      "S3 access is limited to this bucket's manifests/ (read; form-archive requests written) and jobs/ (job records); object keys are known only at run time.";
     ack(this.jobsApi, bucket.grantRead(this.jobsApi.role, `${MANIFESTS_PREFIX}*`), jobsApiS3);
     ack(this.jobsApi, bucket.grantRead(this.jobsApi.role, `${JOBS_PREFIX}*`), jobsApiS3);
     ack(this.jobsApi, bucket.grantPut(this.jobsApi.role, `${JOBS_PREFIX}*`), jobsApiS3);
+    // POST /form-archives stores its checked request where the bucket notification hands it to fan-out.
+    ack(this.jobsApi, bucket.grantPut(this.jobsApi.role, `${FORM_ARCHIVES_PREFIX}*`), jobsApiS3);
     queue.grantSendMessages(this.jobsApi.role);
 
     this.fanOut = new ArchiveFunction(this, 'FanOut', {
@@ -117,17 +126,21 @@ export class ArchiveFunctions extends Construct {
         EKB_SYNC_FORM_TYPES: s.syncFormTypes.join(','),
         EKB_SYNC_OVERLAP_MINUTES: s.syncOverlapMinutes,
         EKB_SYNC_START_DATE: s.syncStartDate,
+        EKB_SYNC_MODE: s.syncMode,
+        EKB_PACKAGE_STATES: s.packageStates.join(','),
         EKB_DEADLINE_MARGIN_MS: s.deadlineMarginMs,
       }),
     });
     secret.grantRead(this.fanOut.role);
     const fanOutS3 =
-      "S3 access is limited to this bucket's manifests/ (read), jobs/ (job records) and sync/ (sync state); object keys are known only at run time.";
+      "S3 access is limited to this bucket's manifests/ (read), jobs/ (job records), sync/ (sync state) and the package indexes under forms/ (read); object keys are known only at run time.";
     ack(this.fanOut, bucket.grantRead(this.fanOut.role, `${MANIFESTS_PREFIX}*`), fanOutS3);
     for (const prefix of [JOBS_PREFIX, SYNC_PREFIX]) {
       ack(this.fanOut, bucket.grantRead(this.fanOut.role, `${prefix}*`), fanOutS3);
       ack(this.fanOut, bucket.grantPut(this.fanOut.role, `${prefix}*`), fanOutS3);
     }
+    // Planning form packages reads each version's index (a complete one is not queued again), nothing else there.
+    ack(this.fanOut, bucket.grantRead(this.fanOut.role, `${PACKAGES_PREFIX}*/package.json`), fanOutS3);
     queue.grantSendMessages(this.fanOut.role);
 
     this.copy = new ArchiveFunction(this, 'Copy', {
@@ -151,13 +164,28 @@ export class ArchiveFunctions extends Construct {
       }),
     });
     secret.grantRead(this.copy.role);
-    // Archived files land wherever the object-key template (per job) puts them, so reads (skip-if-exists) and
-    // writes (multipart uploads, reports) cover the bucket's objects; deletes are not granted.
-    const copyS3 =
-      "S3 access is limited to this bucket's objects, without delete; each job's key template picks the prefix at run time.";
-    ack(this.copy, bucket.grantRead(this.copy.role), copyS3);
-    ack(this.copy, bucket.grantPut(this.copy.role), copyS3);
-    grantIntegrity(this.copy, bucket);
+    this.grantCopyLanes(bucket, s);
+  }
+
+  /**
+   * The copy function writes archived files only in the archive lanes (the templates' roots and archivePrefixes)
+   * and its own batch reports (jobs/<id>/batches/) and per-job file index (jobs/<id>/index/): never a job record
+   * (jobs/<id>/job.json), the sync's state (sync/) or a manifest (manifests/, which would start a job), whatever a
+   * ref or a template asks. The same lanes are checked in the code (core/attachments/lanes.ts); IAM holds them
+   * even if that check were bypassed. Reads (what is already at a key) are the archive lanes; no deletes.
+   */
+  private grantCopyLanes(bucket: IBucket, s: AppSettings): void {
+    const lanes = lanesOf({ ...s, reportPrefix: JOBS_PREFIX });
+    const reason =
+      "S3 access is limited to this bucket's archive lanes (the key templates' roots and archivePrefixes) and this function's own report keys under jobs/*/batches/ and jobs/*/index/, without delete; object keys are known only at run time.";
+    for (const lane of lanes.archive) {
+      ack(this.copy, bucket.grantRead(this.copy.role, `${lane}*`), reason);
+      ack(this.copy, bucket.grantPut(this.copy.role, `${lane}*`), reason);
+    }
+    for (const own of [`${JOBS_PREFIX}*/batches/*`, `${JOBS_PREFIX}*/index/*`]) {
+      ack(this.copy, bucket.grantPut(this.copy.role, own), reason);
+    }
+    grantIntegrity(this.copy, bucket, lanes.archive);
   }
 }
 
@@ -167,7 +195,7 @@ export class ArchiveFunctions extends Construct {
  * checksum. Named, not left to grant wildcards. (Setting an archived file's Object Lock retention needs
  * s3:PutObjectRetention, which grantPut includes; the bucket policy keeps it off the system prefixes.)
  */
-function grantIntegrity(fn: ArchiveFunction, bucket: IBucket): void {
+function grantIntegrity(fn: ArchiveFunction, bucket: IBucket, lanes: readonly string[]): void {
   const statement = new PolicyStatement({
     actions: [
       's3:PutObjectTagging',
@@ -176,13 +204,14 @@ function grantIntegrity(fn: ArchiveFunction, bucket: IBucket): void {
       's3:GetObjectVersionTagging',
       's3:GetObjectAttributes',
     ],
-    resources: [bucket.arnForObjects('*')],
+    // Only the archive lanes: the tags and attributes of system objects (jobs/, sync/, manifests/) are not its own.
+    resources: lanes.map((lane) => bucket.arnForObjects(`${lane}*`)),
   });
   fn.role.addToPrincipalPolicy(statement);
   acknowledgeWildcards(
     fn.role,
     [statement],
-    "Archived files land wherever each job's key template puts them, so these object actions cover the bucket's objects.",
+    "Archived files land under the archive lanes wherever each job's key template puts them; object keys are known only at run time.",
   );
 }
 

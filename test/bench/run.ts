@@ -8,10 +8,12 @@
  * heap never pollutes another and the servers' memory is not counted.
  *
  * Sections: 1 large file, 2 memory, 3 many small files, 4 vendor API, 5 cold start, 6 CLI vs rclone, 8 the cost of
- * the integrity checks (integrity-cost.ts); 7 belongs to another branch's work.
+ * the integrity checks (integrity-cost.ts), 9 form packages beside the file-only sync (packages.ts): forms per
+ * second and vendor calls per form; 7 is the re-run of an archived job (lanes).
+ *
  * Flags: --quick (smaller sets, single repeats, no 4 GiB), --only=1,3 (sections), --out=FILE (Markdown report),
  * --profile[=DIR] (section 6: CPU profile of the CLI on the small case; DIR keeps the raw .cpuprofile),
- * --cases=small,medium,large,latency (section 6: only these cases).
+ * --cases=small,medium,large,latency (section 6: only these cases). Section 7: a re-run beside the first copy.
  */
 import { execSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
@@ -52,7 +54,9 @@ import {
   setFiles,
 } from './inputs.js';
 import { sectionIntegrity } from './integrity-cost.js';
+import { sectionPackages } from './packages.js';
 import { processCpuMs, runChild, type S3Process, startS3Process } from './processes.js';
+import { sectionRerun } from './rerun.js';
 import { fmt, median, mib, mibPerSec, percentile, table } from './stats.js';
 import type { CaseId } from './verdicts.js';
 import { sectionVersusRclone } from './versus-rclone.js';
@@ -103,6 +107,7 @@ const PLAN = QUICK
       latency: { rounds: 1, c1: 100, c50: 500 },
       integrity: { repeats: 1, smallCount: 500 },
       loadRuns: 5,
+      packages: { forms: 100 },
       versus: {
         pairs: 1,
         smallFiles: 500,
@@ -112,6 +117,14 @@ const PLAN = QUICK
         latencyMs: 50,
         startupRuns: 3,
         ...versusFlags,
+      },
+      rerun: {
+        sets: [
+          ['small-64KiB', 500],
+          ['medium-5MiB', 50],
+        ] as Array<[Exclude<SmallSet, 'api-refs'>, number]>,
+        reruns: 1,
+        keySetLines: 200_000,
       },
     }
   : {
@@ -131,6 +144,8 @@ const PLAN = QUICK
       latency: { rounds: 3, c1: 200, c50: 1_000 },
       integrity: { repeats: 3, smallCount: 2_000 },
       loadRuns: 15,
+      // Section 9: a few hundred forms, about 2,500 objects in packages mode.
+      packages: { forms: 300 },
       // Section 6 (issue 17): three pairs per case is the least a median means anything on this machine.
       versus: {
         pairs: 3,
@@ -141,6 +156,15 @@ const PLAN = QUICK
         latencyMs: 50,
         startupRuns: 10,
         ...versusFlags,
+      },
+      // Section 7 (issue 12): the first copy once, the re-run three times (a re-run changes nothing, so repeats).
+      rerun: {
+        sets: [
+          ['small-64KiB', 2_000],
+          ['medium-5MiB', 200],
+        ] as Array<[Exclude<SmallSet, 'api-refs'>, number]>,
+        reruns: 3,
+        keySetLines: 200_000,
       },
     };
 
@@ -723,9 +747,10 @@ async function main(): Promise<void> {
     sourcemap: false,
   });
 
-  const needsServers = runs(1) || runs(2) || runs(3) || runs(4) || runs(6) || runs(8);
+  const needsServers = runs(1) || runs(2) || runs(3) || runs(4) || runs(6) || runs(7) || runs(8) || runs(9);
   let sandbox: EkuaibaoSandbox | undefined;
   let s3: S3Process | undefined;
+  let serverCtx: Ctx | undefined;
   try {
     if (needsServers) {
       sandbox = await startEkuaibaoSandbox({ files: [], forms: [] });
@@ -755,11 +780,17 @@ async function main(): Promise<void> {
       if (runs(3)) batches = await sectionBatches(ctx);
       if (runs(4)) await sectionApi(ctx, batches);
       if (runs(8)) await sectionIntegrity(integrityDeps(ctx), PLAN.integrity);
+      serverCtx = ctx;
     }
     if (runs(5)) await sectionColdStart(tmp);
     if (runs(6) && sandbox && s3) {
       await sectionVersusRclone({ sandbox, s3, bucket: BUCKET, tmp, emit }, PLAN.versus);
     }
+    const rerunCtx = serverCtx;
+    if (runs(7) && rerunCtx) {
+      await sectionRerun({ ...rerunCtx, emit, clean: (prefix) => cleanPrefix(rerunCtx, prefix) }, PLAN.rerun);
+    }
+    if (runs(9) && s3) await sectionPackages({ s3, bucket: BUCKET, childBundle, emit }, PLAN.packages);
   } finally {
     await s3?.stop();
     await sandbox?.close();

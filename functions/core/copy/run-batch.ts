@@ -2,12 +2,26 @@
  * One copy-queue message, start to finish: copy the batch, decide whether this attempt is final, and write the
  * batch report. The handler only maps SQS records in and partial-batch failures out.
  */
+
+import { fallbackLanes, type Lanes } from '../attachments/lanes.js';
+import { ErrorCode } from '../errors.js';
 import { writeBatchIndex } from '../jobs/file-index.js';
 import { batchReportKey } from '../jobs/keys.js';
 import type { BatchMessage, BatchReport } from '../model/batch.js';
 import { type CopyResult, tallyResults } from '../model/copy-result.js';
 import type { ReportStore, TextStore } from '../ports.js';
 import { type CopyDeps, type CopyStats, copyBatch, newCopyStats } from './copy-batch.js';
+import { failed } from './copy-failure.js';
+
+/**
+ * Runs a message that carries form packages: their files through the copy engine, then each package's form.json,
+ * print PDF and index (core/packages/, wired in by the composition root). One result per ref, in order.
+ */
+export type PackageBatchRunner = (
+  message: BatchMessage,
+  run: { attempt: number; maxReceiveCount: number; signal?: AbortSignal; stats: CopyStats },
+  deps: RunBatchDeps,
+) => Promise<CopyResult[]>;
 
 export interface RunBatchDeps extends CopyDeps {
   reports: ReportStore;
@@ -17,6 +31,10 @@ export interface RunBatchDeps extends CopyDeps {
   /** Used when the message names no template. */
   defaultKeyTemplate: string;
   concurrency: number;
+  /** Runs package messages (message.packages); without it they fail `misconfigured`. */
+  packages?: PackageBatchRunner;
+  /** The bucket's lanes (config); default: the default template's root plus attachments/ and forms/. */
+  lanes?: Lanes;
 }
 
 export interface RunBatchInput {
@@ -66,21 +84,39 @@ export async function runBatchMessage(input: RunBatchInput, deps: RunBatchDeps):
   const started = now();
   const { message } = input;
   const stats = newCopyStats();
-  const settled = input.settled ?? [];
-  const toCopy = message.refs.filter((_, i) => settled[i] === undefined);
-  const copied = await copyBatch(
-    toCopy,
-    {
-      jobId: message.jobId,
-      keyTemplate: message.keyTemplate ?? deps.defaultKeyTemplate,
-      concurrency: deps.concurrency,
-      ...(input.signal ? { signal: input.signal } : {}),
-      stats,
-    },
-    deps,
-  );
-  let next = 0;
-  const results = message.refs.map((_, i) => settled[i] ?? (copied[next++] as CopyResult));
+  const signal = input.signal ? { signal: input.signal } : {};
+  let results: CopyResult[];
+  if (message.packages !== undefined) {
+    // A package's index is built from every ref of its message, so a package batch is always run whole (`settled`
+    // is the copy CLI's resume, which never carries package messages); files already archived come back skipped.
+    results = deps.packages
+      ? await deps.packages(
+          message,
+          { attempt: input.attempt, maxReceiveCount: input.maxReceiveCount, stats, ...signal },
+          deps,
+        )
+      : message.refs.map((ref) =>
+          failed(ref, ErrorCode.Misconfigured, 'this copy worker cannot archive form packages', true),
+        );
+  } else {
+    const settled = input.settled ?? [];
+    const toCopy = message.refs.filter((_, i) => settled[i] === undefined);
+    const copied = await copyBatch(
+      toCopy,
+      {
+        jobId: message.jobId,
+        keyTemplate: message.keyTemplate ?? deps.defaultKeyTemplate,
+        concurrency: deps.concurrency,
+        lanes: deps.lanes ?? fallbackLanes(deps.defaultKeyTemplate, deps.reportPrefix),
+        ...(message.onConflict === 'overwrite' ? { onConflict: message.onConflict } : {}),
+        ...signal,
+        stats,
+      },
+      deps,
+    );
+    let next = 0;
+    results = message.refs.map((_, i) => settled[i] ?? (copied[next++] as CopyResult));
+  }
   const { retryableFailed, ...counts } = tallyResults(results);
   const final = retryableFailed === 0 || input.attempt >= input.maxReceiveCount;
   const report: BatchReport = {

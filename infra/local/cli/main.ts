@@ -37,6 +37,7 @@ export async function loadCommands(): Promise<CommandSpec[]> {
     { resolveCommand },
     { copyCommand },
     { syncCommand },
+    { archiveFormsCommand },
     { jobCommand },
     { verifyCommand },
     { demoManifestCommand },
@@ -44,11 +45,20 @@ export async function loadCommands(): Promise<CommandSpec[]> {
     import('./commands/resolve.js'),
     import('./commands/copy.js'),
     import('./commands/sync.js'),
+    import('./commands/archive-forms.js'),
     import('./commands/job.js'),
     import('./commands/verify.js'),
     import('./commands/demo-manifest.js'),
   ]);
-  return [resolveCommand, copyCommand, syncCommand, jobCommand, verifyCommand, demoManifestCommand];
+  return [
+    resolveCommand,
+    copyCommand,
+    syncCommand,
+    archiveFormsCommand,
+    jobCommand,
+    verifyCommand,
+    demoManifestCommand,
+  ];
 }
 
 function topHelp(commands: CommandSpec[]): string {

@@ -22,6 +22,12 @@ describe('parseBatchMessage', () => {
     );
   });
 
+  it('keeps onConflict "overwrite"', () => {
+    expect(parseBatchMessage(JSON.stringify({ ...good, onConflict: 'overwrite' })).onConflict).toBe(
+      'overwrite',
+    );
+  });
+
   it('passes single refs through unchecked (a bad one fails alone in the engine)', () => {
     const m = parseBatchMessage(JSON.stringify({ ...good, refs: [{ id: 'a' }, 'junk'] }));
     expect(m.refs).toHaveLength(2);
@@ -38,7 +44,34 @@ describe('parseBatchMessage', () => {
     [JSON.stringify({ ...good, refs: {} }), 'non-empty array'],
     [JSON.stringify({ ...good, refs: Array.from({ length: 101 }, () => good.refs[0]) }), 'at most 100'],
     [JSON.stringify({ ...good, keyTemplate: '' }), 'keyTemplate'],
+    [JSON.stringify({ ...good, onConflict: 'replace' }), 'onConflict'],
   ])('refuses %s naming the problem', (body, words) => {
     expect(refusal(body)).toContain(words);
+  });
+});
+
+describe('parseBatchMessage: form packages', () => {
+  const pkg = {
+    flowId: 'F1',
+    code: 'B1',
+    formType: 'expense',
+    updateTime: 1_772_414_100_000,
+    version: '20260302T011500.000Z',
+    state: 'paid',
+    root: 'forms/expense/B1/',
+  };
+
+  it('keeps the packages a message carries, split parts included', () => {
+    const withPart = { ...pkg, part: { index: 2, of: 2, batchIds: ['b00001', 'b00002'] } };
+    expect(parseBatchMessage(JSON.stringify({ ...good, packages: [withPart] })).packages).toEqual([withPart]);
+  });
+
+  it.each([
+    [[], /packages must be a non-empty array/],
+    [[{ ...pkg, root: '' }], /packages\[0\]\.root must be a non-empty string/],
+    [[{ ...pkg, updateTime: '1' }], /packages\[0\]\.updateTime/],
+    [[{ ...pkg, part: { index: 1, of: 2, batchIds: ['../x'] } }], /packages\[0\]\.part/],
+  ])('refuses packages %j', (packages, message) => {
+    expect(refusal(JSON.stringify({ ...good, packages }))).toMatch(message);
   });
 });
