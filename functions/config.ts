@@ -26,6 +26,9 @@ import {
   DEFAULT_RESOLVE_CONCURRENCY,
 } from './core/ekuaibao/defaults.js';
 import { ValidationError } from './core/errors.js';
+import { DEFAULT_HOOK_MAX_BODY_BYTES } from './core/hooks/outbound-event.js';
+import { DEFAULT_HOOK_ACTIONS, DEFAULT_HOOK_DEDUPE_MINUTES } from './core/hooks/receive-event.js';
+import { DEFAULT_REPLAY_LOOKBACK_HOURS, DEFAULT_REPLAY_MESSAGE_TYPES } from './core/hooks/replay-failures.js';
 import { DEFAULT_REPORT_PREFIX } from './core/jobs/keys.js';
 import { FORM_TYPES } from './core/model/forms.js';
 import { DEFAULT_PACKAGE_STATES } from './core/packages/states.js';
@@ -150,6 +153,31 @@ export const FUNCTION_SETTINGS = {
   deadlineMarginMs: intSetting('EKB_DEADLINE_MARGIN_MS', 30_000, 1_000, 300_000, 'deadlineMarginMs'),
   /** The copy queue's maxReceiveCount: the attempt that reaches it writes a final batch report (then the DLQ). */
   maxReceiveCount: intSetting('EKB_MAX_RECEIVE_COUNT', 5, 1, 1000),
+  /**
+   * Outbound messages (出站消息, functions/hooks/): Secrets Manager secret holding the receiving route's URL secret
+   * (the local stack passes its own; it is never an environment value).
+   */
+  hookSecret: stringSetting('EKB_HOOK_SECRET', undefined),
+  /** Actions whose message starts the form's archive (others are recorded and ignored; no action = E-Bot: archived). */
+  hookActions: listSetting('EKB_HOOK_ACTIONS', DEFAULT_HOOK_ACTIONS, 'hookActions'),
+  /** Repeats of one form's event within this many minutes are one (合思's retries, duplicate events). */
+  hookDedupeMinutes: intSetting('EKB_HOOK_DEDUPE_MINUTES', DEFAULT_HOOK_DEDUPE_MINUTES, 0, 24 * 60),
+  /** Largest message body accepted, bytes (more → 413). */
+  hookMaxBodyBytes: intSetting('EKB_HOOK_MAX_BODY_BYTES', DEFAULT_HOOK_MAX_BODY_BYTES, 1_024, 1_048_576),
+  /** The scheduled run replays 合思's failure log (outboundMessageLogs) of these message types; empty: no replay. */
+  hookReplayMessageTypes: listSetting(
+    'EKB_HOOK_REPLAY_MESSAGE_TYPES',
+    DEFAULT_REPLAY_MESSAGE_TYPES,
+    'hookReplayMessageTypes',
+    ['message', 'flow', 'dataLink', 'message_center', 'repayment', 'InternalMessage'],
+  ),
+  /** How far back the first replay looks, hours. */
+  hookReplayLookbackHours: intSetting(
+    'EKB_HOOK_REPLAY_LOOKBACK_HOURS',
+    DEFAULT_REPLAY_LOOKBACK_HOURS,
+    1,
+    24 * 30,
+  ),
   logLevel: choiceSetting('LOG_LEVEL', ['debug', 'info', 'warn', 'error'], 'info', 'logLevel'),
   /**
    * S3 Object Lock retention on every archived file (never on reports or state): off, governance or compliance. The

@@ -17,7 +17,7 @@ import type { BuildOptions } from 'esbuild';
 export const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
 export const LOCK_FILE = fileURLToPath(new URL('../package-lock.json', import.meta.url));
 
-export type FunctionName = 'resolve' | 'jobs-api' | 'fan-out' | 'copy' | 'verify';
+export type FunctionName = 'resolve' | 'jobs-api' | 'fan-out' | 'copy' | 'verify' | 'hooks';
 
 /** Entry files, relative to the repository root; each exports `handler`. */
 export const FUNCTION_ENTRIES: Readonly<Record<FunctionName, string>> = {
@@ -26,6 +26,7 @@ export const FUNCTION_ENTRIES: Readonly<Record<FunctionName, string>> = {
   'fan-out': 'functions/fan-out/handler.ts',
   copy: 'functions/copy/handler.ts',
   verify: 'functions/verify/handler.ts',
+  hooks: 'functions/hooks/handler.ts',
 };
 
 export const entryPath = (name: FunctionName): string =>

@@ -19,6 +19,7 @@ import { type AppSettings, ArchiveFunctions } from './constructs/archive-functio
 import { CopyQueue } from './constructs/copy-queue.js';
 import { EkbCredentials } from './constructs/credentials.js';
 import { Observability } from './constructs/observability.js';
+import { PushHooks } from './constructs/push-hooks.js';
 import { ArchiveStorage } from './constructs/storage.js';
 import { Triggers } from './constructs/triggers.js';
 import { ArchiveVerify } from './constructs/verify.js';
@@ -52,6 +53,11 @@ export const STACK_SETTINGS = {
   /** API stage throttling: steady requests per second and burst. */
   apiThrottleRateLimit: intSetting('', 10, 1, 10_000, 'apiThrottleRateLimit'),
   apiThrottleBurstLimit: intSetting('', 20, 1, 5_000, 'apiThrottleBurstLimit'),
+  /** The outbound-message route's own throttling (steady requests per second and burst), below the stage's. */
+  hookThrottleRateLimit: intSetting('', 5, 1, 1_000, 'hookThrottleRateLimit'),
+  hookThrottleBurstLimit: intSetting('', 10, 1, 1_000, 'hookThrottleBurstLimit'),
+  /** Calls with a wrong or missing secret in 5 minutes that raise the alarm. */
+  hookRejectedAlarmThreshold: intSetting('', 5, 1, 10_000, 'hookRejectedAlarmThreshold'),
   /** E-mail subscribed to the alarm topic; "" for none. */
   alarmEmail: contextSetting<string | undefined>('alarmEmail', undefined, email),
   /** X-Ray active tracing for every function. */
@@ -70,6 +76,8 @@ const FUNCTION_CONTEXT_SETTINGS = {
   syncFormTypes: FUNCTION_SETTINGS.syncFormTypes,
   syncOverlapMinutes: FUNCTION_SETTINGS.syncOverlapMinutes,
   syncStartDate: FUNCTION_SETTINGS.syncStartDate,
+  hookActions: FUNCTION_SETTINGS.hookActions,
+  hookReplayMessageTypes: FUNCTION_SETTINGS.hookReplayMessageTypes,
   syncMode: FUNCTION_SETTINGS.syncMode,
   packageStates: FUNCTION_SETTINGS.packageStates,
   deadlineMarginMs: FUNCTION_SETTINGS.deadlineMarginMs,
@@ -165,6 +173,7 @@ export class EkbArchiveStack extends Stack {
   readonly api: ArchiveApi;
   readonly triggers: Triggers;
   readonly observability: Observability;
+  readonly hooks: PushHooks;
 
   constructor(scope: Construct, id: string, props: EkbArchiveStackProps) {
     super(scope, id, props);
@@ -203,6 +212,8 @@ export class EkbArchiveStack extends Stack {
         logLevel: s.logLevel,
         objectLockMode: s.objectLockMode,
         objectLockYears: s.objectLockYears,
+        hookActions: s.hookActions,
+        hookReplayMessageTypes: s.hookReplayMessageTypes,
       },
       bucket: this.storage.bucket,
       queue: this.copyQueue.queue,
@@ -227,9 +238,32 @@ export class EkbArchiveStack extends Stack {
       tracing: s.tracing,
     });
 
+    this.hooks = new PushHooks(this, 'Hooks', {
+      settings: {
+        ekbBaseUrl: s.ekbBaseUrl,
+        syncObjectKeyTemplate: s.syncObjectKeyTemplate,
+        archivePrefixes: s.archivePrefixes,
+        syncMode: s.syncMode,
+        hookActions: s.hookActions,
+        hookDedupeMinutes: FUNCTION_SETTINGS.hookDedupeMinutes.default,
+        logLevel: s.logLevel,
+      },
+      bucket: this.storage.bucket,
+      queue: this.copyQueue.queue,
+      credentials: this.credentials.secret,
+      logRetention: s.logRetentionDays,
+      tracing: s.tracing,
+      rejectedAlarmThreshold: s.hookRejectedAlarmThreshold,
+    });
+
     this.api = new ArchiveApi(this, 'Api', {
       resolve: this.functions.resolve.fn,
       jobsApi: this.functions.jobsApi.fn,
+      hooks: {
+        fn: this.hooks.fn.fn,
+        throttleRateLimit: s.hookThrottleRateLimit,
+        throttleBurstLimit: s.hookThrottleBurstLimit,
+      },
       throttleRateLimit: s.apiThrottleRateLimit,
       throttleBurstLimit: s.apiThrottleBurstLimit,
       logRetention: s.logRetentionDays,
@@ -250,7 +284,9 @@ export class EkbArchiveStack extends Stack {
         jobsApi: this.functions.jobsApi.fn,
         fanOut: this.functions.fanOut.fn,
         copy: this.functions.copy.fn,
+        hooks: this.hooks.fn.fn,
       },
+      extraAlarms: [this.hooks.rejectedAlarm],
       queue: this.copyQueue.queue,
       deadLetterQueue: this.copyQueue.deadLetterQueue,
       fanOutFailures: this.triggers.fanOutFailures,
@@ -274,6 +310,11 @@ export class EkbArchiveStack extends Stack {
     output('FanOutFailuresQueueUrl', this.triggers.fanOutFailures.queueUrl, 'Failed fan-out events');
     output('VerifyQueueUrl', this.verify.queue.queueUrl, 'Parts of verify runs (POST /verify-jobs)');
     output('CredentialsSecretArn', this.credentials.secret.secretArn, 'Put {"appKey","appSecurity"} here');
+    output(
+      'HookUrlSecretArn',
+      this.hooks.secret.secretArn,
+      "合思 outbound-message URL: <ApiUrl>hooks/ekuaibao/<this secret's value> (README)",
+    );
     output('AlarmTopicArn', this.observability.alarmTopic.topicArn, 'Alarm notifications');
     output('DashboardName', this.observability.dashboard.dashboardName, 'CloudWatch dashboard');
   }

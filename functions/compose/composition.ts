@@ -37,6 +37,8 @@ export interface CompositionOverrides {
   secretsManager?: Pick<SecretsManagerClient, 'send'>;
   /** Where the copy function's metrics go (CloudWatch EMF on stdout by default). */
   metrics?: MetricsSink;
+  /** The hook route's secret (the local stack keeps it in its data folder; AWS reads Secrets Manager). */
+  hookSecret?: () => Promise<string>;
   /** Extra sync options (the local stack's window size). */
   syncOptions?: Partial<SyncOptions>;
   /** The verify queue (the local stack's). */

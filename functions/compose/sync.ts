@@ -3,15 +3,18 @@ import { createS3VersionedStore } from '../aws/s3-versioned-store.js';
 import { lanesOf } from '../config.js';
 import type { Logger } from '../core/ports.js';
 import type { FormArchiveFanOutDeps } from '../fan-out/form-archive-request.js';
+import { replayThenSync } from '../fan-out/replay-then-sync.js';
 import { createScheduledSync, type ScheduledSyncHook } from '../fan-out/scheduled-sync.js';
 import { type Composition, requireKeys } from './composition.js';
 import { ekuaibaoClient } from './ekuaibao.js';
+import { hookReplay } from './hooks.js';
 import { batchQueue, reportStore, s3Client } from './storage.js';
 
 /** The scheduled sync on fan-out's own queue and report store; its state behind S3 conditional writes. */
 export function scheduledSync(c: Composition, logger: Logger = c.logger): ScheduledSyncHook {
   requireKeys(c, ['EKB_BUCKET'], 'the scheduled sync');
-  return c.once('sync', () =>
+  const replay = hookReplay(c, logger);
+  const sync = c.once('sync', () =>
     createScheduledSync(c.config, {
       forms: ekuaibaoClient(c),
       packageSource: ekuaibaoClient(c),
@@ -26,6 +29,8 @@ export function scheduledSync(c: Composition, logger: Logger = c.logger): Schedu
       ...(c.overrides.syncOptions ? { options: c.overrides.syncOptions } : {}),
     }),
   );
+  // Failed pushes first (合思's failure log), then the watermark sync: both archive through the same path.
+  return replay ? c.once('replayThenSync', () => replayThenSync(sync, replay, logger)) : sync;
 }
 
 /** Requests under manifests/form-archives/ (POST /form-archives): planned with the 合思 client. */

@@ -67,6 +67,50 @@ export interface FormsSource {
   ): Promise<EkuaibaoForm | undefined>;
 }
 
+/** One failed outbound-message delivery from 合思's failure log (outboundMessageLogs). */
+export interface OutboundFailure {
+  /** The log entry's id (出站消息实例ID). */
+  id: string;
+  flowId: string;
+  messageType: string;
+  createTime: number;
+  /** `action` of the message that failed, when it had one. */
+  action?: string;
+}
+
+/** 合思's failure log of outbound messages, as the scheduled run replays it (core/ekuaibao/outbound-logs.ts). */
+export interface OutboundFailureSource {
+  listOutboundFailures(
+    query: { messageType: string; startMs: number; endMs: number },
+    signal?: AbortSignal,
+  ): Promise<OutboundFailure[]>;
+}
+
+// ---- starting a form's archive --------------------------------------------------------------------------------
+
+/** How a form's archive was started: a pushed outbound message, or a failed one replayed from the log. */
+export type ArchiveVia = 'push' | 'replay';
+
+export interface FormArchiveStart {
+  flowId: string;
+  via: ArchiveVia;
+  /** Stable per event (its dedupe key): the same event always names the same job. */
+  eventId: string;
+}
+
+export interface FormArchiveStarted {
+  outcome: 'queued' | 'unknown_form' | 'nothing_to_archive';
+  jobId?: string;
+}
+
+/**
+ * The one port the receiving route and the replay hand a form to: it starts that form's archive on the same path
+ * as the sync (core/hooks/walk-archiver.ts: the form's files as a copy job; or a form-archive request).
+ */
+export interface FormArchiver {
+  startFormArchive(input: FormArchiveStart, signal?: AbortSignal): Promise<FormArchiveStarted>;
+}
+
 /**
  * The calls that sign a form's files besides downloadurls: flowDetails/attachment (every file on a form by role,
  * receipts without fileId included; ≤100 forms a call, the client cuts longer lists) and INVOICE/url (invoice

@@ -98,7 +98,7 @@ export async function runFormArchiveRequest(
     };
   }
   const { record, created } = await runFormArchiveJob(
-    { jobId, source, request: stored.request },
+    { jobId, source: stored.origin ? { ...source, ...stored.origin } : source, request: stored.request },
     {
       ...common,
       queue: deps.queue,

@@ -1,6 +1,13 @@
-import { RemovalPolicy } from 'aws-cdk-lib';
+import { RemovalPolicy, Validations } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
-import { HttpApi, HttpMethod, type HttpStage, LogGroupLogDestination } from 'aws-cdk-lib/aws-apigatewayv2';
+import {
+  type CfnStage,
+  HttpApi,
+  HttpMethod,
+  HttpNoneAuthorizer,
+  type HttpStage,
+  LogGroupLogDestination,
+} from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpIamAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import { ManagedPolicy, PolicyStatement } from 'aws-cdk-lib/aws-iam';
@@ -16,7 +23,15 @@ export interface ArchiveApiProps {
   throttleRateLimit: number;
   throttleBurstLimit: number;
   logRetention: RetentionDays;
+  /** 合思's outbound messages: the one route without IAM, with its own (lower) throttling. */
+  hooks?: { fn: IFunction; throttleRateLimit: number; throttleBurstLimit: number };
 }
+
+/**
+ * The one route without IAM auth: 合思 cannot sign SigV4, so the function checks the secret in the path
+ * (`/hooks/ekuaibao/<secret>`). Greedy, so a missing or wrong secret reaches the function (401/403, counted).
+ */
+export const HOOK_ROUTE = { method: HttpMethod.POST, path: '/hooks/{proxy+}' } as const;
 
 /** The routes; every one is IAM-authorized (SigV4), none is anonymous. */
 export const API_ROUTES = [
@@ -84,6 +99,29 @@ export class ArchiveApi extends Construct {
     };
     for (const route of API_ROUTES) {
       this.api.addRoutes({ path: route.path, methods: [route.method], integration: targets[route.target] });
+    }
+    if (props.hooks) {
+      const [hookRoute] = this.api.addRoutes({
+        path: HOOK_ROUTE.path,
+        methods: [HOOK_ROUTE.method],
+        integration: new HttpLambdaIntegration('HooksIntegration', props.hooks.fn),
+        authorizer: new HttpNoneAuthorizer(),
+      });
+      if (hookRoute) {
+        Validations.of(hookRoute).acknowledge({
+          id: 'AwsSolutions-APIG4',
+          reason:
+            '合思 cannot sign SigV4: the hooks function checks the long random secret in the path in constant time, the route has its own throttle and refused calls raise an alarm.',
+        });
+      }
+      // Its own throttle, below the stage's: an unauthenticated URL must not eat the signed callers' capacity.
+      (this.stage.node.defaultChild as CfnStage).routeSettings = {
+        [`${HOOK_ROUTE.method} ${HOOK_ROUTE.path}`]: {
+          // An L1 JSON map: CloudFormation's own (PascalCase) names.
+          ThrottlingRateLimit: props.hooks.throttleRateLimit,
+          ThrottlingBurstLimit: props.hooks.throttleBurstLimit,
+        },
+      };
     }
 
     const invoke = new PolicyStatement({

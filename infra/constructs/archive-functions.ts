@@ -6,6 +6,7 @@ import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { type Config, lanesOf } from '../../functions/config.js';
+import { HOOKS_PREFIX } from '../../functions/core/hooks/keys.js';
 import { FORM_ARCHIVES_PREFIX } from '../../functions/core/packages/form-request.js';
 import { PACKAGES_PREFIX } from '../../functions/core/packages/layout.js';
 import { type DeployedEnvKey, functionEnvironment } from '../env-keys.js';
@@ -32,6 +33,8 @@ export type AppSettings = Pick<
   | 'logLevel'
   | 'objectLockMode'
   | 'objectLockYears'
+  | 'hookActions'
+  | 'hookReplayMessageTypes'
 >;
 
 export interface ArchiveFunctionsProps {
@@ -129,18 +132,23 @@ export class ArchiveFunctions extends Construct {
         EKB_SYNC_MODE: s.syncMode,
         EKB_PACKAGE_STATES: s.packageStates.join(','),
         EKB_DEADLINE_MARGIN_MS: s.deadlineMarginMs,
+        // The scheduled run first replays 合思's failure log of outbound messages (hooks/ holds its records).
+        EKB_HOOK_ACTIONS: s.hookActions.join(','),
+        EKB_HOOK_REPLAY_MESSAGE_TYPES: s.hookReplayMessageTypes.join(','),
       }),
     });
     secret.grantRead(this.fanOut.role);
     const fanOutS3 =
-      "S3 access is limited to this bucket's manifests/ (read), jobs/ (job records), sync/ (sync state) and the package indexes under forms/ (read); object keys are known only at run time.";
+      "S3 access is limited to this bucket's manifests/ (read), jobs/ (job records), sync/ (sync state), hooks/ (replayed outbound messages), manifests/form-archives/ (their requests) and the package indexes under forms/ (read); object keys are known only at run time.";
     ack(this.fanOut, bucket.grantRead(this.fanOut.role, `${MANIFESTS_PREFIX}*`), fanOutS3);
-    for (const prefix of [JOBS_PREFIX, SYNC_PREFIX]) {
+    for (const prefix of [JOBS_PREFIX, SYNC_PREFIX, HOOKS_PREFIX]) {
       ack(this.fanOut, bucket.grantRead(this.fanOut.role, `${prefix}*`), fanOutS3);
       ack(this.fanOut, bucket.grantPut(this.fanOut.role, `${prefix}*`), fanOutS3);
     }
     // Planning form packages reads each version's index (a complete one is not queued again), nothing else there.
     ack(this.fanOut, bucket.grantRead(this.fanOut.role, `${PACKAGES_PREFIX}*/package.json`), fanOutS3);
+    // A replayed outbound message in packages mode is a form-archive request, written as the jobs API writes one.
+    ack(this.fanOut, bucket.grantPut(this.fanOut.role, `${FORM_ARCHIVES_PREFIX}*`), fanOutS3);
     queue.grantSendMessages(this.fanOut.role);
 
     this.copy = new ArchiveFunction(this, 'Copy', {

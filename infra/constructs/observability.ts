@@ -37,7 +37,9 @@ export const APP_METRICS = [
 export type AppMetric = (typeof APP_METRICS)[number];
 
 export interface ObservabilityProps {
-  functions: Record<'resolve' | 'jobsApi' | 'fanOut' | 'copy', IFunction>;
+  functions: Record<'resolve' | 'jobsApi' | 'fanOut' | 'copy', IFunction> & { hooks?: IFunction };
+  /** Alarms made beside their resource (the hook route's refused calls): they notify the topic too. */
+  extraAlarms?: Alarm[];
   queue: Queue;
   deadLetterQueue: Queue;
   fanOutFailures: Queue;
@@ -73,6 +75,10 @@ export class Observability extends Construct {
     });
     if (props.alarmEmail) this.alarmTopic.addSubscription(new EmailSubscription(props.alarmEmail));
     this.addAlarms(props, new SnsAction(this.alarmTopic));
+    for (const a of props.extraAlarms ?? []) {
+      a.addAlarmAction(new SnsAction(this.alarmTopic));
+      this.alarms.push(a);
+    }
     this.dashboard = this.buildDashboard(props);
   }
 

@@ -29,6 +29,11 @@ export interface ApiRoute {
   /** The function's name (Lambda context, logs). */
   functionName: string;
   handler: ApiHandler;
+  /**
+   * No IAM authorizer (API Gateway's `authorizationType: NONE`): the event carries no authorizer and the request
+   * line names the route, not the path (the path of the outbound-message route holds its secret).
+   */
+  anonymous?: boolean;
 }
 
 export interface HttpApiOptions {
@@ -157,7 +162,7 @@ export interface RequestParts {
 export function toApiGatewayEvent(
   parts: RequestParts,
   route: { routeKey: string; pathParameters: Record<string, string> | undefined },
-  caller: APIGatewayEventRequestContextIAMAuthorizer['iam'] = LOCAL_CALLER,
+  caller: APIGatewayEventRequestContextIAMAuthorizer['iam'] | null = LOCAL_CALLER,
   now: number = Date.now(),
 ): ApiEvent {
   const queryAt = parts.url.indexOf('?');
@@ -205,7 +210,7 @@ export function toApiGatewayEvent(
     requestContext: {
       accountId: LOCAL_ACCOUNT_ID,
       apiId: API_ID,
-      authorizer: { iam: { ...caller } },
+      authorizer: { iam: { ...(caller ?? LOCAL_CALLER) } },
       domainName: host,
       domainPrefix: host.split('.')[0]?.split(':')[0] ?? API_ID,
       http: {
@@ -234,6 +239,8 @@ export function toApiGatewayEvent(
       event.isBase64Encoded = true;
     }
   }
+  // An anonymous route's event has no authorizer at all, as API Gateway sends it.
+  if (caller === null) delete (event.requestContext as { authorizer?: unknown }).authorizer;
   return event;
 }
 
@@ -357,6 +364,7 @@ export async function startHttpApi(options: HttpApiOptions): Promise<HttpApi> {
     const method = (req.method ?? 'GET').toUpperCase();
     const url = req.url ?? '/';
     const path = url.split('?')[0] ?? '/';
+    let loggedPath = path;
     let status = 500;
     try {
       let body: Buffer;
@@ -401,13 +409,19 @@ export async function startHttpApi(options: HttpApiOptions): Promise<HttpApi> {
           routeKey: matched.route.routeKey,
           pathParameters: Object.keys(matched.params).length > 0 ? matched.params : undefined,
         },
-        caller,
+        matched.route.anonymous ? null : caller,
       );
+      if (matched.route.anonymous) loggedPath = matched.route.path;
       const answer = await invoke(matched.route, event, timeoutMs);
       status = answer.statusCode;
       writeAnswer(res, answer, event.requestContext.requestId);
     } finally {
-      options.onRequest?.({ method, path, status, ms: Math.round(performance.now() - started) });
+      options.onRequest?.({
+        method,
+        path: loggedPath,
+        status,
+        ms: Math.round(performance.now() - started),
+      });
     }
   };
 

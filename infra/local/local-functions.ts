@@ -15,6 +15,7 @@ import { createS3ReportStore } from '../../functions/aws/s3-report-store.js';
 import { compose } from '../../functions/compose/composition.js';
 import { copyHandlerDeps } from '../../functions/compose/copy.js';
 import { resolveHandlerDeps } from '../../functions/compose/ekuaibao.js';
+import { hookHandlerDeps } from '../../functions/compose/hooks.js';
 import { fanOutDeps, jobsApiDeps } from '../../functions/compose/storage.js';
 import { formArchiveDeps, scheduledSync } from '../../functions/compose/sync.js';
 import { verifyHandlerDeps } from '../../functions/compose/verify.js';
@@ -29,6 +30,7 @@ import type { VerifyMessage } from '../../functions/core/model/verify.js';
 import type { BatchQueue, Logger, ReportStore, WorkQueue } from '../../functions/core/ports.js';
 import type { SyncOptions } from '../../functions/core/sync/sync-options.js';
 import { createHandler as createFanOutHandler } from '../../functions/fan-out/handler.js';
+import { createHandler as createHooksHandler } from '../../functions/hooks/handler.js';
 import { createHandler as createJobsApiHandler } from '../../functions/jobs-api/handler.js';
 import { createHandler as createResolveHandler } from '../../functions/resolve/handler.js';
 import { createHandler as createVerifyHandler } from '../../functions/verify/handler.js';
@@ -39,6 +41,8 @@ import { NO_PAUSE_POINTS, type PausePoints } from './pause-points.js';
 export interface LocalFunctions {
   resolve: ApiHandler;
   jobsApi: ApiHandler;
+  /** POST /hooks/{proxy+}: 合思's outbound messages (no IAM; the secret is in the path). */
+  hooks: ApiHandler;
   fanOut: (event: S3Event | ScheduledEvent, context: Context) => Promise<unknown>;
   copy: (event: SQSEvent, context: Context) => Promise<unknown>;
   /** The verify worker (fed by the verify queue). */
@@ -65,6 +69,8 @@ export interface LocalFunctionsInput {
   syncOptions?: Partial<SyncOptions>;
   /** Test-only pause points (pause-points.ts). */
   pausePoints?: PausePoints;
+  /** The outbound-message route's secret (the local stack keeps it in its data folder, never in the env). */
+  hookSecret?: string;
 }
 
 /** The WorkQueue port on a local queue: one message per send, as SQS SendMessage. */
@@ -113,6 +119,7 @@ export async function buildLocalFunctions(input: LocalFunctionsInput): Promise<L
     metrics: (values) => fn('copy').debug('copy metrics', values),
     verifyQueue: localWorkQueue<VerifyMessage>(input.verifyQueue),
     ...(input.syncOptions ? { syncOptions: input.syncOptions } : {}),
+    ...(input.hookSecret === undefined ? {} : { hookSecret: async () => input.hookSecret as string }),
   });
   const resolve = createResolveHandler(resolveHandlerDeps(c, fn('resolve')));
   const jobsApi = createJobsApiHandler(jobsApiDeps(c, fn('jobs-api')));
@@ -123,6 +130,8 @@ export async function buildLocalFunctions(input: LocalFunctionsInput): Promise<L
   });
   const copy = createCopyHandler(copyHandlerDeps(c, fn('copy')));
   const verify = createVerifyHandler(verifyHandlerDeps(c, fn('verify')));
+  // Built on first use: without a secret the route answers a generic error and names the missing key in the log.
+  const hooks = createHooksHandler(() => hookHandlerDeps(c, fn('hooks')));
 
   const listJobRecords = async (): Promise<JobRecord[]> => {
     const keys = (await store.list(config.reportPrefix)).filter((k) => k.endsWith('/job.json'));
@@ -133,6 +142,7 @@ export async function buildLocalFunctions(input: LocalFunctionsInput): Promise<L
   return {
     resolve: (event, context) => resolve(event, context),
     jobsApi: (event, context) => jobsApi(event, context),
+    hooks: (event, context) => hooks(event, context),
     fanOut: (event, context) => fanOut(event, context),
     copy: (event, context) => copy(event, context),
     verify: (event, context) => verify(event, context),

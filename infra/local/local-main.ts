@@ -38,6 +38,10 @@ function banner(stack: LocalStack, options: LocalOptions): string[] {
     );
   }
   lines.push(`  API        ${stack.apiUrl}`);
+  lines.push(`  push URL   ${stack.hookUrl}`);
+  lines.push(
+    '             (合思 outbound message 出站消息: POST, event 已支付/审批完成 flow.paid, fields 单据ID flowId + action, success code HTTP200; the path holds the secret, keep it private)',
+  );
   lines.push(
     `  queue      ${stack.queue.name}: ${options.copyWorkers} copy workers, visibility ${options.visibilityTimeoutMs / 1000} s, ` +
       `${stack.config.maxReceiveCount} receives then ${stack.queue.name}-dlq`,

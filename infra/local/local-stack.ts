@@ -30,6 +30,7 @@ import {
   type SyncOutcome,
   startFanOutQueues,
 } from './fan-out-queues.js';
+import { HOOK_PATH, loadHookSecret } from './hook-secret.js';
 import { type ApiHandler, type ApiRoute, startHttpApi } from './http-api.js';
 import { LOCAL_REGION } from './lambda-context.js';
 import { buildLocalFunctions, type LocalFunctions } from './local-functions.js';
@@ -61,6 +62,8 @@ export interface LocalStackInput {
 
 export interface LocalStack {
   readonly apiUrl: string;
+  /** The URL to give 合思's outbound message (出站消息): it holds the route's secret, so show it only to its owner. */
+  readonly hookUrl: string;
   readonly upstream: { kind: 'sandbox' | 'tenant'; baseUrl: string };
   readonly sandbox: EkuaibaoSandbox | undefined;
   readonly bucket: string;
@@ -191,7 +194,9 @@ export async function startLocalStack(input: LocalStackInput): Promise<LocalStac
       const key = raw === undefined ? undefined : decodeS3EventKey(raw);
       if (key?.startsWith(MANIFESTS_PREFIX)) queued.sendS3Event(event);
     };
+    const hookSecret = await loadHookSecret(dataDirectory(options));
     functions = await buildLocalFunctions({
+      hookSecret,
       config,
       s3: target.s3,
       queue,
@@ -241,6 +246,7 @@ export async function startLocalStack(input: LocalStackInput): Promise<LocalStac
 
     return {
       apiUrl: api.url,
+      hookUrl: `${api.url}${HOOK_PATH}${hookSecret}`,
       upstream: sandbox
         ? { kind: 'sandbox', baseUrl: sandbox.baseUrl }
         : { kind: 'tenant', baseUrl: config.ekbBaseUrl },
@@ -419,6 +425,14 @@ function apiRoutes(functions: () => LocalFunctions, queue: LocalQueue, fanOut: F
       handler: resolve,
     },
     { method: 'POST', path: '/copy-jobs', functionName: 'ekb-archive-jobs-api', handler: jobsApi },
+    {
+      // As in AWS, the one route without IAM: 合思 cannot sign; the secret in the path is checked by the function.
+      method: 'POST',
+      path: '/hooks/{proxy+}',
+      functionName: 'ekb-archive-hooks',
+      handler: (e, c) => functions().hooks(e, c),
+      anonymous: true,
+    },
     { method: 'GET', path: '/copy-jobs/{jobId}', functionName: 'ekb-archive-jobs-api', handler: jobsApi },
     { method: 'POST', path: '/form-archives', functionName: 'ekb-archive-jobs-api', handler: jobsApi },
     {

@@ -151,7 +151,11 @@ describe('stack variants', () => {
       bundle: false,
     });
     template.resourceCountIs('AWS::S3::Bucket', 0);
-    template.resourceCountIs('AWS::SecretsManager::Secret', 0);
+    // Only the outbound-message URL secret, which the stack always generates; no credentials secret is created.
+    template.resourceCountIs('AWS::SecretsManager::Secret', 1);
+    expect(
+      Object.values(template.findResources('AWS::SecretsManager::Secret')).map((r) => r.Properties.Name),
+    ).toEqual([undefined]);
     const json = JSON.stringify(template.toJSON().Resources);
     expect(json).toContain(':s3:::acme-archive/manifests/*');
     expect(json).toContain(':secret:acme/ekb-??????');
@@ -163,8 +167,8 @@ describe('stack variants', () => {
     const starStatements = resourcesOf(template, 'AWS::IAM::Policy')
       .flatMap((p) => p.Properties.PolicyDocument.Statement as Array<Record<string, CfnJson>>)
       .filter((s) => s.Resource === '*' || (Array.isArray(s.Resource) && s.Resource.includes('*')));
-    // One per app function (X-Ray's two actions take no resource), none else.
-    expect(starStatements.length).toBe(5);
+    // One per app function, six with verify and hooks (X-Ray's two actions take no resource), none else.
+    expect(starStatements.length).toBe(6);
     for (const s of starStatements) {
       expect([s.Action].flat().sort()).toEqual(['xray:PutTelemetryRecords', 'xray:PutTraceSegments']);
     }

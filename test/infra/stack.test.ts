@@ -87,11 +87,17 @@ function rolePuts(all: ReturnType<typeof statements>, role: string, key: string)
       }),
   );
 }
+/** The 合思 credentials secret and the outbound-message URL secret (two secrets, two readers' lists). */
+const credentialsSecretId = (): string =>
+  ofType('AWS::SecretsManager::Secret').find(([, s]) => s.Properties.Name === 'ekb-archive/credentials')![0];
+const hookSecretId = (): string =>
+  ofType('AWS::SecretsManager::Secret').find(([, s]) => s.Properties.Name === undefined)![0];
+const HOOKS = 'POST /hooks/ekuaibao';
 
 describe('EkbArchiveStack functions', () => {
   it('runs every app function on nodejs24.x, arm64, from an ESM bundle handler', () => {
     const fns = appFunctions();
-    expect(fns).toHaveLength(5);
+    expect(fns).toHaveLength(6);
     for (const [, fn] of fns) {
       expect(fn.Properties.Runtime).toBe('nodejs24.x');
       expect(fn.Properties.Architectures).toEqual(['arm64']);
@@ -142,17 +148,15 @@ describe('EkbArchiveStack functions', () => {
     expect(vars.EKB_MAX_RECEIVE_COUNT).toBe(String(queue.Properties.RedrivePolicy.maxReceiveCount));
     const [, jobs] = functionByDescription('POST /copy-jobs');
     expect(jobs.Properties.Environment.Variables).not.toHaveProperty('EKB_CREDENTIALS_SECRET');
-    for (const prefix of ['POST /attachments', 'manifests/', 'SQS copy batches']) {
+    for (const prefix of ['POST /attachments', 'manifests/', 'SQS copy batches', HOOKS]) {
       const [, fn] = functionByDescription(prefix);
-      expect(refOf(fn.Properties.Environment.Variables.EKB_CREDENTIALS_SECRET)).toBe(
-        ofType('AWS::SecretsManager::Secret')[0]![0],
-      );
+      expect(refOf(fn.Properties.Environment.Variables.EKB_CREDENTIALS_SECRET)).toBe(credentialsSecretId());
     }
   });
 });
 
 describe('EkbArchiveStack API', () => {
-  it('authorizes every route with IAM and has exactly the seven routes', () => {
+  it('authorizes every route with IAM but the outbound-message route, and has exactly the eight routes', () => {
     const routes = ofType('AWS::ApiGatewayV2::Route');
     expect(routes.map(([, r]) => r.Properties.RouteKey).sort()).toEqual([
       'GET /copy-jobs/{jobId}',
@@ -161,9 +165,28 @@ describe('EkbArchiveStack API', () => {
       'POST /attachments/download-urls',
       'POST /copy-jobs',
       'POST /form-archives',
+      'POST /hooks/{proxy+}',
       'POST /verify-jobs',
     ]);
-    for (const [, r] of routes) expect(r.Properties.AuthorizationType).toBe('AWS_IAM');
+    for (const [, r] of routes) {
+      expect(r.Properties.AuthorizationType, r.Properties.RouteKey).toBe(
+        r.Properties.RouteKey === 'POST /hooks/{proxy+}' ? 'NONE' : 'AWS_IAM',
+      );
+    }
+    const unsigned = routes.filter(([, r]) => r.Properties.AuthorizationType !== 'AWS_IAM');
+    expect(unsigned).toHaveLength(1);
+    const [hooksId] = functionByDescription(HOOKS);
+    const integration = resources[refsIn(unsigned[0]![1].Properties.Target)[0] as string];
+    expect(refsIn(integration?.Properties.IntegrationUri)).toContain(hooksId);
+  });
+
+  it('throttles the outbound-message route below the stage', () => {
+    template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      StageName: '$default',
+      RouteSettings: {
+        'POST /hooks/{proxy+}': { ThrottlingRateLimit: 5, ThrottlingBurstLimit: 10 },
+      },
+    });
   });
 
   it('logs access to a log group and throttles the default stage', () => {
@@ -307,8 +330,8 @@ describe('EkbArchiveStack bucket', () => {
 describe('EkbArchiveStack secret and IAM', () => {
   it('creates a placeholder secret of the {appKey, appSecurity} shape, kept on delete', () => {
     const secrets = ofType('AWS::SecretsManager::Secret');
-    expect(secrets).toHaveLength(1);
-    const [, s] = secrets[0]!;
+    expect(secrets).toHaveLength(2);
+    const s = resources[credentialsSecretId()]!;
     expect(s.Properties.Name).toBe('ekb-archive/credentials');
     expect(s.Properties.GenerateSecretString).toMatchObject({
       SecretStringTemplate: '{"appKey":""}',
@@ -317,20 +340,54 @@ describe('EkbArchiveStack secret and IAM', () => {
     expect(s.DeletionPolicy).toBe('Retain');
   });
 
-  it('lets only resolve, fan-out and copy read the secret', () => {
-    const secretId = ofType('AWS::SecretsManager::Secret')[0]![0];
+  it('lets only resolve, fan-out, copy and the hooks function read the credentials secret', () => {
+    const secretId = credentialsSecretId();
     const readers = new Set(
       statements()
         .filter((s) => s.Action.some((a) => a.startsWith('secretsmanager:')))
+        .filter((s) => s.Resource.map(refOf).includes(secretId))
         .flatMap((s) => {
-          expect(s.Resource.map(refOf)).toEqual([secretId]);
+          // The hooks function reads both secrets in one statement; nothing else is in it.
+          for (const r of s.Resource.map(refOf)) expect([secretId, hookSecretId()]).toContain(r);
           return s.roles;
         }),
     );
-    const expected = ['POST /attachments', 'manifests/', 'SQS copy batches'].map((p) =>
+    const expected = ['POST /attachments', 'manifests/', 'SQS copy batches', HOOKS].map((p) =>
       roleOf(functionByDescription(p)[1]),
     );
     expect([...readers].sort()).toEqual(expected.sort());
+  });
+
+  it('generates the outbound-message secret in Secrets Manager: only the hooks function reads it, by ARN', () => {
+    const id = hookSecretId();
+    const secret = resources[id]!;
+    expect(secret.Properties.GenerateSecretString).toMatchObject({
+      PasswordLength: 48,
+      ExcludePunctuation: true,
+    });
+    expect(secret.Properties).not.toHaveProperty('SecretString');
+    const readers = statements()
+      .filter((s) => s.Resource.map(refOf).includes(id))
+      .flatMap((s) => s.roles);
+    expect(readers).toEqual([roleOf(functionByDescription(HOOKS)[1])]);
+    expect(refOf(functionByDescription(HOOKS)[1].Properties.Environment.Variables.EKB_HOOK_SECRET)).toBe(id);
+  });
+
+  it('puts the outbound-message secret in no environment variable, parameter, output or other template value', () => {
+    const json = JSON.stringify(template.toJSON());
+    // A dynamic reference would resolve the value into the template at deploy time; a literal would be in it now.
+    expect(json).not.toMatch(/resolve:secretsmanager/);
+    expect(json).not.toMatch(/"SecretString"/);
+    expect(template.toJSON().Parameters ?? {}).not.toMatchObject({ HookSecret: expect.anything() });
+    for (const [, fn] of appFunctions()) {
+      for (const value of Object.values(fn.Properties.Environment.Variables as Record<string, unknown>)) {
+        // Secrets are named by reference (their ARN), never given as text.
+        if (typeof value !== 'string')
+          expect(refsIn(value).every((r) => resources[r] !== undefined)).toBe(true);
+      }
+      const vars = fn.Properties.Environment.Variables as Record<string, unknown>;
+      if ('EKB_HOOK_SECRET' in vars) expect(typeof vars.EKB_HOOK_SECRET).not.toBe('string');
+    }
   });
 
   it('grants no Resource "*" and scopes S3, SQS, logs and secret actions to this stack\'s resources', () => {
@@ -348,7 +405,7 @@ describe('EkbArchiveStack secret and IAM', () => {
         s3: [bucketId],
         sqs: queueIds,
         logs: logGroupIds,
-        secretsmanager: [ofType('AWS::SecretsManager::Secret')[0]![0]],
+        secretsmanager: ofType('AWS::SecretsManager::Secret').map(([id]) => id),
       }[service as string];
       expect(allowedTargets, `unexpected service ${service}`).toBeDefined();
       expect(targets.length).toBeGreaterThan(0);
@@ -379,12 +436,28 @@ describe('EkbArchiveStack secret and IAM', () => {
       '/manifests/*',
       '/verify/*',
     ]);
-    expect(objectScopes('manifests/', 's3:PutObject')).toEqual(['/jobs/*', '/sync/*']);
+    expect(objectScopes('manifests/', 's3:PutObject')).toEqual([
+      '/hooks/*',
+      '/jobs/*',
+      '/manifests/form-archives/*',
+      '/sync/*',
+    ]);
     expect(objectScopes('manifests/', 's3:GetObject*')).toEqual([
       '/forms/*/package.json',
+      '/hooks/*',
       '/jobs/*',
       '/manifests/*',
       '/sync/*',
+    ]);
+    expect(objectScopes(HOOKS, 's3:PutObject')).toEqual([
+      '/hooks/*',
+      '/jobs/*',
+      '/manifests/form-archives/*',
+    ]);
+    expect(objectScopes(HOOKS, 's3:GetObject*')).toEqual([
+      '/hooks/*',
+      '/jobs/*',
+      '/manifests/form-archives/*',
     ]);
     expect(objectScopes('SQS copy batches', 's3:PutObject')).toEqual([
       '/attachments/*',
@@ -453,6 +526,19 @@ describe('EkbArchiveStack secret and IAM', () => {
 describe('EkbArchiveStack observability', () => {
   const alarms = (): Resource[] => ofType('AWS::CloudWatch::Alarm').map(([, a]) => a);
 
+  it('alarms on calls to the outbound-message route with a wrong or missing secret', () => {
+    const rejected = alarms().find((a) => a.Properties.MetricName === 'HookRejected');
+    expect(rejected?.Properties).toMatchObject({
+      Namespace: METRICS_NAMESPACE,
+      Dimensions: [{ Name: 'Function', Value: 'hooks' }],
+      Statistic: 'Sum',
+      Period: 300,
+      Threshold: 5,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+    });
+    expect(refsIn(rejected?.Properties.AlarmActions)).toEqual([ofType('AWS::SNS::Topic')[0]![0]]);
+  });
+
   it('alarms when the DLQ holds a message', () => {
     const q = ofType('AWS::SQS::Queue').find(([, q]) => q.Properties.RedrivePolicy)![1];
     const dlqId = refOf(q.Properties.RedrivePolicy.deadLetterTargetArn)!;
@@ -514,7 +600,14 @@ describe('EkbArchiveStack observability', () => {
 
   it('outputs the API URL, bucket, queue, DLQ and secret', () => {
     const outputs = Object.keys(template.toJSON().Outputs as object);
-    for (const name of ['ApiUrl', 'BucketName', 'QueueUrl', 'DeadLetterQueueUrl', 'CredentialsSecretArn']) {
+    for (const name of [
+      'ApiUrl',
+      'BucketName',
+      'QueueUrl',
+      'DeadLetterQueueUrl',
+      'CredentialsSecretArn',
+      'HookUrlSecretArn',
+    ]) {
       expect(outputs).toContain(name);
     }
   });

@@ -12,6 +12,7 @@ import {
   type FormPackageSource,
   type FormsSource,
   type Logger,
+  type OutboundFailureSource,
   silentLogger,
 } from '../ports.js';
 import { type BackoffPolicy, DEFAULT_BACKOFF, defaultSleep, type Sleep } from '../util/backoff.js';
@@ -28,6 +29,7 @@ import { getFlowAttachments, getFlowsPdf, getInvoiceUrls, searchInvoices } from 
 import { getApplyList, getFlowDetails } from './forms.js';
 import { createHttpCall, type EkuaibaoClientStats, SecretScrubber } from './http-call.js';
 import { type ListFormsOptions, listForms } from './list-forms.js';
+import { listOutboundFailures } from './outbound-logs.js';
 import { TOKEN_REFRESH_MARGIN_MS } from './token-cache.js';
 
 export type { EkuaibaoClientStats } from './http-call.js';
@@ -63,7 +65,11 @@ export interface EkuaibaoClientOptions {
   dispatcher?: Dispatcher;
 }
 
-export interface EkuaibaoClient extends DownloadUrlResolver, FormsSource, FormPackageSource {
+export interface EkuaibaoClient
+  extends DownloadUrlResolver,
+    FormsSource,
+    FormPackageSource,
+    OutboundFailureSource {
   /** A valid access token (cached; one fetch shared by concurrent callers). Secret: never log it. */
   getAccessToken(signal?: AbortSignal): Promise<string>;
   /** All forms of one type in a window, page by page with a pause between pages (list-forms.ts). */
@@ -125,6 +131,7 @@ export function createEkuaibaoClient(options: EkuaibaoClientOptions): EkuaibaoCl
     downloadUrlCalls: 0,
     applyListCalls: 0,
     flowDetailsCalls: 0,
+    outboundLogCalls: 0,
     flowAttachmentCalls: 0,
     invoiceSearchCalls: 0,
     invoiceUrlCalls: 0,
@@ -167,6 +174,7 @@ export function createEkuaibaoClient(options: EkuaibaoClientOptions): EkuaibaoCl
     resolveDownloadUrls: (refs, opts) => resolveDownloadUrls(resolve, refs, opts),
     getApplyList: (query) => getApplyList(forms, query),
     getFlowDetails: (by, signal) => getFlowDetails(forms, by, signal),
+    listOutboundFailures: (query, signal) => listOutboundFailures(forms, query, signal),
     getFlowAttachments: (flowIds, signal) => getFlowAttachments(forms, flowIds, signal),
     searchInvoices: (by, values, signal) => searchInvoices(forms, by, values, signal),
     getInvoiceUrls: (invoiceIds, signal) => getInvoiceUrls(forms, invoiceIds, signal),

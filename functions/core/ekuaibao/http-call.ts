@@ -37,6 +37,8 @@ export interface EkuaibaoClientStats {
   downloadUrlCalls: number;
   applyListCalls: number;
   flowDetailsCalls: number;
+  /** outboundMessageLogs calls (the replay of failed pushes). */
+  outboundLogCalls: number;
   /** Form-package calls: flowDetails/attachment, INVOICE/search, INVOICE/url, getFlowsPdf. */
   flowAttachmentCalls: number;
   invoiceSearchCalls: number;
@@ -53,6 +55,7 @@ export type CallCounter =
   | 'downloadUrlCalls'
   | 'applyListCalls'
   | 'flowDetailsCalls'
+  | 'outboundLogCalls'
   | 'flowAttachmentCalls'
   | 'invoiceSearchCalls'
   | 'invoiceUrlCalls'

@@ -11,8 +11,16 @@ export type JobSource =
     }
   | { kind: 'schedule'; windowStart: string; windowEnd: string }
   | { kind: 'cli'; manifest?: string }
+  /** One form, from 合思's outbound message (push) or its failure log (replay): see core/hooks/. */
+  | { kind: 'hook'; via: 'push' | 'replay'; flowId: string }
   /** Form packages asked for by POST /form-archives or a request dropped under manifests/form-archives/. */
-  | { kind: 'form-archives'; request: string }
+  | {
+      kind: 'form-archives';
+      request: string;
+      /** A request the outbound-message hooks wrote: pushed, or replayed from 合思's failure log. */
+      via?: 'push' | 'replay';
+      flowId?: string;
+    }
   /** `ekb-archive archive-forms`. */
   | { kind: 'cli-form-archives' };
 

@@ -32,6 +32,20 @@ export interface StoredFormArchiveRequest {
   jobId: string;
   requestedAt: string;
   request: FormArchiveRequest;
+  /** Set by the outbound-message hooks (core/hooks/): which path asked, for the job report. */
+  origin?: HookOrigin;
+}
+
+export interface HookOrigin {
+  via: 'push' | 'replay';
+  flowId: string;
+}
+
+function hookOrigin(raw: unknown): HookOrigin | undefined {
+  const o = (raw !== null && typeof raw === 'object' ? raw : {}) as Record<string, unknown>;
+  return (o.via === 'push' || o.via === 'replay') && typeof o.flowId === 'string'
+    ? { via: o.via, flowId: o.flowId }
+    : undefined;
 }
 
 export const formArchiveRequestKey = (jobId: string): string => `${FORM_ARCHIVES_PREFIX}${jobId}.json`;
@@ -131,11 +145,13 @@ export function readStoredRequest(raw: unknown): StoredFormArchiveRequest {
     Object.fromEntries(Object.entries(body).filter(([, v]) => v !== undefined)),
     () => Number.POSITIVE_INFINITY,
   );
+  const origin = hookOrigin(o.origin);
   return {
     v: 1,
     jobId: typeof o.jobId === 'string' ? o.jobId : '',
     requestedAt: typeof o.requestedAt === 'string' ? o.requestedAt : '',
     request,
+    ...(origin ? { origin } : {}),
   };
 }
 

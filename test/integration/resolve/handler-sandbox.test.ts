@@ -247,7 +247,8 @@ describe('resolve handler against the sandbox', () => {
       return { id: `big${i}`, key: `openapi00000000-0000-4000-8000-${hex}-f${i}.txt` };
     });
     for (const r of refs) sandbox.addFile({ ...r, fileName: 'f.txt', size: 10 });
-    const { call } = wire();
+    // Counts calls, not timeouts: a slow machine must not turn one 100-ref call into a timeout and a retry.
+    const { call } = wire({ EKB_REQUEST_TIMEOUT_MS: '20000' });
     const over = await call(eventWithBody(JSON.stringify(refs)));
     expect(over.statusCode).toBe(413);
     expect(sandbox.stats.downloadUrlCalls).toBe(0);

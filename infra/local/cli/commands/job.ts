@@ -21,7 +21,11 @@ function describeSource(source: JobStatus['source']): string {
     case 'cli':
       return `CLI${source.manifest ? ` (${source.manifest})` : ''}`;
     case 'form-archives':
-      return `form-archive request ${source.request}`;
+      return source.via
+        ? `${source.via === 'push' ? 'push' : 'replayed failure'} of form ${source.flowId} (${source.request})`
+        : `form-archive request ${source.request}`;
+    case 'hook':
+      return `${source.via === 'push' ? 'push' : 'replayed failure'} of form ${source.flowId}`;
     case 'cli-form-archives':
       return 'CLI archive-forms';
     default:
