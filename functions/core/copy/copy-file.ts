@@ -17,10 +17,10 @@ import type { Readable } from 'node:stream';
 import { contentDisposition, contentTypeFor } from '../attachments/content-type.js';
 import { originalFileName } from '../attachments/object-key.js';
 import { ErrorCode, isAppError } from '../errors.js';
-import { copiedRecord, recordFromHead } from '../integrity/file-record.js';
+import { copiedRecord } from '../integrity/file-record.js';
 import type { BodyProof } from '../integrity/verifying-transform.js';
 import type { CopyResult } from '../model/copy-result.js';
-import type { CopyRef, DownloadRef } from '../model/refs.js';
+import type { DownloadRef } from '../model/refs.js';
 import type { ResolvedAttachment } from '../model/resolution.js';
 import type {
   Downloader,
@@ -28,7 +28,6 @@ import type {
   DownloadUrlResolver,
   FormFilesSource,
   Logger,
-  ObjectHead,
   ObjectSink,
   PutObjectOptions,
   PutObjectResult,
@@ -187,7 +186,7 @@ async function transfer(
   put: ObjectProps,
   env: CopyFileEnv,
 ): Promise<Transfer> {
-  const { ref, objectKey } = file;
+  const { objectKey } = file;
   const { signal } = env;
   let res: DownloadResponse;
   try {

@@ -238,7 +238,7 @@ describe('copyBatch against the sandbox and s3rver', () => {
     sandbox.addFile(big);
     const first = byName('补充说明.txt');
     const later = [byName('审批意见.png'), byName('借款申请书.docx')];
-    sandbox.inject({ kind: 'stallBody', route: 'download', afterBytes: 12 * MIB, times: 1 });
+    sandbox.inject({ kind: 'stallBody', route: 'download', afterBytes: 12 * MIB, times: 1, fileId: big.id });
     const ac = new AbortController();
     const watcher = setInterval(() => {
       if ((sandbox.stats.faultsFired.stallBody ?? 0) > 0) setTimeout(() => ac.abort(), 200);

@@ -190,7 +190,15 @@ describe('ekb-archive copy --job-id across kill -9 and a second copy of the comm
 
   it('refuses a second run of the same job on this machine in one line while the first holds it', async () => {
     const held = FILES[20] as SandboxFile;
-    sandbox.inject({ kind: 'stallBody', route: 'download', afterBytes: 10, stallMs: 2_000, fileId: held.id });
+    // Held long enough for a second CLI to start and reach the job's lock on a loaded machine (2 s was not: its
+    // start alone took 3-4 s at load 12 on 2 cores, and the first run had ended).
+    sandbox.inject({
+      kind: 'stallBody',
+      route: 'download',
+      afterBytes: 10,
+      stallMs: 10_000,
+      fileId: held.id,
+    });
     const first = runCli(copy('twice-1', 'twice', [], small), { env });
     await until('the first run to be mid-run', async () =>
       sandbox.stats.faultsFired.stallBody === 1 ? true : undefined,

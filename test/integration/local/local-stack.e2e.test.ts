@@ -61,7 +61,7 @@ describe('npm start (local stack as a child process)', () => {
 
   beforeAll(async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'ekb-local-e2e-'));
-    // The API job below asks for keyTemplate api/…: an archive lane this stack is configured with.
+    // The API jobs below ask for keyTemplate api/… and proof/…: archive lanes this stack is configured with.
     stack = await startStack(dataDir, { EKB_ARCHIVE_PREFIXES: 'api/,proof/' });
     s3 = s3For(stack);
   });
@@ -169,6 +169,7 @@ describe('npm start (local stack as a child process)', () => {
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ refs: [{ id: f?.id, key: f?.key }], keyTemplate: 'proof/{fileId}/{fileName}' }),
     });
+    expect(created.statusCode).toBe(202);
     const { jobId } = (await created.body.json()) as { jobId: string };
     await until('the job', async () => {
       const r = await request(`${stack.apiUrl}/copy-jobs/${encodeURIComponent(jobId)}`);
