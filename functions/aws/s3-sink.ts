@@ -108,6 +108,36 @@ async function readWhole(body: Readable, signal: AbortSignal): Promise<Buffer> {
   }
 }
 
+/**
+ * A failed upload leaves no multipart upload behind before put() returns. lib-storage aborts its own upload when
+ * it knows the UploadId, but it learns it only when CreateMultipartUpload answers: an upload that failed (or was
+ * forced to stop) while that call was in flight kept its parts until the bucket's lifecycle rule, and a Lambda
+ * frozen after returning never sends the abort at all. So: wait for that call's answer and send the abort
+ * lib-storage prepared, unless it already sent it (it clears it then). Both fields are lib-storage's own (not
+ * typed); absent, there is nothing to do.
+ */
+async function abortLeftover(
+  upload: Upload,
+  target: { client: S3Client; key: string; logger?: Logger | undefined },
+): Promise<void> {
+  const u = upload as unknown as {
+    createMultiPartPromise?: Promise<unknown>;
+    abortMultipartUploadCommand?: AbortMultipartUploadCommand | null;
+  };
+  if (!u.createMultiPartPromise) return;
+  await u.createMultiPartPromise.catch(() => undefined);
+  const command = u.abortMultipartUploadCommand;
+  // null: completed or already aborted; undefined: never created.
+  if (!command) return;
+  u.abortMultipartUploadCommand = null;
+  await target.client.send(command).catch((err: unknown) => {
+    target.logger?.debug('abort of a failed multipart upload answered an error', {
+      objectKey: target.key,
+      error: err,
+    });
+  });
+}
+
 export function createS3Sink(options: S3SinkOptions): ObjectSink {
   const { client, bucket, retention } = options;
   const floor = options.partSizeBytes ?? DEFAULT_PART_BYTES;
@@ -193,7 +223,7 @@ export function createS3Sink(options: S3SinkOptions): ObjectSink {
     try {
       out = await upload.done();
     } catch (err) {
-      await abortLeftover(upload, key);
+      await abortLeftover(upload, { client, key, logger: options.logger });
       if (signal.aborted) throw new AbortedError('upload aborted', err);
       throw conflictOr(err, key, put);
     } finally {
@@ -207,33 +237,6 @@ export function createS3Sink(options: S3SinkOptions): ObjectSink {
       ...(out.VersionId ? { versionId: out.VersionId } : {}),
       ...(checksum ? { checksum } : {}),
     };
-  }
-
-  /**
-   * A failed upload leaves no multipart upload behind before put() returns. lib-storage aborts its own upload when
-   * it knows the UploadId, but it learns it only when CreateMultipartUpload answers: an upload that failed (or was
-   * forced to stop) while that call was in flight kept its parts until the bucket's lifecycle rule, and a Lambda
-   * frozen after returning never sends the abort at all. So: wait for that call's answer and send the abort
-   * lib-storage prepared, unless it already sent it (it clears it then). Both fields are lib-storage's own (not
-   * typed); absent, there is nothing to do.
-   */
-  async function abortLeftover(upload: Upload, key: string): Promise<void> {
-    const u = upload as unknown as {
-      createMultiPartPromise?: Promise<unknown>;
-      abortMultipartUploadCommand?: AbortMultipartUploadCommand | null;
-    };
-    if (!u.createMultiPartPromise) return;
-    await u.createMultiPartPromise.catch(() => undefined);
-    const command = u.abortMultipartUploadCommand;
-    // null: completed or already aborted; undefined: never created.
-    if (!command) return;
-    u.abortMultipartUploadCommand = null;
-    await client.send(command).catch((err: unknown) => {
-      options.logger?.debug('abort of a failed multipart upload answered an error', {
-        objectKey: key,
-        error: err,
-      });
-    });
   }
 
   /** The object is complete and verified either way: a missing tag costs only the record a re-run rebuilds. */
