@@ -7,7 +7,7 @@
  * starts, in-flight GETs and uploads are aborted, and every unfinished ref comes back `deadline` (retryable), so the
  * queue hands it out again; `cancelled` instead when the signal's reason is a CancelledError (the CLI's Ctrl-C).
  */
-import pLimit from 'p-limit';
+import pLimit, { type LimitFunction } from 'p-limit';
 import type { CopyResult } from '../model/copy-result.js';
 import type { CopyRef } from '../model/refs.js';
 import { DEFAULT_EXPIRATION_SECONDS } from '../model/resolution.js';
@@ -29,6 +29,11 @@ export interface CopyContext {
   keyTemplate?: string;
   /** Files in flight at once. Default 8. */
   concurrency?: number;
+  /**
+   * Files in flight across several batches at once (the CLI runs the next batch while this one's last files finish);
+   * replaces `concurrency` when given.
+   */
+  limit?: LimitFunction;
   /** Fires before the Lambda deadline: stop starting files, abort in-flight ones. */
   signal?: AbortSignal;
   /** Seconds the resolved URLs stay valid (1..1800). Default 1800. */
@@ -81,7 +86,7 @@ export async function copyBatch(
     signal,
     stats: ctx.stats ?? newCopyStats(),
   };
-  const limit = pLimit(Math.max(1, Math.floor(ctx.concurrency ?? DEFAULT_COPY_CONCURRENCY)));
+  const limit = ctx.limit ?? pLimit(Math.max(1, Math.floor(ctx.concurrency ?? DEFAULT_COPY_CONCURRENCY)));
   await limit.map(planned, async (file) => {
     results[file.index] = await copyOrFail(file, env);
   });

@@ -2,6 +2,8 @@
  * One copy-queue message, start to finish: copy the batch, decide whether this attempt is final, and write the
  * batch report. The handler only maps SQS records in and partial-batch failures out.
  */
+
+import type { LimitFunction } from 'p-limit';
 import { batchReportKey } from '../jobs/keys.js';
 import type { BatchMessage, BatchReport } from '../model/batch.js';
 import { type CopyResult, tallyResults } from '../model/copy-result.js';
@@ -14,6 +16,8 @@ export interface RunBatchDeps extends CopyDeps {
   /** Used when the message names no template. */
   defaultKeyTemplate: string;
   concurrency: number;
+  /** Files in flight shared with other batches running at the same time (the CLI); replaces `concurrency`. */
+  limit?: LimitFunction;
 }
 
 export interface RunBatchInput {
@@ -70,6 +74,7 @@ export async function runBatchMessage(input: RunBatchInput, deps: RunBatchDeps):
       jobId: message.jobId,
       keyTemplate: message.keyTemplate ?? deps.defaultKeyTemplate,
       concurrency: deps.concurrency,
+      ...(deps.limit ? { limit: deps.limit } : {}),
       ...(input.signal ? { signal: input.signal } : {}),
       stats,
     },

@@ -12,6 +12,7 @@
  * - resuming (copy --job-id) a batch whose stored report describes other refs than the manifest gives: exit 2.
  */
 import { pipeline, type Readable, Transform } from 'node:stream';
+import pLimit, { type LimitFunction } from 'p-limit';
 import { copyEngine } from '../../../functions/compose/copy.js';
 import { reportStoreIn } from '../../../functions/compose/storage.js';
 import { OBJECT_KEY_PLACEHOLDERS } from '../../../functions/core/attachments/object-key.js';
@@ -26,13 +27,18 @@ import {
   ValidationError,
 } from '../../../functions/core/errors.js';
 import { batchReportKey } from '../../../functions/core/jobs/keys.js';
-import type { BatchMessage, BatchReport } from '../../../functions/core/model/batch.js';
+import {
+  type BatchMessage,
+  type BatchReport,
+  MAX_REFS_PER_MESSAGE,
+} from '../../../functions/core/model/batch.js';
 import type { CopyResult } from '../../../functions/core/model/copy-result.js';
 import { DEFAULT_EXPIRATION_SECONDS, type Resolution } from '../../../functions/core/model/resolution.js';
 import type { DownloadUrlResolver, ObjectSink, ReportStore } from '../../../functions/core/ports.js';
 import { RunStoppedError, UsageError } from './cli-errors.js';
 import type { CliContext } from './context.js';
 import { abortedResult, CopyRunner } from './copy-runner.js';
+import type { ItemEvent } from './progress.js';
 
 export interface PipelineOptions {
   /** Target bucket; undefined only for a dry run. */
@@ -148,8 +154,11 @@ function countingSink(
 }
 
 export async function createPipeline(ctx: CliContext, options: PipelineOptions): Promise<Pipeline> {
-  const batchesInFlight = Math.min(2, options.concurrency);
-  const perBatch = Math.max(1, Math.floor(options.concurrency / batchesInFlight));
+  // Files in flight are counted across batches: while one batch's last files finish, the next batch (already
+  // resolved: its downloadurls call ran while the first one copied) fills the free slots, so the run never idles at
+  // a batch boundary. One batch more than the slots need keeps a resolved batch waiting behind the running ones.
+  const files = pLimit(options.concurrency);
+  const batchesInFlight = Math.max(2, Math.ceil(options.concurrency / MAX_REFS_PER_MESSAGE) + 1);
   const stop = new AbortController();
   const signal = AbortSignal.any([ctx.signal, stop.signal]);
   let stopped: RunStoppedError | undefined;
@@ -170,7 +179,7 @@ export async function createPipeline(ctx: CliContext, options: PipelineOptions):
   } else {
     if (!options.bucket) throw new UsageError('which bucket? pass --bucket or set EKB_BUCKET');
     store = reportStoreIn(ctx.composition(), options.bucket);
-    const copy = copier(ctx, options.bucket, store, perBatch);
+    const copy = copier(ctx, options.bucket, store, options.concurrency, files);
     runBatch = options.resume ? resuming(ctx, store, copy, stopRun) : (m, s) => copy(m, s, [], 1);
   }
   const runner = new CopyRunner({
@@ -184,10 +193,10 @@ export async function createPipeline(ctx: CliContext, options: PipelineOptions):
       if (stopped) {
         // The run ends with one line: its refs are counted, not listed.
         ctx.reporter.countUnfinished(results.filter((r) => r.status === 'failed').length);
-        for (const r of results) if (r.status !== 'failed') reportResult(ctx, r);
+        ctx.reporter.events(results.filter((r) => r.status !== 'failed').map(eventOf));
         return;
       }
-      for (const r of results) reportResult(ctx, r);
+      ctx.reporter.events(results.map(eventOf));
     },
   });
   return {
@@ -263,7 +272,13 @@ type CopyBatch = (
 ) => Promise<CopyResult[]>;
 
 /** The copy: runBatchMessage with the copy function's collaborators, and live progress for the bar. */
-function copier(ctx: CliContext, bucket: string, reports: ReportStore, concurrency: number): CopyBatch {
+function copier(
+  ctx: CliContext,
+  bucket: string,
+  reports: ReportStore,
+  concurrency: number,
+  files: LimitFunction,
+): CopyBatch {
   const { config } = ctx;
   const engine = copyEngine(ctx.composition(), bucket);
   const liveByBatch = new Map<string, { files: number; bytes: number }>();
@@ -286,12 +301,14 @@ function copier(ctx: CliContext, bucket: string, reports: ReportStore, concurren
         { message, attempt, maxReceiveCount: attempt, signal, settled },
         {
           ...engine,
-          sink: countingSink(engine.sink, live, publishLive),
+          // Only the bar shows bytes as they stream; the plain and JSON modes skip the extra Transform per file.
+          sink: ctx.reporter.mode === 'tty' ? countingSink(engine.sink, live, publishLive) : engine.sink,
           reports,
           logger: ctx.logger,
           reportPrefix: config.reportPrefix,
           defaultKeyTemplate: config.objectKeyTemplate,
           concurrency,
+          limit: files,
         },
       );
       return outcome.report.results;
@@ -340,23 +357,21 @@ function describesBatch(report: BatchReport, message: BatchMessage): boolean {
   return report.results.every((r, i) => r.id === message.refs[i]?.id && r.key === message.refs[i]?.key);
 }
 
-function reportResult(ctx: CliContext, r: CopyResult): void {
+function eventOf(r: CopyResult): ItemEvent {
   if (r.status === 'copied') {
-    ctx.reporter.event({
+    return {
       type: 'copied',
       id: r.id,
       key: r.key,
       objectKey: r.objectKey,
       bytes: r.bytes,
       ms: r.ms,
-    });
-    return;
+    };
   }
   if (r.status === 'skipped') {
-    ctx.reporter.event({ type: 'skipped', id: r.id, key: r.key, objectKey: r.objectKey, reason: r.reason });
-    return;
+    return { type: 'skipped', id: r.id, key: r.key, objectKey: r.objectKey, reason: r.reason };
   }
-  ctx.reporter.event({
+  return {
     type: 'failed',
     id: r.id,
     key: r.key,
@@ -364,5 +379,5 @@ function reportResult(ctx: CliContext, r: CopyResult): void {
     code: r.code,
     message: r.message,
     retryable: r.retryable,
-  });
+  };
 }
