@@ -8,7 +8,8 @@
  * heap never pollutes another and the servers' memory is not counted.
  *
  * Flags: --quick (smaller sets, single repeats, no 4 GiB), --only=1,3 (sections), --out=FILE (Markdown report),
- * --profile[=DIR] (section 6: CPU profile of the CLI on the small case; DIR keeps the raw .cpuprofile),
+ * --profile[=DIR] (section 6: CPU profile of the CLI on the small case, else the first case run; DIR keeps the raw
+ * .cpuprofile),
  * --cases=small,medium,large,latency (section 6: only these cases).
  */
 import { execSync } from 'node:child_process';

@@ -72,7 +72,10 @@ export interface VersusPlan {
   latencyFiles: number;
   latencyMs: number;
   startupRuns: number;
-  /** Take a CPU profile of the CLI on the small case (an extra, unmeasured run); keep it in this folder if set. */
+  /**
+   * Take a CPU profile of the CLI on the small case, or the first case run when small is not (an extra, unmeasured
+   * run); keep it in this folder if set.
+   */
   profile: boolean;
   profileDir?: string;
   /** Only these cases (all when absent): re-running one case is then one short command. */
@@ -364,18 +367,20 @@ export async function sectionVersusRclone(deps: VersusDeps, plan: VersusPlan): P
     }
 
     let profile: ProfileSummary | undefined;
-    const small = cases.find((c) => c.id === 'small');
-    if (plan.profile && small) {
+    // The small case when it runs (where per-file work shows most), else the first case asked for.
+    const profiled = cases.find((c) => c.id === 'small') ?? cases[0];
+    if (plan.profile && profiled) {
       const profDir = plan.profileDir ?? join(work, 'profile');
       rmSync(profDir, { recursive: true, force: true });
       mkdirSync(profDir, { recursive: true });
-      const r = await runOnce('ekb', small, ['--cpu-prof', `--cpu-prof-dir=${profDir}`]);
+      const r = await runOnce('ekb', profiled, ['--cpu-prof', `--cpu-prof-dir=${profDir}`]);
       // CPU.<date>.<time>.<pid>.<thread>.<seq>.cpuprofile: thread 0 is the main thread (the copy runs there).
       const files = readdirSync(profDir).filter((n) => n.endsWith('.cpuprofile'));
       const file = files.find((n) => /\.\d+\.0\.\d+\.cpuprofile$/.test(n)) ?? files[0];
       if (!file) throw new Error(`node wrote no .cpuprofile into ${profDir}`);
       profile = summarizeProfile(JSON.parse(readFileSync(join(profDir, file), 'utf8')), repoRoot);
       profile.runMs = r.ms;
+      profile.caseLabel = profiled.label;
       profile.file = plan.profileDir ? join(profDir, file) : undefined;
     }
 
@@ -671,7 +676,7 @@ function report(emit: (t?: string) => void, r: ReportInput): void {
     const p = r.profile;
     const pct = (ms: number) => fmt((100 * ms) / p.totalMs, 1);
     emit(
-      `### Where the CLI's CPU goes: node --cpu-prof, ${r.cases.find((c) => c.id === 'small')?.label} (one extra run, ${s(p.runMs ?? Number.NaN)} s)`,
+      `### Where the CLI's CPU goes: node --cpu-prof, ${p.caseLabel ?? ''} (one extra run, ${s(p.runMs ?? Number.NaN)} s)`,
     );
     emit();
     emit(
