@@ -13,10 +13,9 @@
  */
 import { pipeline, type Readable, Transform } from 'node:stream';
 import pLimit, { type LimitFunction } from 'p-limit';
-import { copyEngine } from '../../../functions/compose/copy.js';
-import { reportStoreIn } from '../../../functions/compose/storage.js';
 import { OBJECT_KEY_PLACEHOLDERS } from '../../../functions/core/attachments/object-key.js';
 import { parseDpKey } from '../../../functions/core/attachments/ref.js';
+import type { CopyDeps } from '../../../functions/core/copy/copy-batch.js';
 import { resolveBatch } from '../../../functions/core/copy/resolve-batch.js';
 import { runBatchMessage } from '../../../functions/core/copy/run-batch.js';
 import {
@@ -178,8 +177,14 @@ export async function createPipeline(ctx: CliContext, options: PipelineOptions):
     runBatch = await planner(ctx, options.bucket);
   } else {
     if (!options.bucket) throw new UsageError('which bucket? pass --bucket or set EKB_BUCKET');
+    // Loaded when a copy runs, not when the CLI starts: --help never pays for the AWS SDK or undici.
+    const [{ reportStoreIn }, { copyEngine }] = await Promise.all([
+      import('../../../functions/compose/storage.js'),
+      import('../../../functions/compose/copy.js'),
+    ]);
     store = reportStoreIn(ctx.composition(), options.bucket);
-    const copy = copier(ctx, options.bucket, store, options.concurrency, files);
+    const engine = copyEngine(ctx.composition(), options.bucket);
+    const copy = copier(ctx, engine, store, options.concurrency, files);
     runBatch = options.resume ? resuming(ctx, store, copy, stopRun) : (m, s) => copy(m, s, [], 1);
   }
   const runner = new CopyRunner({
@@ -274,13 +279,12 @@ type CopyBatch = (
 /** The copy: runBatchMessage with the copy function's collaborators, and live progress for the bar. */
 function copier(
   ctx: CliContext,
-  bucket: string,
+  engine: CopyDeps,
   reports: ReportStore,
   concurrency: number,
   files: LimitFunction,
 ): CopyBatch {
   const { config } = ctx;
-  const engine = copyEngine(ctx.composition(), bucket);
   const liveByBatch = new Map<string, { files: number; bytes: number }>();
   const publishLive = () => {
     let files = 0;

@@ -14,7 +14,6 @@
  */
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { manifestSource } from '../../../../functions/compose/storage.js';
 import { parseManifest } from '../../../../functions/core/attachments/manifest.js';
 import { createJobOnce } from '../../../../functions/core/jobs/create-job.js';
 import { isValidJobId, jobPrefix, jobRecordKey, newJobId } from '../../../../functions/core/jobs/keys.js';
@@ -101,6 +100,8 @@ function openManifest(ctx: CliContext, flags: CopyFlags): AsyncIterable<Uint8Arr
     const { bucket, key } = flags.s3Source;
     // The AWS SDK's own settings: region, credential chain, AWS_ENDPOINT_URL_S3, checksum settings.
     return (async function* () {
+      // Loaded only for an s3:// manifest (and never for --help): the AWS SDK.
+      const { manifestSource } = await import('../../../../functions/compose/storage.js');
       yield* (await manifestSource(ctx.composition()).open(bucket, key, ctx.signal)).body;
     })();
   }

@@ -3,7 +3,6 @@
  * answers with), once or `--wait` until it is no longer running. Exit 0 done, 1 done with failures (or not found).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { reportStoreIn } from '../../../../functions/compose/storage.js';
 import { getJobStatus } from '../../../../functions/core/jobs/job-status.js';
 import type { JobStatus } from '../../../../functions/core/model/job.js';
 import { EXIT, UsageError } from '../cli-errors.js';
@@ -53,6 +52,8 @@ export const jobCommand: CommandSpec = {
     const jobId = args.positionals[0] as string;
     const bucket = (args.values.bucket as string | undefined) ?? ctx.config.bucket;
     if (!bucket) throw new UsageError('which bucket? pass --bucket or set EKB_BUCKET');
+    // Loaded when the command runs (never for --help): the AWS SDK.
+    const { reportStoreIn } = await import('../../../../functions/compose/storage.js');
     const store = reportStoreIn(ctx.composition(), bucket);
     let status = await getJobStatus(jobId, store, ctx.config.reportPrefix);
     while (status?.state === 'running' && args.values.wait === true && !ctx.signal.aborted) {
