@@ -10,6 +10,9 @@ const FEATURE_LAYERS = [
   ['attachments', 'security'],
   ['ekuaibao', 'jobs'],
   ['copy', 'sync'],
+  // Form packages plan with the 合思 client and the sync's form walk, queue with job creation and archive with the
+  // copy engine; nothing below imports them (the sync gets its package job starter injected).
+  ['packages'],
 ];
 const SHARED = '^functions/core/(model/|util/|ports[.]ts$|errors[.]ts$)';
 

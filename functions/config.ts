@@ -27,7 +27,13 @@ import {
 import { ValidationError } from './core/errors.js';
 import { DEFAULT_REPORT_PREFIX } from './core/jobs/keys.js';
 import { FORM_TYPES } from './core/model/forms.js';
-import { DEFAULT_OVERLAP_MINUTES, DEFAULT_SYNC_KEY_TEMPLATE } from './core/sync/sync-options.js';
+import { DEFAULT_PACKAGE_STATES } from './core/packages/states.js';
+import {
+  DEFAULT_OVERLAP_MINUTES,
+  DEFAULT_SYNC_KEY_TEMPLATE,
+  DEFAULT_SYNC_MODE,
+  SYNC_MODES,
+} from './core/sync/sync-options.js';
 
 export const DEFAULT_ALLOWED_DOWNLOAD_HOSTS = [
   '*.aliyuncs.com',
@@ -125,6 +131,10 @@ export const FUNCTION_SETTINGS = {
     date,
     'syncStartDate',
   ),
+  /** What the scheduled sync archives: whole form packages (default), or only the files the form JSON names. */
+  syncMode: choiceSetting('EKB_SYNC_MODE', SYNC_MODES, DEFAULT_SYNC_MODE, 'syncMode'),
+  /** Form states whose forms are sealed into packages (others are recorded and left for a later run). */
+  packageStates: listSetting('EKB_PACKAGE_STATES', DEFAULT_PACKAGE_STATES, 'packageStates'),
   /**
    * Milliseconds before the Lambda deadline at which copy and fan-out stop starting work and hand back the rest
    * (copy: abort uploads and still write the batch report; fan-out: stop between two queue calls).
@@ -147,6 +157,8 @@ type Env = Record<string, string | undefined>;
 
 export function loadConfig(env: Env = process.env): Config {
   const { values, problems } = readSettings(FUNCTION_SETTINGS, fromEnv(env), (s) => s.env);
+  if (values.packageStates.length === 0)
+    problems.push('EKB_PACKAGE_STATES must name at least one form state');
   if (problems.length > 0) {
     throw new ValidationError(`Invalid configuration: ${problems.join('; ')}`);
   }

@@ -68,6 +68,8 @@ const FUNCTION_CONTEXT_SETTINGS = {
   syncFormTypes: FUNCTION_SETTINGS.syncFormTypes,
   syncOverlapMinutes: FUNCTION_SETTINGS.syncOverlapMinutes,
   syncStartDate: FUNCTION_SETTINGS.syncStartDate,
+  syncMode: FUNCTION_SETTINGS.syncMode,
+  packageStates: FUNCTION_SETTINGS.packageStates,
   deadlineMarginMs: FUNCTION_SETTINGS.deadlineMarginMs,
   logLevel: FUNCTION_SETTINGS.logLevel,
 };
@@ -133,6 +135,7 @@ export function settingsFromContext(node: Node): EkbArchiveSettings {
   }
   if (values.allowedDownloadHosts.length === 0)
     problems.push('allowedDownloadHosts must name at least one host');
+  if (values.packageStates.length === 0) problems.push('packageStates must name at least one form state');
   if (values.deadlineMarginMs * 2 > values.copyTimeoutSeconds * 1000) {
     problems.push('deadlineMarginMs must be at most half of copyTimeoutSeconds');
   }
@@ -184,6 +187,8 @@ export class EkbArchiveStack extends Stack {
         syncFormTypes: s.syncFormTypes,
         syncOverlapMinutes: s.syncOverlapMinutes,
         syncStartDate: s.syncStartDate,
+        syncMode: s.syncMode,
+        packageStates: s.packageStates,
         deadlineMarginMs: s.deadlineMarginMs,
         logLevel: s.logLevel,
       },

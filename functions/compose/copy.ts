@@ -2,9 +2,10 @@
 
 import { createS3Sink } from '../aws/s3-sink.js';
 import type { CopyDeps } from '../core/copy/copy-batch.js';
-import type { RunBatchDeps } from '../core/copy/run-batch.js';
+import type { PackageBatchRunner, RunBatchDeps } from '../core/copy/run-batch.js';
 import { createUndiciDownloader } from '../core/copy/undici-downloader.js';
 import { AppError, ErrorCode } from '../core/errors.js';
+import { createPackageRunner } from '../core/packages/run-packages.js';
 import type { Logger } from '../core/ports.js';
 import { createDownloadGuard, systemResolveHost } from '../core/security/download-guard.js';
 import { createGuardedAgent } from '../core/security/guarded-agent.js';
@@ -13,8 +14,11 @@ import type { Composition, MetricsSink } from './composition.js';
 import { ekuaibaoClient } from './ekuaibao.js';
 import { reportStore, s3Client } from './storage.js';
 
-/** The copy engine's collaborators: the resolver, the S3 sink, and the guarded downloader. */
-export function copyEngine(c: Composition, bucket: string): CopyDeps {
+/**
+ * The copy engine's collaborators: the resolvers (downloadurls; flowDetails/attachment and INVOICE/url for form
+ * packages), the S3 sink, the guarded downloader, and the runner of form-package messages.
+ */
+export function copyEngine(c: Composition, bucket: string): CopyDeps & { packages: PackageBatchRunner } {
   const { config } = c;
   // Signed URLs come from 合思's answer: only allow-listed public hosts, checked before the GET and at connect time.
   const guard = c.once('guard', () =>
@@ -29,8 +33,11 @@ export function copyEngine(c: Composition, bucket: string): CopyDeps {
     () => createGuardedAgent({ guard }),
     (a) => a.close(),
   );
+  const client = ekuaibaoClient(c);
   return {
-    resolver: ekuaibaoClient(c),
+    resolver: client,
+    formFiles: client,
+    packages: c.once('packages', () => createPackageRunner({ source: client })),
     sink: c.once(`sink:${bucket}`, () =>
       createS3Sink({
         client: s3Client(c),

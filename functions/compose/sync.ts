@@ -1,6 +1,7 @@
-/** The scheduled sync hook fan-out runs for EventBridge's schedule. */
+/** The scheduled sync hook fan-out runs for EventBridge's schedule, and fan-out's form-archive requests. */
 import { createS3VersionedStore } from '../aws/s3-versioned-store.js';
 import type { Logger } from '../core/ports.js';
+import type { FormArchiveFanOutDeps } from '../fan-out/form-archive-request.js';
 import { createScheduledSync, type ScheduledSyncHook } from '../fan-out/scheduled-sync.js';
 import { type Composition, requireKeys } from './composition.js';
 import { ekuaibaoClient } from './ekuaibao.js';
@@ -12,6 +13,7 @@ export function scheduledSync(c: Composition, logger: Logger = c.logger): Schedu
   return c.once('sync', () =>
     createScheduledSync(c.config, {
       forms: ekuaibaoClient(c),
+      packageSource: ekuaibaoClient(c),
       state:
         c.overrides.syncState ??
         createS3VersionedStore({ client: s3Client(c), bucket: c.config.bucket as string }),
@@ -22,4 +24,9 @@ export function scheduledSync(c: Composition, logger: Logger = c.logger): Schedu
       ...(c.overrides.syncOptions ? { options: c.overrides.syncOptions } : {}),
     }),
   );
+}
+
+/** Requests under manifests/form-archives/ (POST /form-archives): planned with the 合思 client. */
+export function formArchiveDeps(c: Composition): FormArchiveFanOutDeps {
+  return { source: ekuaibaoClient(c), states: c.config.packageStates };
 }

@@ -66,6 +66,21 @@ export const ErrorCode = {
   SyncListingUnstable: 'sync_listing_unstable',
   StateReadFailed: 'state_read_failed',
   StateWriteFailed: 'state_write_failed',
+  // Form packages
+  /** INVOICE/url cannot produce the invoice's file (its original). */
+  InvoiceUnavailable: 'invoice_unavailable',
+  /** flowDetails/attachment no longer lists the file on the form. */
+  FlowFileNotFound: 'flow_file_not_found',
+  /** The form no longer exists (flowDetails 412, or absent from flowDetails/attachment). */
+  FormNotFound: 'form_not_found',
+  /** The form changed after its package was planned: the new version is archived by the next run. */
+  FormChanged: 'form_changed',
+  /** getFlowsPdf refused: the form with its attachments is over 32 MB (412 单据内容过大). */
+  PrintTooLarge: 'print_too_large',
+  /** getFlowsPdf refused for another reason (412). */
+  PrintRefused: 'print_refused',
+  /** The package index waits for files that will be tried again (or for earlier parts of a split package). */
+  PackagePending: 'package_pending',
   // The local stack's own stores (infra/local): one process per data folder, a readable queue file
   LocalDataLocked: 'local_data_locked',
   LocalDataUnusable: 'local_data_unusable',

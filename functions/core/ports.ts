@@ -5,6 +5,7 @@
  */
 import type { Readable } from 'node:stream';
 import type { BatchMessage } from './model/batch.js';
+import type { FlowAttachments, FlowsPdfAnswer, InvoiceFile, InvoiceOnForm } from './model/form-files.js';
 import type { ApplyListPage, ApplyListQuery, EkuaibaoForm } from './model/forms.js';
 import type { AttachmentRef } from './model/refs.js';
 import type { Resolution } from './model/resolution.js';
@@ -63,6 +64,28 @@ export interface FormsSource {
     by: { flowId: string } | { code: string },
     signal?: AbortSignal,
   ): Promise<EkuaibaoForm | undefined>;
+}
+
+/**
+ * The calls that sign a form's files besides downloadurls: flowDetails/attachment (every file on a form by role,
+ * receipts without fileId included; ≤100 forms a call, the client cuts longer lists) and INVOICE/url (invoice
+ * files). Forms and invoices 合思 does not know are simply absent from the answers.
+ */
+export interface FormFilesSource {
+  getFlowAttachments(flowIds: readonly string[], signal?: AbortSignal): Promise<FlowAttachments[]>;
+  getInvoiceUrls(invoiceIds: readonly string[], signal?: AbortSignal): Promise<InvoiceFile[]>;
+}
+
+/** Everything a form package needs from 合思: the form, its files, its invoices and its print PDF. */
+export interface FormPackageSource extends FormFilesSource, Pick<FormsSource, 'getFlowDetails'> {
+  /** Invoice ids per form (INVOICE/search), keyed by the id or code as sent; forms without invoices are absent. */
+  searchInvoices(
+    by: 'id' | 'code',
+    values: readonly string[],
+    signal?: AbortSignal,
+  ): Promise<Map<string, InvoiceOnForm[]>>;
+  /** The print PDF of forms of one employee (getFlowsPdf), streamed. */
+  getFlowsPdf(flowIds: readonly string[], signal: AbortSignal): Promise<FlowsPdfAnswer>;
 }
 
 // ---- the bucket -----------------------------------------------------------------------------------------------

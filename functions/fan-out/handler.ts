@@ -10,7 +10,7 @@ import middy from '@middy/core';
 import type { Context, S3Event, ScheduledEvent } from 'aws-lambda';
 import { fromEnvironment } from '../compose/composition.js';
 import { fanOutDeps } from '../compose/storage.js';
-import { scheduledSync } from '../compose/sync.js';
+import { formArchiveDeps, scheduledSync } from '../compose/sync.js';
 import { FUNCTION_SETTINGS } from '../config.js';
 import { AppError, ErrorCode } from '../core/errors.js';
 import { deadline, type WithDeadline } from '../middleware/deadline.js';
@@ -77,5 +77,5 @@ export function createHandler(deps: DepsSource<FanOutHandlerDeps>) {
 
 export const handler = createHandler(() => {
   const c = fromEnvironment('fan-out');
-  return { ...fanOutDeps(c), sync: scheduledSync(c) };
+  return { ...fanOutDeps(c), sync: scheduledSync(c), formArchives: formArchiveDeps(c) };
 });

@@ -7,7 +7,9 @@ import type { S3Event, S3EventRecord } from 'aws-lambda';
 import { AppError, ErrorCode } from '../core/errors.js';
 import { manifestJobId } from '../core/jobs/keys.js';
 import { runManifestJob } from '../core/jobs/manifest-job.js';
+import { FORM_ARCHIVES_PREFIX } from '../core/packages/form-request.js';
 import type { BatchQueue, Logger, ManifestSource, ReportStore } from '../core/ports.js';
+import { type FormArchiveFanOutDeps, runFormArchiveRequest } from './form-archive-request.js';
 
 export const DEFAULT_MANIFESTS_PREFIX = 'manifests/';
 
@@ -27,6 +29,8 @@ export interface FanOutDeps {
   /** Time kept back from the Lambda deadline: queuing stops and the event is retried (config.deadlineMarginMs). */
   deadlineMarginMs?: number;
   now?: () => Date;
+  /** Form packages for requests under manifests/form-archives/ (compose/sync.ts). */
+  formArchives?: FormArchiveFanOutDeps;
 }
 
 export interface ManifestJobOutcome {
@@ -94,15 +98,20 @@ export async function handleS3Event(
     }
     const bucket = record.s3.bucket.name;
     const eventTime = new Date(record.eventTime);
-    const jobId = manifestJobId({
+    const upload = {
       bucket,
       key,
       ...(record.s3.object.eTag ? { eTag: record.s3.object.eTag } : {}),
       ...(record.s3.object.versionId ? { versionId: record.s3.object.versionId } : {}),
       ...(record.s3.object.sequencer ? { sequencer: record.s3.object.sequencer } : {}),
       eventTime: Number.isNaN(eventTime.getTime()) ? (deps.now?.() ?? new Date()) : eventTime,
-    });
+    };
+    const jobId = manifestJobId(upload);
     try {
+      if (key.startsWith(FORM_ARCHIVES_PREFIX)) {
+        result.jobs.push(await runFormArchiveRequest(upload, deps, log, signal));
+        continue;
+      }
       const { record: job, created } = await runManifestJob(
         { jobId, bucket, key, keyTemplate: deps.keyTemplate },
         {

@@ -9,12 +9,23 @@
  */
 import type { Context, ScheduledEvent } from 'aws-lambda';
 import { refsJobStarter } from '../core/jobs/create-job.js';
-import type { BatchQueue, FormsSource, Logger, ReportStore, VersionedStore } from '../core/ports.js';
-import { runSync, type SyncSummary } from '../core/sync/run-sync.js';
+import { archivedIn } from '../core/packages/form-archive-job.js';
+import { createPackageJob } from '../core/packages/package-job.js';
+import type {
+  BatchQueue,
+  FormPackageSource,
+  FormsSource,
+  Logger,
+  ReportStore,
+  VersionedStore,
+} from '../core/ports.js';
+import { type PackageSyncJobInput, runSync, type SyncDeps, type SyncSummary } from '../core/sync/run-sync.js';
 import { type SyncConfig, type SyncOptions, syncOptionsFromConfig } from '../core/sync/sync-options.js';
 
 export interface ScheduledSyncDeps {
   forms: Pick<FormsSource, 'getApplyList'>;
+  /** The 合思 client's form-package calls: the sync archives form packages (EKB_SYNC_MODE=packages). */
+  packageSource?: FormPackageSource;
   state: VersionedStore;
   queue: BatchQueue;
   store: ReportStore;
@@ -32,7 +43,47 @@ export type ScheduledSyncHook = (
   signal?: AbortSignal,
 ) => Promise<SyncSummary>;
 
-export function createScheduledSync(config: SyncConfig, deps: ScheduledSyncDeps): ScheduledSyncHook {
+/** The sync's package job: the window's forms planned and queued as packages; quiet windows leave no job. */
+function packageJobStarter(
+  config: SyncConfig & { packageStates: readonly string[] },
+  deps: ScheduledSyncDeps,
+  source: FormPackageSource,
+  signal: AbortSignal | undefined,
+): NonNullable<SyncDeps['startPackageJob']> {
+  return async (input: PackageSyncJobInput) => {
+    const forms = (async function* () {
+      for await (const form of input.forms) yield { form };
+    })();
+    const { record } = await createPackageJob(
+      { jobId: input.jobId, source: input.source, forms, recordEmpty: false },
+      {
+        plan: {
+          source,
+          states: config.packageStates,
+          archived: archivedIn(deps.store),
+          ...(signal ? { signal } : {}),
+        },
+        queue: deps.queue,
+        store: deps.store,
+        logger: deps.logger,
+        ...(deps.reportPrefix === undefined ? {} : { reportPrefix: deps.reportPrefix }),
+        ...(signal ? { signal } : {}),
+      },
+    );
+    return {
+      jobId: record?.jobId,
+      refs: record?.counts.refs ?? 0,
+      queued: record?.packages?.queued ?? 0,
+      held: record?.packages?.held ?? 0,
+      unchanged: record?.packages?.unchanged ?? 0,
+    };
+  };
+}
+
+export function createScheduledSync(
+  config: SyncConfig & { packageStates: readonly string[] },
+  deps: ScheduledSyncDeps,
+): ScheduledSyncHook {
   const startJob = refsJobStarter({
     queue: deps.queue,
     store: deps.store,
@@ -54,6 +105,9 @@ export function createScheduledSync(config: SyncConfig, deps: ScheduledSyncDeps)
       forms: deps.forms,
       state: deps.state,
       startJob,
+      ...(deps.packageSource
+        ? { startPackageJob: packageJobStarter(config, deps, deps.packageSource, signal) }
+        : {}),
       logger: log,
       ...(deps.now ? { now: deps.now } : {}),
     });

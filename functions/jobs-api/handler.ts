@@ -3,6 +3,8 @@
  *   POST /copy-jobs        {"refs": [{id, key, fileName?, targetKey?}, …], "keyTemplate"?}  or  {"manifest": "s3://…"}
  *                          → 202 {jobId, refs, batches, duplicates, badLines, status}: every batch is queued
  *   GET  /copy-jobs/{id}   → 200 JobStatus (totals copied / skipped / failed / pending, failures), 404 unknown job
+ *   POST /form-archives    {"codes"|"ids": […]} or {"since", "until"?, "formTypes"?} → 202 {jobId, status}: form
+ *                          packages, planned by fan-out
  * Bad input → 400 naming the item and field; more than 10,000 refs → 413; a manifest outside the archive bucket's
  * manifests/ → 400; malformed JSON → 400; unknown path → 404; wrong method → 405. Errors are
  * `{"error": {code, message, requestId}}`; anything unexpected is a generic 500 with the real error logged.
@@ -21,6 +23,7 @@ import {
   MethodNotAllowedError,
   matchJobsRoute,
   postCopyJob,
+  postFormArchives,
 } from './routes.js';
 
 /** Any authorizer shape fits: only the request id and the HTTP method are read from the context. */
@@ -53,9 +56,9 @@ export function createHandler(
         ...(event.pathParameters ? { pathParameters: event.pathParameters } : {}),
       });
       context.logFields.route = route.name;
-      return route.name === 'create'
-        ? postCopyJob(event, context.deps, context.log, context.signal)
-        : getCopyJob(event, route.jobId, context.deps);
+      if (route.name === 'create') return postCopyJob(event, context.deps, context.log, context.signal);
+      if (route.name === 'formArchives') return postFormArchives(event, context.deps);
+      return getCopyJob(event, route.jobId, context.deps);
     });
   return asLambdaHandler(handler);
 }

@@ -1,14 +1,21 @@
 /**
- * Routing for the jobs API. API Gateway only sends this function `POST /copy-jobs` and `GET /copy-jobs/{jobId}`,
- * but a `$default` route, a proxy or the local stack may send anything: unknown paths are 404, a known path with
- * the wrong method is 405 with `Allow`, and the job id is taken from the path itself and checked before use.
- * The two routes themselves: POST starts a job (every batch queued before the 202), GET reads its status.
+ * Routing for the jobs API. API Gateway only sends this function `POST /copy-jobs`, `GET /copy-jobs/{jobId}` and
+ * `POST /form-archives`, but a `$default` route, a proxy or the local stack may send anything: unknown paths are
+ * 404, a known path with the wrong method is 405 with `Allow`, and the job id is taken from the path itself and
+ * checked before use. The routes themselves: POST /copy-jobs starts a job (every batch queued before the 202),
+ * GET reads its status, POST /form-archives hands a checked request to fan-out (which needs 合思 to plan it).
  */
 import { AppError, ErrorCode, ValidationError } from '../core/errors.js';
 import { parseCopyJobRequest } from '../core/jobs/copy-job-request.js';
 import { getJobStatus } from '../core/jobs/job-status.js';
 import { newJobId } from '../core/jobs/keys.js';
 import { startCopyJob } from '../core/jobs/start-copy-job.js';
+import type { JobStatus } from '../core/model/job.js';
+import {
+  formArchiveRequestKey,
+  parseFormArchiveRequest,
+  type StoredFormArchiveRequest,
+} from '../core/packages/form-request.js';
 import type { BatchQueue, Logger, ManifestSource, ReportStore } from '../core/ports.js';
 import { acceptsGzip, decodeBody, type HttpApiEvent, requireJsonContentType } from '../http/api-request.js';
 import { type ApiResponse, jsonResponse } from '../http/api-response.js';
@@ -34,7 +41,7 @@ export interface JobsApiDeps extends ApiDeps {
 /** Room under API Gateway's 10 MB and Lambda's 6 MB synchronous payload: 10,000 refs with long DP: keys fit. */
 const DEFAULT_MAX_BODY_BYTES = 5 * 1024 * 1024;
 
-export type JobsRoute = { name: 'create' } | { name: 'status'; jobId: string };
+export type JobsRoute = { name: 'create' } | { name: 'status'; jobId: string } | { name: 'formArchives' };
 
 export class MethodNotAllowedError extends AppError {
   readonly allow: string;
@@ -56,14 +63,15 @@ export function matchJobsRoute(input: RouteInput): JobsRoute {
   const { method, rawPath, routeKey, pathParameters } = input;
   // A declared route is decisive (its rawPath may carry a stage name); only $default needs the path parsed.
   if (routeKey === 'POST /copy-jobs') return { name: 'create' };
+  if (routeKey === 'POST /form-archives') return { name: 'formArchives' };
   if (routeKey === 'GET /copy-jobs/{jobId}' && pathParameters?.jobId !== undefined) {
     return { name: 'status', jobId: pathParameters.jobId };
   }
   const segments = rawPath.split('/').filter((s) => s !== '');
   const upper = method.toUpperCase();
-  if (segments.length === 1 && segments[0] === 'copy-jobs') {
+  if (segments.length === 1 && (segments[0] === 'copy-jobs' || segments[0] === 'form-archives')) {
     if (upper !== 'POST') throw new MethodNotAllowedError(upper, 'POST');
-    return { name: 'create' };
+    return segments[0] === 'copy-jobs' ? { name: 'create' } : { name: 'formArchives' };
   }
   if (segments.length === 2 && segments[0] === 'copy-jobs') {
     if (upper !== 'GET') throw new MethodNotAllowedError(upper, 'GET');
@@ -125,9 +133,48 @@ export async function postCopyJob(
 
 /** GET /copy-jobs/{jobId} → 200 JobStatus, 404 for a job that does not exist. */
 export async function getCopyJob(event: HttpApiEvent, jobId: string, d: JobsApiDeps): Promise<ApiResponse> {
-  const status = await getJobStatus(jobId, d.store, d.reportPrefix);
+  const status = (await getJobStatus(jobId, d.store, d.reportPrefix)) ?? (await plannedJob(jobId, d.store));
   if (status === undefined) {
     throw new AppError(ErrorCode.JobNotFound, `there is no job ${jobId}`, { status: 404 });
   }
   return jsonResponse(200, status, { gzip: acceptsGzip(event.headers) });
+}
+
+/** A form-archive request fan-out has not planned yet: the job exists, nothing is queued so far. */
+async function plannedJob(jobId: string, store: ReportStore): Promise<JobStatus | undefined> {
+  const request = await store.getJson<StoredFormArchiveRequest>(formArchiveRequestKey(jobId));
+  if (request === undefined) return undefined;
+  return {
+    jobId,
+    createdAt: request.requestedAt,
+    source: { kind: 'form-archives', request: formArchiveRequestKey(jobId) },
+    state: 'running',
+    planning: true,
+    totals: { refs: 0, copied: 0, skipped: 0, failed: 0, pending: 0, bytes: 0 },
+    badLines: [],
+    failures: [],
+  };
+}
+
+/**
+ * POST /form-archives {"codes"|"ids"|"since"…} → 202 {jobId, status}: the request is checked here (400 naming the
+ * item and field) and stored under manifests/form-archives/<jobId>.json, whose upload starts fan-out; fan-out
+ * fetches the forms from 合思 and queues the packages, and GET /copy-jobs/{jobId} follows the job from then on.
+ */
+export async function postFormArchives(event: HttpApiEvent, d: JobsApiDeps): Promise<ApiResponse> {
+  requireJsonContentType(event.headers);
+  const text = decodeBody(event, { maxBytes: d.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES });
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    throw new ValidationError('body is not valid JSON');
+  }
+  const now = d.now?.() ?? new Date();
+  const request = parseFormArchiveRequest(body, () => now.getTime());
+  const jobId = (d.newJobId ?? newJobId)(now);
+  const stored: StoredFormArchiveRequest = { v: 1, jobId, requestedAt: now.toISOString(), request };
+  await d.store.putJson(formArchiveRequestKey(jobId), stored);
+  const status = `/copy-jobs/${jobId}`;
+  return jsonResponse(202, { jobId, request, status }, { headers: { location: status } });
 }

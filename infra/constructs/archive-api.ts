@@ -23,6 +23,7 @@ export const API_ROUTES = [
   { method: HttpMethod.POST, path: '/attachments/download-urls', target: 'resolve' },
   { method: HttpMethod.POST, path: '/copy-jobs', target: 'jobsApi' },
   { method: HttpMethod.GET, path: '/copy-jobs/{jobId}', target: 'jobsApi' },
+  { method: HttpMethod.POST, path: '/form-archives', target: 'jobsApi' },
 ] as const;
 
 /**
@@ -39,7 +40,8 @@ export class ArchiveApi extends Construct {
   constructor(scope: Construct, id: string, props: ArchiveApiProps) {
     super(scope, id);
     this.api = new HttpApi(this, 'HttpApi', {
-      description: 'ekb-archive: resolve 合思 attachment download URLs, start and read copy jobs',
+      description:
+        'ekb-archive: resolve 合思 attachment download URLs, start and read copy jobs, archive forms',
       defaultAuthorizer: new HttpIamAuthorizer(),
       // The default stage is created below, with access logs and throttling the shortcut cannot set.
       createDefaultStage: false,

@@ -6,6 +6,8 @@ import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { Config } from '../../functions/config.js';
+import { FORM_ARCHIVES_PREFIX } from '../../functions/core/packages/form-request.js';
+import { PACKAGES_PREFIX } from '../../functions/core/packages/layout.js';
 import { type DeployedEnvKey, functionEnvironment } from '../env-keys.js';
 import { ArchiveFunction } from './archive-function.js';
 import { acknowledgeGrantWildcards } from './nag.js';
@@ -23,6 +25,8 @@ export type AppSettings = Pick<
   | 'syncFormTypes'
   | 'syncOverlapMinutes'
   | 'syncStartDate'
+  | 'syncMode'
+  | 'packageStates'
   | 'deadlineMarginMs'
   | 'logLevel'
 >;
@@ -85,7 +89,8 @@ export class ArchiveFunctions extends Construct {
     this.jobsApi = new ArchiveFunction(this, 'JobsApi', {
       ...common,
       name: 'jobs-api',
-      description: 'POST /copy-jobs, GET /copy-jobs/{jobId}: start a copy job, read its report',
+      description:
+        'POST /copy-jobs, GET /copy-jobs/{jobId}: start a copy job, read its report; POST /form-archives: hand a form-archive request to fan-out',
       memorySize: 512,
       timeout: API_TIMEOUT,
       environment: functionEnvironment({
@@ -95,10 +100,12 @@ export class ArchiveFunctions extends Construct {
       }),
     });
     const jobsApiS3 =
-      "S3 access is limited to this bucket's manifests/ (read) and jobs/ (job records); object keys are known only at run time.";
+      "S3 access is limited to this bucket's manifests/ (read; form-archive requests written) and jobs/ (job records); object keys are known only at run time.";
     ack(this.jobsApi, bucket.grantRead(this.jobsApi.role, `${MANIFESTS_PREFIX}*`), jobsApiS3);
     ack(this.jobsApi, bucket.grantRead(this.jobsApi.role, `${JOBS_PREFIX}*`), jobsApiS3);
     ack(this.jobsApi, bucket.grantPut(this.jobsApi.role, `${JOBS_PREFIX}*`), jobsApiS3);
+    // POST /form-archives stores its checked request where the bucket notification hands it to fan-out.
+    ack(this.jobsApi, bucket.grantPut(this.jobsApi.role, `${FORM_ARCHIVES_PREFIX}*`), jobsApiS3);
     queue.grantSendMessages(this.jobsApi.role);
 
     this.fanOut = new ArchiveFunction(this, 'FanOut', {
@@ -115,17 +122,21 @@ export class ArchiveFunctions extends Construct {
         EKB_SYNC_FORM_TYPES: s.syncFormTypes.join(','),
         EKB_SYNC_OVERLAP_MINUTES: s.syncOverlapMinutes,
         EKB_SYNC_START_DATE: s.syncStartDate,
+        EKB_SYNC_MODE: s.syncMode,
+        EKB_PACKAGE_STATES: s.packageStates.join(','),
         EKB_DEADLINE_MARGIN_MS: s.deadlineMarginMs,
       }),
     });
     secret.grantRead(this.fanOut.role);
     const fanOutS3 =
-      "S3 access is limited to this bucket's manifests/ (read), jobs/ (job records) and sync/ (sync state); object keys are known only at run time.";
+      "S3 access is limited to this bucket's manifests/ (read), jobs/ (job records), sync/ (sync state) and the package indexes under forms/ (read); object keys are known only at run time.";
     ack(this.fanOut, bucket.grantRead(this.fanOut.role, `${MANIFESTS_PREFIX}*`), fanOutS3);
     for (const prefix of [JOBS_PREFIX, SYNC_PREFIX]) {
       ack(this.fanOut, bucket.grantRead(this.fanOut.role, `${prefix}*`), fanOutS3);
       ack(this.fanOut, bucket.grantPut(this.fanOut.role, `${prefix}*`), fanOutS3);
     }
+    // Planning form packages reads each version's index (a complete one is not queued again), nothing else there.
+    ack(this.fanOut, bucket.grantRead(this.fanOut.role, `${PACKAGES_PREFIX}*/package.json`), fanOutS3);
     queue.grantSendMessages(this.fanOut.role);
 
     this.copy = new ArchiveFunction(this, 'Copy', {

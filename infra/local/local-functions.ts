@@ -15,7 +15,7 @@ import { compose } from '../../functions/compose/composition.js';
 import { copyHandlerDeps } from '../../functions/compose/copy.js';
 import { resolveHandlerDeps } from '../../functions/compose/ekuaibao.js';
 import { fanOutDeps, jobsApiDeps } from '../../functions/compose/storage.js';
-import { scheduledSync } from '../../functions/compose/sync.js';
+import { formArchiveDeps, scheduledSync } from '../../functions/compose/sync.js';
 import type { Config } from '../../functions/config.js';
 import { createHandler as createCopyHandler } from '../../functions/copy/handler.js';
 import { getJobStatus } from '../../functions/core/jobs/job-status.js';
@@ -101,6 +101,7 @@ export async function buildLocalFunctions(input: LocalFunctionsInput): Promise<L
   const fanOut = createFanOutHandler({
     ...fanOutDeps(c, fn('fan-out')),
     sync: scheduledSync(c, fn('fan-out')),
+    formArchives: formArchiveDeps(c),
   });
   const copy = createCopyHandler(copyHandlerDeps(c, fn('copy')));
 

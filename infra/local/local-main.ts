@@ -1,12 +1,14 @@
 /**
  * `npm start`, after start.ts made sure of the OpenSSL legacy provider: starts the local stack, archives the
  * demo files end to end when the sandbox is the upstream (a manifest uploaded into manifests/ → S3 event →
- * fan-out → queue → copy), prints where the files are and the job report, then serves the API until Ctrl-C.
+ * fan-out → queue → copy) and the demo forms as form packages (one scheduled-sync tick), prints where the files
+ * and one package are and the job reports, then serves the API until Ctrl-C.
  */
-
+import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { AppError, ValidationError } from '../../functions/core/errors.js';
 import type { CopyResult } from '../../functions/core/model/copy-result.js';
 import type { JobStatus } from '../../functions/core/model/job.js';
+import type { PackageIndex } from '../../functions/core/model/package.js';
 import { createLogger, type LogLevel } from '../../functions/logger.js';
 import { formatBytes } from './cli/progress.js';
 import { S3_EVENT_RETRIES, SCHEDULE_RETRIES } from './fan-out-queues.js';
@@ -95,6 +97,7 @@ function curlExamples(stack: LocalStack): string[] {
     `  curl -s ${stack.apiUrl}/copy-jobs -H 'content-type: application/json' \\`,
     `    --data-raw '{"refs":[{"id":"${file?.id}","key":"${file?.key?.replace(/'/g, "'\\''")}"}]}'`,
     `  curl -s ${stack.apiUrl}/copy-jobs/<jobId>`,
+    `  curl -s ${stack.apiUrl}/form-archives -H 'content-type: application/json' --data-raw '{"codes":["B26000001"]}'`,
     `  curl -s ${stack.apiUrl}/_local/queues          # queue, DLQ and fan-out failures (local only)`,
     `  ${s3env}aws s3 cp manifest.jsonl s3://${stack.bucket}/manifests/`,
     '',
@@ -112,6 +115,18 @@ function printJob(stack: LocalStack, title: string, status: JobStatus, results: 
     `${title} ${status.jobId}: ${status.state}: ${t.refs} refs, ${t.copied} copied (${formatBytes(t.bytes)}), ` +
       `${t.skipped} skipped (already archived), ${t.failed} failed, ${t.pending} pending`,
   );
+  if (status.packages) {
+    // A package job lists its packages (folders) and what did not land, not every file.
+    for (const r of results) {
+      if (r.key === 'package.json' && r.status !== 'failed') {
+        write(`    package  ${r.objectKey.slice(0, -'package.json'.length)}`);
+      }
+      if (r.status === 'failed') write(`    failed   ${r.id} ${r.key}  ${r.code}: ${r.message}`);
+    }
+    for (const h of status.packages.heldForms) write(`    held     ${h.code}: ${h.reason}`);
+    write(`    report: GET ${stack.apiUrl}/copy-jobs/${encodeURIComponent(status.jobId)}`);
+    return;
+  }
   for (const r of results) {
     if (r.status === 'failed') write(`    failed   ${r.id}  ${r.code}: ${r.message}`);
     else
@@ -138,7 +153,9 @@ async function runDemo(stack: LocalStack): Promise<DemoOutcome> {
   write(
     `demo 2/2: one scheduled-sync tick over the sandbox's demo forms (since ${stack.config.syncStartDate ?? 'the watermark'})`,
   );
-  write('          (EventBridge event → fan-out → 合思 getApplyList → queue → copy)');
+  write(
+    `          (EventBridge event → fan-out → 合思 getApplyList → form packages (${stack.config.syncMode}) → queue → copy)`,
+  );
   const outcomesBefore = stack.syncOutcomes.length;
   const key = await stack.putManifest(name, manifest);
   await stack.schedule.fireNow();
@@ -182,6 +199,10 @@ async function runDemo(stack: LocalStack): Promise<DemoOutcome> {
     );
     ok &&= status.state === 'done';
   }
+  await printPackage(
+    stack,
+    syncJobs.length > 0 ? await stack.functions.jobResults(syncJobs[0]?.jobId as string) : [],
+  );
   if (stack.embedded) {
     write('');
     write(`The files are objects in s3://${stack.bucket}; on disk each is a file under`);
@@ -192,6 +213,30 @@ async function runDemo(stack: LocalStack): Promise<DemoOutcome> {
   }
   write('');
   return { ok };
+}
+
+/** One form package of the demo: its folder, its objects and what its index says (README "Form packages"). */
+async function printPackage(stack: LocalStack, results: CopyResult[]): Promise<void> {
+  const indexKey = results
+    .map((r) => (r.status === 'copied' && r.key === 'package.json' ? r.objectKey : undefined))
+    .find((k): k is string => k?.includes('/expense/') === true);
+  if (!indexKey) return;
+  // forms/<formType>/<flowCode>/<version>/package.json → forms/<formType>/<flowCode>/
+  const root = `${indexKey.split('/').slice(0, 3).join('/')}/`;
+  const listing = await stack.s3.send(new ListObjectsV2Command({ Bucket: stack.bucket, Prefix: root }));
+  const index = await stack.functions.store.getJson<PackageIndex>(indexKey);
+  write('');
+  write(`A form package: s3://${stack.bucket}/${root}`);
+  for (const o of listing.Contents ?? [])
+    write(`    ${(o.Key as string).slice(root.length)}  (${formatBytes(o.Size ?? 0)})`);
+  if (index) {
+    const roles = [...new Set(index.files.map((f) => f.role))].join(', ');
+    write(
+      `  its index ${indexKey.slice(root.length)}: complete ${index.complete}, ${index.files.length} files (${roles}), ` +
+        `form ${index.form.code} ${index.form.title ?? ''} (${index.form.state}), ${index.approval.length} approval steps`,
+    );
+  }
+  if (stack.embedded) write(`  on disk: ${stack.embedded.objectPath(indexKey)}`);
 }
 
 /** `npm start`'s exit codes (README, "Quick start"). */

@@ -381,6 +381,7 @@ function apiRoutes(functions: () => LocalFunctions, queue: LocalQueue, fanOut: F
     },
     { method: 'POST', path: '/copy-jobs', functionName: 'ekb-archive-jobs-api', handler: jobsApi },
     { method: 'GET', path: '/copy-jobs/{jobId}', functionName: 'ekb-archive-jobs-api', handler: jobsApi },
+    { method: 'POST', path: '/form-archives', functionName: 'ekb-archive-jobs-api', handler: jobsApi },
     {
       // Local only (no such route in AWS): the queue, its DLQ and fan-out's failure destination.
       method: 'GET',

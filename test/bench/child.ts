@@ -23,6 +23,7 @@ import { silentLogger } from '../../functions/core/ports.js';
 import { createLogger } from '../../functions/logger.js';
 import { createHandler, type ResolveEvent } from '../../functions/resolve/handler.js';
 import { PART_QUEUE_SIZE, refOf, type SmallSet, setFiles } from './inputs.js';
+import { type FormsTask, runForms } from './packages-child.js';
 
 export interface BenchEnv {
   ekbBaseUrl: string;
@@ -62,7 +63,9 @@ export type ChildTask =
       refsPerRequest: number;
       levels: Array<{ concurrency: number; requests: number }>;
       rounds: number;
-    };
+    }
+  /** Section 9 (packages-child.ts): one sync run, files or form packages. */
+  | FormsTask;
 
 export interface LargeResult {
   ms: number;
@@ -545,6 +548,7 @@ async function main(): Promise<void> {
   else if (task.kind === 'batch') result = await runBatch(task);
   else if (task.kind === 'api-calls') result = await runApiCalls(task);
   else if (task.kind === 'alloc') result = await runAlloc(task);
+  else if (task.kind === 'forms') result = await runForms(task, s3For(task.env), vmHwmBytes, cpuSince);
   else result = await runLatency(task);
   // stdout to a pipe is asynchronous: exit only once the (large, for latency samples) line is flushed.
   await new Promise<void>((resolve) =>

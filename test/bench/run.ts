@@ -7,6 +7,8 @@
  * measured case runs in a fresh child built from child.ts with the functions' own esbuild settings, so one case's
  * heap never pollutes another and the servers' memory is not counted.
  *
+ * Section 9 (packages.ts) sets form packages beside the file-only sync: forms per second and vendor calls per form.
+ *
  * Flags: --quick (smaller sets, single repeats, no 4 GiB), --only=1,3 (sections), --out=FILE (Markdown report),
  * --profile[=DIR] (section 6: CPU profile of the CLI on the small case, else the first case run; DIR keeps the raw
  * .cpuprofile),
@@ -51,6 +53,7 @@ import {
   type SmallSet,
   setFiles,
 } from './inputs.js';
+import { sectionPackages } from './packages.js';
 import { processCpuMs, runChild, type S3Process, startS3Process } from './processes.js';
 import { fmt, median, mib, mibPerSec, percentile, table } from './stats.js';
 import type { CaseId } from './verdicts.js';
@@ -110,6 +113,7 @@ const PLAN = QUICK
       apiCounts: [1, 100, 101, 1_000, 5_000],
       latency: { rounds: 1, c1: 100, c50: 500 },
       loadRuns: 5,
+      packages: { forms: 100 },
       versus: {
         pairs: 1,
         smallFiles: 500,
@@ -137,6 +141,8 @@ const PLAN = QUICK
       apiCounts: [1, 100, 101, 1_000, 5_000],
       latency: { rounds: 3, c1: 200, c50: 1_000 },
       loadRuns: 15,
+      // Section 9: a few hundred forms, about 2,500 objects in packages mode.
+      packages: { forms: 300 },
       // Section 6 (issue 17): three pairs per case is the least a median means anything on this machine.
       versus: {
         pairs: 3,
@@ -702,7 +708,7 @@ async function main(): Promise<void> {
     sourcemap: false,
   });
 
-  const needsServers = runs(1) || runs(2) || runs(3) || runs(4) || runs(6);
+  const needsServers = runs(1) || runs(2) || runs(3) || runs(4) || runs(6) || runs(9);
   let sandbox: EkuaibaoSandbox | undefined;
   let s3: S3Process | undefined;
   try {
@@ -738,6 +744,7 @@ async function main(): Promise<void> {
     if (runs(6) && sandbox && s3) {
       await sectionVersusRclone({ sandbox, s3, bucket: BUCKET, tmp, emit }, PLAN.versus);
     }
+    if (runs(9) && s3) await sectionPackages({ s3, bucket: BUCKET, childBundle, emit }, PLAN.packages);
   } finally {
     await s3?.stop();
     await sandbox?.close();

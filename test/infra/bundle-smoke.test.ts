@@ -284,3 +284,104 @@ describe('fan-out, copy and jobs-api bundles together', () => {
     expect(status.totals).toMatchObject({ refs: 2, copied: 2, failed: 0, pending: 0 });
   });
 });
+
+describe('jobs-api, fan-out and copy bundles archive a form package', () => {
+  it('turn POST /form-archives into a complete package and a job reported done', async () => {
+    sandbox.putForm({
+      id: 'ID_smokePkg01',
+      code: 'B26009001',
+      formType: 'expense',
+      state: 'paid',
+      updateTime: Date.UTC(2026, 2, 2),
+      form: {
+        title: '打包冒烟',
+        submitterId: 'sandbox:u001',
+        attachments: [
+          { fileId: 'smokePkgFile1', key: 'openapi-smoke-说明.pdf', fileName: '说明.pdf', size: 7_000 },
+        ],
+        details: [
+          {
+            feeTypeId: 'fee',
+            feeTypeForm: {
+              invoiceForm: { invoices: [{ invoiceId: 'smoke::26000000000000000001', itemIds: [] }] },
+            },
+          },
+        ],
+      },
+      logs: [],
+    });
+    sandbox.addInvoice({
+      id: 'smoke::26000000000000000001',
+      type: 'invoice',
+      itemIds: [],
+      number: '26000000000000000001',
+      source: 'upload',
+      region: [],
+      file: { key: 'smoke-invoice-1772400000000-1.xml', fileName: 'smoke-invoice.xml', size: 3_000 },
+    });
+    sandbox.putReceipts('ID_smokePkg01', [{ key: 'smoke-receipt-MzAw.pdf', size: 5_000 }]);
+
+    // jobs-api: the POST /form-archives fixture, asking for this form.
+    const post = fixture<{ body: string }>('api-gateway-v2-form-archives-post.json');
+    post.body = JSON.stringify({ codes: ['B26009001'] });
+    const accepted = await invoke<{ statusCode: number; body: string }>('jobs-api', post, 29_000);
+    expect(accepted.statusCode).toBe(202);
+    const { jobId } = JSON.parse(accepted.body) as { jobId: string };
+
+    // fan-out: S3's notification of the stored request.
+    const before = queue.bodies.length;
+    const s3Event = fixture<{ Records: Array<{ s3: { object: { key: string } } }> }>(
+      's3-object-created.json',
+    );
+    s3Event.Records[0]!.s3.object.key = encodeURIComponent(`manifests/form-archives/${jobId}.json`);
+    const fanned = await invoke<{ jobs: Array<{ jobId: string; created: boolean; refs: number }> }>(
+      'fan-out',
+      s3Event,
+      300_000,
+    );
+    expect(fanned.jobs).toEqual([expect.objectContaining({ jobId, created: true, refs: 7 })]);
+
+    // copy: the package's message.
+    const template = fixture<{ Records: Array<Record<string, unknown>> }>('sqs-copy-batch.json').Records[0]!;
+    const bodies = queue.bodies.slice(before);
+    const sqsEvent = { Records: bodies.map((body, i) => ({ ...template, messageId: `pkg-${i}`, body })) };
+    expect(
+      (await invoke<{ batchItemFailures: unknown[] }>('copy', sqsEvent, 120_000)).batchItemFailures,
+    ).toEqual([]);
+
+    const index = JSON.parse(
+      await (
+        await s3.client.send(
+          new GetObjectCommand({
+            Bucket: s3.bucket,
+            Key: 'forms/expense/B26009001/20260302T000000.000Z/package.json',
+          }),
+        )
+      ).Body!.transformToString(),
+    ) as { complete: boolean; files: Array<{ role: string; objectKey: string }> };
+    expect(index.complete).toBe(true);
+    expect(index.files.map((f) => f.role).sort()).toEqual(['body', 'invoice', 'invoice-original', 'receipt']);
+    for (const f of index.files.filter((x) => x.role === 'receipt')) {
+      const object = await s3.client.send(new GetObjectCommand({ Bucket: s3.bucket, Key: f.objectKey }));
+      const digest = createHash('sha256')
+        .update(await object.Body!.transformToByteArray())
+        .digest('hex');
+      expect(digest).toBe(await sandbox.objectSha256('smoke-receipt-MzAw.pdf'));
+    }
+
+    const get = fixture<{
+      rawPath: string;
+      pathParameters: Record<string, string>;
+      requestContext: { http: { path: string } };
+    }>('api-gateway-v2-copy-jobs-get.json');
+    get.pathParameters.jobId = jobId;
+    get.rawPath = `/copy-jobs/${jobId}`;
+    get.requestContext.http.path = get.rawPath;
+    const res = await invoke<{ statusCode: number; body: string }>('jobs-api', get, 29_000);
+    expect(JSON.parse(res.body)).toMatchObject({
+      state: 'done',
+      totals: { refs: 7, failed: 0, pending: 0 },
+      packages: { queued: 1 },
+    });
+  });
+});

@@ -126,12 +126,13 @@ describe('EkbArchiveStack functions', () => {
 });
 
 describe('EkbArchiveStack API', () => {
-  it('authorizes every route with IAM and has exactly the three routes', () => {
+  it('authorizes every route with IAM and has exactly the four routes', () => {
     const routes = ofType('AWS::ApiGatewayV2::Route');
     expect(routes.map(([, r]) => r.Properties.RouteKey).sort()).toEqual([
       'GET /copy-jobs/{jobId}',
       'POST /attachments/download-urls',
       'POST /copy-jobs',
+      'POST /form-archives',
     ]);
     for (const [, r] of routes) expect(r.Properties.AuthorizationType).toBe('AWS_IAM');
   });
@@ -329,11 +330,33 @@ describe('EkbArchiveStack secret and IAM', () => {
     };
     expect(objectScopes('POST /attachments', 's3:PutObject')).toEqual([]);
     expect(objectScopes('POST /attachments', 's3:GetObject*')).toEqual([]);
-    expect(objectScopes('POST /copy-jobs', 's3:PutObject')).toEqual(['/jobs/*']);
+    expect(objectScopes('POST /copy-jobs', 's3:PutObject')).toEqual([
+      '/jobs/*',
+      '/manifests/form-archives/*',
+    ]);
     expect(objectScopes('POST /copy-jobs', 's3:GetObject*')).toEqual(['/jobs/*', '/manifests/*']);
     expect(objectScopes('manifests/', 's3:PutObject')).toEqual(['/jobs/*', '/sync/*']);
-    expect(objectScopes('manifests/', 's3:GetObject*')).toEqual(['/jobs/*', '/manifests/*', '/sync/*']);
+    expect(objectScopes('manifests/', 's3:GetObject*')).toEqual([
+      '/forms/*/package.json',
+      '/jobs/*',
+      '/manifests/*',
+      '/sync/*',
+    ]);
     expect(objectScopes('SQS copy batches', 's3:PutObject')).toEqual(['/*']);
+  });
+
+  it('archives form packages: the route goes to the jobs API, fan-out is told the sync mode and states', () => {
+    const [jobsId] = functionByDescription('POST /copy-jobs');
+    const route = ofType('AWS::ApiGatewayV2::Route').find(
+      ([, r]) => r.Properties.RouteKey === 'POST /form-archives',
+    );
+    const integration = resources[String(route?.[1].Properties.Target['Fn::Join'][1][1].Ref)];
+    expect(refsIn(integration?.Properties.IntegrationUri)).toContain(jobsId);
+    const [, fanOut] = functionByDescription('manifests/');
+    expect(fanOut.Properties.Environment.Variables).toMatchObject({
+      EKB_SYNC_MODE: 'packages',
+      EKB_PACKAGE_STATES: 'paid,archived',
+    });
   });
 
   it('never grants object deletes and attaches no managed policies to app roles', () => {

@@ -11,7 +11,7 @@ import pLimit, { type LimitFunction } from 'p-limit';
 import type { CopyResult } from '../model/copy-result.js';
 import type { CopyRef } from '../model/refs.js';
 import { DEFAULT_EXPIRATION_SECONDS } from '../model/resolution.js';
-import type { Downloader, DownloadUrlResolver, Logger, ObjectSink } from '../ports.js';
+import type { Downloader, DownloadUrlResolver, FormFilesSource, Logger, ObjectSink } from '../ports.js';
 import { type BackoffPolicy, defaultSleep, type Sleep } from '../util/backoff.js';
 import { fromError, stoppedResult } from './copy-failure.js';
 import { type CopyFileEnv, type CopyStats, copyFile } from './copy-file.js';
@@ -44,6 +44,8 @@ export interface CopyContext {
 
 export interface CopyDeps {
   resolver: DownloadUrlResolver;
+  /** Signs flow and invoice refs (flowDetails/attachment, INVOICE/url): form packages need it. */
+  formFiles?: FormFilesSource;
   sink: ObjectSink;
   downloader: Downloader;
   logger: Logger;
@@ -69,11 +71,13 @@ export async function copyBatch(
   const expiration = ctx.expiration ?? DEFAULT_EXPIRATION_SECONDS;
   const { results, planned } = await resolveBatch(
     refs,
-    { jobId: ctx.jobId, keyTemplate: ctx.keyTemplate, expiration, signal },
+    { jobId: ctx.jobId, keyTemplate: ctx.keyTemplate, expiration, signal, now: deps.now ?? Date.now },
     deps.resolver,
+    deps.formFiles,
   );
   const env: CopyFileEnv = {
     resolver: deps.resolver,
+    formFiles: deps.formFiles,
     sink: deps.sink,
     downloader: deps.downloader,
     checkUrl: deps.checkUrl,

@@ -4,7 +4,8 @@
  *    a GET when the size is known up front;
  * 2. the transfer: GET body → counting Transform (counting-transform.ts) → sink.put, streamed, never buffered whole;
  *    a body shorter or longer than its Content-Length fails the upload, so no partial object is left;
- * 3. the retries: 403 on the GET → the ref is resolved again once (also when its URL is about to expire);
+ * 3. the retries: 403 on the GET → the ref is resolved again once, by the endpoint of its kind (also when its URL
+ *    is about to expire);
  *    5xx/408/429/transport errors/short bodies → another GET with backoff (3 tries in all); other 4xx → permanent.
  * When the signal aborts (the deadline nears), the file stops and comes back `deadline` (retryable).
  */
@@ -13,12 +14,13 @@ import { contentDisposition, contentTypeFor } from '../attachments/content-type.
 import { originalFileName } from '../attachments/object-key.js';
 import { ErrorCode, isAppError } from '../errors.js';
 import type { CopyResult } from '../model/copy-result.js';
-import type { CopyRef } from '../model/refs.js';
+import type { CopyRef, DownloadRef } from '../model/refs.js';
 import type { ResolvedAttachment } from '../model/resolution.js';
 import type {
   Downloader,
   DownloadResponse,
   DownloadUrlResolver,
+  FormFilesSource,
   Logger,
   ObjectHead,
   ObjectSink,
@@ -28,6 +30,7 @@ import { abortableSleep, type BackoffPolicy, backoffDelay, type Sleep } from '..
 import { CopyFailure, deadlineFailure, safeMessage, TransientDownload } from './copy-failure.js';
 import { CountingTransform } from './counting-transform.js';
 import { objectMetadata, sameObject } from './object-identity.js';
+import { resolveRefs } from './ref-resolution.js';
 import type { PlannedFile } from './resolve-batch.js';
 
 /** GET tries per file, including the first (a 403 → re-resolve does not count). */
@@ -45,6 +48,8 @@ export interface CopyStats {
 /** What copying one file needs; built once per batch by copyBatch. */
 export interface CopyFileEnv {
   resolver: DownloadUrlResolver;
+  /** Signs flow and invoice refs (flowDetails/attachment, INVOICE/url). */
+  formFiles?: FormFilesSource | undefined;
   sink: ObjectSink;
   downloader: Downloader;
   /** Called before every GET; may throw an AppError (e.g. a host not on the allow-list) to fail that ref. */
@@ -143,14 +148,19 @@ async function headOf(objectKey: string, env: CopyFileEnv): Promise<ObjectHead |
   }
 }
 
-async function reResolve(ref: CopyRef, env: CopyFileEnv): Promise<ResolvedAttachment> {
+async function reResolve(ref: DownloadRef, env: CopyFileEnv): Promise<ResolvedAttachment> {
   env.stats.reResolves += 1;
-  const [again] = await env.resolver.resolveDownloadUrls([{ id: ref.id, key: ref.key }], {
-    expiration: env.expiration,
-    signal: env.signal,
-  });
+  const [again] = await resolveRefs(
+    [ref],
+    { files: env.resolver, formFiles: env.formFiles },
+    { expiration: env.expiration, signal: env.signal, now: env.now },
+  );
   if (again?.status !== 'resolved') {
-    throw new CopyFailure(ErrorCode.NotFound, '合思 no longer knows this attachment (id and key)', false);
+    throw new CopyFailure(
+      again?.code ?? ErrorCode.NotFound,
+      again?.message ?? '合思 no longer knows this attachment (id and key)',
+      false,
+    );
   }
   return again;
 }

@@ -1,23 +1,25 @@
 /**
  * The first half of copying a batch: each ref checked on its own (a broken ref fails alone; it must not make the
- * one resolve call, and so the whole batch, fail), the valid ones resolved in ONE downloadurls call right before
- * downloading (URLs live ≤1800 s; DP: header signatures ~15 min), and each found ref given its object key.
+ * one resolve call, and so the whole batch, fail), the valid ones resolved right before downloading, one call per
+ * endpoint (ref-resolution.ts: downloadurls, whose URLs live ≤1800 s and DP: header signatures ~15 min; the
+ * one-hour links of flowDetails/attachment and INVOICE/url), and each found ref given its object key.
  * The copy engine runs the planned files; the CLI's dry run prints them.
  */
 import { objectKeyFor } from '../attachments/object-key.js';
 import { parseDpKey } from '../attachments/ref.js';
 import { AppError, ErrorCode } from '../errors.js';
 import type { CopyResult } from '../model/copy-result.js';
-import type { CopyRef } from '../model/refs.js';
+import { type CopyRef, type DownloadRef, FLOW_FILE_ROLES } from '../model/refs.js';
 import type { Resolution, ResolvedAttachment } from '../model/resolution.js';
-import type { DownloadUrlResolver } from '../ports.js';
+import type { DownloadUrlResolver, FormFilesSource } from '../ports.js';
 import { failed, fromError, stoppedResult } from './copy-failure.js';
+import { resolveRefs } from './ref-resolution.js';
 
 /** A ref 合思 answered for, and where its bytes go. */
 export interface PlannedFile {
   /** Position in the batch: results come back in input order. */
   index: number;
-  ref: CopyRef;
+  ref: DownloadRef;
   resolution: ResolvedAttachment;
   objectKey: string;
 }
@@ -28,6 +30,8 @@ export interface ResolveBatchInput {
   /** Seconds the resolved URLs stay valid (1..1800). */
   expiration: number;
   signal: AbortSignal;
+  /** Epoch ms (the one-hour links' expiry). Default Date.now. */
+  now?: () => number;
 }
 
 export interface ResolvedBatch {
@@ -40,13 +44,14 @@ export async function resolveBatch(
   refs: readonly CopyRef[],
   input: ResolveBatchInput,
   resolver: DownloadUrlResolver,
+  formFiles?: FormFilesSource,
 ): Promise<ResolvedBatch> {
   const results: Array<CopyResult | undefined> = new Array(refs.length);
-  const valid: Array<{ index: number; ref: CopyRef }> = [];
+  const valid: Array<{ index: number; ref: DownloadRef }> = [];
   refs.forEach((ref, index) => {
     const problem = refProblem(ref);
     if (problem) results[index] = failed(echoIds(ref), ErrorCode.InvalidRef, problem, false);
-    else valid.push({ index, ref });
+    else valid.push({ index, ref: ref as DownloadRef });
   });
   if (valid.length === 0) return { results, planned: [] };
   if (input.signal.aborted) {
@@ -56,9 +61,10 @@ export async function resolveBatch(
 
   let resolutions: Resolution[];
   try {
-    resolutions = await resolver.resolveDownloadUrls(
-      valid.map((v) => ({ id: v.ref.id, key: v.ref.key })),
-      { expiration: input.expiration, signal: input.signal },
+    resolutions = await resolveRefs(
+      valid.map((v) => v.ref),
+      { files: resolver, formFiles },
+      { expiration: input.expiration, signal: input.signal, now: input.now ?? Date.now },
     );
     if (resolutions.length !== valid.length) {
       throw new AppError(ErrorCode.BadUpstreamResponse, 'resolver answered a different number of refs', {
@@ -75,12 +81,12 @@ export async function resolveBatch(
 
   const planned: PlannedFile[] = [];
   resolutions.forEach((resolution, i) => {
-    const { index, ref } = valid[i] as { index: number; ref: CopyRef };
+    const { index, ref } = valid[i] as { index: number; ref: DownloadRef };
     if (resolution.status === 'not_found') {
       results[index] = failed(
         ref,
-        ErrorCode.NotFound,
-        '合思 does not know this attachment (id and key)',
+        resolution.code ?? ErrorCode.NotFound,
+        resolution.message ?? '合思 does not know this attachment (id and key)',
         false,
       );
       return;
@@ -108,9 +114,17 @@ function echoIds(ref: unknown): CopyRef {
 
 function refProblem(ref: unknown): string | undefined {
   if (ref === null || typeof ref !== 'object') return 'ref must be an object with id and key';
-  const { id, key } = ref as Record<string, unknown>;
+  const { id, key, kind, role } = ref as Record<string, unknown>;
   if (typeof id !== 'string' || id.trim() === '') return 'ref id must be a non-empty string';
   if (typeof key !== 'string' || key === '') return 'ref key must be a non-empty string';
+  if (kind === 'flow') {
+    return FLOW_FILE_ROLES.includes(role as never)
+      ? undefined
+      : `flow ref role must be one of ${FLOW_FILE_ROLES}`;
+  }
+  if (kind === 'invoice') return undefined;
+  if (kind === 'package') return 'package parts are written by the package runner, not downloaded';
+  if (kind !== undefined && kind !== 'file') return `unknown ref kind ${JSON.stringify(kind)}`;
   try {
     parseDpKey(key);
   } catch (err) {

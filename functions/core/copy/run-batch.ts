@@ -2,13 +2,24 @@
  * One copy-queue message, start to finish: copy the batch, decide whether this attempt is final, and write the
  * batch report. The handler only maps SQS records in and partial-batch failures out.
  */
-
 import type { LimitFunction } from 'p-limit';
+import { ErrorCode } from '../errors.js';
 import { batchReportKey } from '../jobs/keys.js';
 import type { BatchMessage, BatchReport } from '../model/batch.js';
 import { type CopyResult, tallyResults } from '../model/copy-result.js';
 import type { ReportStore } from '../ports.js';
 import { type CopyDeps, type CopyStats, copyBatch, newCopyStats } from './copy-batch.js';
+import { failed } from './copy-failure.js';
+
+/**
+ * Runs a message that carries form packages: their files through the copy engine, then each package's form.json,
+ * print PDF and index (core/packages/, wired in by the composition root). One result per ref, in order.
+ */
+export type PackageBatchRunner = (
+  message: BatchMessage,
+  run: { attempt: number; maxReceiveCount: number; signal?: AbortSignal; stats: CopyStats },
+  deps: RunBatchDeps,
+) => Promise<CopyResult[]>;
 
 export interface RunBatchDeps extends CopyDeps {
   reports: ReportStore;
@@ -18,6 +29,8 @@ export interface RunBatchDeps extends CopyDeps {
   concurrency: number;
   /** Files in flight shared with other batches running at the same time (the CLI); replaces `concurrency`. */
   limit?: LimitFunction;
+  /** Runs package messages (message.packages); without it they fail `misconfigured`. */
+  packages?: PackageBatchRunner;
 }
 
 export interface RunBatchInput {
@@ -66,22 +79,38 @@ export async function runBatchMessage(input: RunBatchInput, deps: RunBatchDeps):
   const started = now();
   const { message } = input;
   const stats = newCopyStats();
-  const settled = input.settled ?? [];
-  const toCopy = message.refs.filter((_, i) => settled[i] === undefined);
-  const copied = await copyBatch(
-    toCopy,
-    {
-      jobId: message.jobId,
-      keyTemplate: message.keyTemplate ?? deps.defaultKeyTemplate,
-      concurrency: deps.concurrency,
-      ...(deps.limit ? { limit: deps.limit } : {}),
-      ...(input.signal ? { signal: input.signal } : {}),
-      stats,
-    },
-    deps,
-  );
-  let next = 0;
-  const results = message.refs.map((_, i) => settled[i] ?? (copied[next++] as CopyResult));
+  const signal = input.signal ? { signal: input.signal } : {};
+  let results: CopyResult[];
+  if (message.packages !== undefined) {
+    // A package's index is built from every ref of its message, so a package batch is always run whole (`settled`
+    // is the copy CLI's resume, which never carries package messages); files already archived come back skipped.
+    results = deps.packages
+      ? await deps.packages(
+          message,
+          { attempt: input.attempt, maxReceiveCount: input.maxReceiveCount, stats, ...signal },
+          deps,
+        )
+      : message.refs.map((ref) =>
+          failed(ref, ErrorCode.Misconfigured, 'this copy worker cannot archive form packages', true),
+        );
+  } else {
+    const settled = input.settled ?? [];
+    const toCopy = message.refs.filter((_, i) => settled[i] === undefined);
+    const copied = await copyBatch(
+      toCopy,
+      {
+        jobId: message.jobId,
+        keyTemplate: message.keyTemplate ?? deps.defaultKeyTemplate,
+        concurrency: deps.concurrency,
+        ...(deps.limit ? { limit: deps.limit } : {}),
+        ...signal,
+        stats,
+      },
+      deps,
+    );
+    let next = 0;
+    results = message.refs.map((_, i) => settled[i] ?? (copied[next++] as CopyResult));
+  }
   const { retryableFailed, ...counts } = tallyResults(results);
   const final = retryableFailed === 0 || input.attempt >= input.maxReceiveCount;
   const report: BatchReport = {

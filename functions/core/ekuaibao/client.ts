@@ -9,6 +9,7 @@ import type { EkuaibaoForm } from '../model/forms.js';
 import {
   type CredentialsSource,
   type DownloadUrlResolver,
+  type FormPackageSource,
   type FormsSource,
   type Logger,
   silentLogger,
@@ -23,6 +24,7 @@ import {
   DEFAULT_RESOLVE_CONCURRENCY,
 } from './defaults.js';
 import { resolveDownloadUrls } from './downloadurls.js';
+import { getFlowAttachments, getFlowsPdf, getInvoiceUrls, searchInvoices } from './form-files.js';
 import { getApplyList, getFlowDetails } from './forms.js';
 import { createHttpCall, type EkuaibaoClientStats, SecretScrubber } from './http-call.js';
 import { type ListFormsOptions, listForms } from './list-forms.js';
@@ -61,7 +63,7 @@ export interface EkuaibaoClientOptions {
   dispatcher?: Dispatcher;
 }
 
-export interface EkuaibaoClient extends DownloadUrlResolver, FormsSource {
+export interface EkuaibaoClient extends DownloadUrlResolver, FormsSource, FormPackageSource {
   /** A valid access token (cached; one fetch shared by concurrent callers). Secret: never log it. */
   getAccessToken(signal?: AbortSignal): Promise<string>;
   /** All forms of one type in a window, page by page with a pause between pages (list-forms.ts). */
@@ -123,6 +125,10 @@ export function createEkuaibaoClient(options: EkuaibaoClientOptions): EkuaibaoCl
     downloadUrlCalls: 0,
     applyListCalls: 0,
     flowDetailsCalls: 0,
+    flowAttachmentCalls: 0,
+    invoiceSearchCalls: 0,
+    invoiceUrlCalls: 0,
+    flowsPdfCalls: 0,
     retries: 0,
     authRetries: 0,
   };
@@ -161,6 +167,10 @@ export function createEkuaibaoClient(options: EkuaibaoClientOptions): EkuaibaoCl
     resolveDownloadUrls: (refs, opts) => resolveDownloadUrls(resolve, refs, opts),
     getApplyList: (query) => getApplyList(forms, query),
     getFlowDetails: (by, signal) => getFlowDetails(forms, by, signal),
+    getFlowAttachments: (flowIds, signal) => getFlowAttachments(forms, flowIds, signal),
+    searchInvoices: (by, values, signal) => searchInvoices(forms, by, values, signal),
+    getInvoiceUrls: (invoiceIds, signal) => getInvoiceUrls(forms, invoiceIds, signal),
+    getFlowsPdf: (flowIds, signal) => getFlowsPdf(forms, flowIds, signal),
     listForms: (opts: ListFormsOptions) => listForms(client, opts, sleep),
     stats,
     async close(): Promise<void> {

@@ -3,6 +3,7 @@
  * parsed, errors mapped, and bounded retries with backoff for 429, 5xx, timeouts and connection failures. 401/403
  * are not retried here: they come out as AuthRefused for the auth layer (auth.ts) to handle.
  */
+import type { Readable } from 'node:stream';
 import { type Dispatcher, request } from 'undici';
 import { AbortedError, AppError, type EkuaibaoError, ErrorCode } from '../errors.js';
 import type { Logger } from '../ports.js';
@@ -36,13 +37,26 @@ export interface EkuaibaoClientStats {
   downloadUrlCalls: number;
   applyListCalls: number;
   flowDetailsCalls: number;
+  /** Form-package calls: flowDetails/attachment, INVOICE/search, INVOICE/url, getFlowsPdf. */
+  flowAttachmentCalls: number;
+  invoiceSearchCalls: number;
+  invoiceUrlCalls: number;
+  flowsPdfCalls: number;
   /** Attempts after the first, for transient faults and for refused tokens. */
   retries: number;
   /** Data calls repeated with a new token after 401/403. */
   authRetries: number;
 }
 
-export type CallCounter = 'tokenFetches' | 'downloadUrlCalls' | 'applyListCalls' | 'flowDetailsCalls';
+export type CallCounter =
+  | 'tokenFetches'
+  | 'downloadUrlCalls'
+  | 'applyListCalls'
+  | 'flowDetailsCalls'
+  | 'flowAttachmentCalls'
+  | 'invoiceSearchCalls'
+  | 'invoiceUrlCalls'
+  | 'flowsPdfCalls';
 
 export interface CallSpec {
   route: string;
@@ -52,8 +66,13 @@ export interface CallSpec {
   json?: unknown;
   signal?: AbortSignal;
   counter: CallCounter;
-  /** Statuses handed back to the caller instead of thrown (412 for flowDetails). */
+  /** Statuses handed back to the caller instead of thrown (412 for flowDetails), with the error body read. */
   passStatuses?: readonly number[];
+  /**
+   * A 2xx answer's body is handed back unread as `stream` (getFlowsPdf's PDF), for the caller to consume or
+   * destroy; the per-attempt deadline then covers the headers only (the agent's body timeout covers the rest).
+   */
+  stream?: boolean;
   /** Extra fields for the debug line (e.g. items). */
   logFields?: Record<string, unknown>;
 }
@@ -61,6 +80,11 @@ export interface CallSpec {
 export interface CallResult {
   status: number;
   body: unknown;
+  /** The unread body of a 2xx answer to a `stream` call, and its headers. */
+  stream?: Readable;
+  headers?: Record<string, string | string[] | undefined>;
+  /** The error body of a passed-through non-2xx status (scrubbed). */
+  error?: ParsedErrorBody;
 }
 
 /** 401/403 from 合思: handled by the auth layer, never shown to callers as is. */
@@ -217,6 +241,10 @@ async function exchange(
     return transportFailure(err);
   }
   const status = res.statusCode;
+  if (spec.stream && status >= 200 && status < 300) {
+    line({ status });
+    return { status, body: undefined, stream: res.body, headers: res.headers };
+  }
   const ok = (status >= 200 && status < 300) || (spec.passStatuses?.includes(status) ?? false);
   let text: string;
   let tooBig: boolean;
@@ -226,6 +254,9 @@ async function exchange(
     return transportFailure(err);
   }
   line({ status });
+  if (ok && (status < 200 || status >= 300)) {
+    return { status, body: undefined, error: parseErrorBody(text, o.secrets.scrub) };
+  }
   if (ok) return okResult(spec.route, status, text, tooBig);
 
   const parsed = parseErrorBody(text, o.secrets.scrub);

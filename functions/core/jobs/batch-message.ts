@@ -4,6 +4,7 @@
  */
 import { ValidationError } from '../errors.js';
 import type { BatchMessage } from '../model/batch.js';
+import type { PackageInfo } from '../model/package.js';
 import type { CopyRef } from '../model/refs.js';
 import { isValidJobId } from './keys.js';
 
@@ -39,11 +40,43 @@ export function parseBatchMessage(body: string): BatchMessage {
   if (m.keyTemplate !== undefined && (typeof m.keyTemplate !== 'string' || m.keyTemplate.trim() === '')) {
     throw new ValidationError('message keyTemplate must be a non-empty string when given');
   }
+  const packages = m.packages === undefined ? undefined : readPackages(m.packages);
   return {
     v: 1,
     jobId: m.jobId,
     batchId: m.batchId,
     refs: m.refs as CopyRef[],
     ...(m.keyTemplate === undefined ? {} : { keyTemplate: m.keyTemplate as string }),
+    ...(packages === undefined ? {} : { packages }),
   };
+}
+
+/** Form packages decide where a package's objects go, so they are checked as strictly as the envelope. */
+function readPackages(raw: unknown): PackageInfo[] {
+  if (!Array.isArray(raw) || raw.length === 0) {
+    throw new ValidationError('message packages must be a non-empty array when given');
+  }
+  return raw.map((p, i) => {
+    const o = (p !== null && typeof p === 'object' ? p : {}) as Record<string, unknown>;
+    for (const field of ['flowId', 'code', 'formType', 'version', 'state', 'root'] as const) {
+      if (typeof o[field] !== 'string' || (field !== 'state' && o[field] === '')) {
+        throw new ValidationError(`message packages[${i}].${field} must be a non-empty string`);
+      }
+    }
+    if (typeof o.updateTime !== 'number' || !Number.isSafeInteger(o.updateTime)) {
+      throw new ValidationError(`message packages[${i}].updateTime must be an integer (epoch ms)`);
+    }
+    const part = o.part as Record<string, unknown> | undefined;
+    if (
+      part !== undefined &&
+      (typeof part !== 'object' ||
+        !Number.isSafeInteger(part.index) ||
+        !Number.isSafeInteger(part.of) ||
+        !Array.isArray(part.batchIds) ||
+        !part.batchIds.every((b) => typeof b === 'string' && isValidJobId(b)))
+    ) {
+      throw new ValidationError(`message packages[${i}].part must be {index, of, batchIds}`);
+    }
+    return o as unknown as PackageInfo;
+  });
 }

@@ -99,6 +99,7 @@ export function summarizeJob(
     totals,
     badLines: record.badLines,
     ...(record.error === undefined ? {} : { error: record.error }),
+    ...(record.packages === undefined ? {} : { packages: record.packages }),
     failures,
   };
 }

@@ -1,5 +1,6 @@
 /** The copy queue's unit of work and the report the copy worker writes for it. */
 import type { CopyResult } from './copy-result.js';
+import type { PackageInfo } from './package.js';
 import type { CopyRef } from './refs.js';
 
 /** One downloadurls call answers ≤100 refs; fan-out never sends more per message. */
@@ -13,6 +14,11 @@ export interface BatchMessage {
   refs: CopyRef[];
   /** Object key template for this job (falls back to the configured default). */
   keyTemplate?: string;
+  /**
+   * Form packages whose refs this message carries (each package's files and its package parts): the copy worker
+   * copies the files, then writes each package's form.json, print.pdf and index (core/packages/).
+   */
+  packages?: PackageInfo[];
 }
 
 /** jobs/<jobId>/batches/<batchId>.json: written by the copy worker after each attempt. */

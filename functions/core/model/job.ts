@@ -10,7 +10,22 @@ export type JobSource =
       manifest?: string;
     }
   | { kind: 'schedule'; windowStart: string; windowEnd: string }
-  | { kind: 'cli'; manifest?: string };
+  | { kind: 'cli'; manifest?: string }
+  /** Form packages asked for by POST /form-archives or a request dropped under manifests/form-archives/. */
+  | { kind: 'form-archives'; request: string }
+  /** `ekb-archive archive-forms`. */
+  | { kind: 'cli-form-archives' };
+
+/** What a form-package job did with its forms beyond the refs it queued (job.json and GET /copy-jobs/{id}). */
+export interface JobPackages {
+  /** Packages queued. */
+  queued: number;
+  /** Forms whose version was archived whole already (its index says complete): nothing queued. */
+  unchanged: number;
+  /** Forms recorded and not sealed (deleted, or in a state not to archive), with the first 1000 named. */
+  held: number;
+  heldForms: Array<{ flowId: string; code: string; state: string; reason: string }>;
+}
 
 /** A manifest line (or API item) that could not be used: reported, never silently dropped. */
 export interface BadInput {
@@ -49,6 +64,8 @@ export interface JobRecord {
    * before it (if anything) still runs, and the user sees why the rest did not.
    */
   error?: { code: string; message: string; line?: number };
+  /** Set for form-package jobs. */
+  packages?: JobPackages;
 }
 
 /** GET /copy-jobs/{jobId} and `ekb-archive job <id>`. */
@@ -57,12 +74,16 @@ export interface JobStatus {
   createdAt: string;
   source: JobSource;
   state: 'running' | 'done' | 'done_with_failures';
+  /** A form-archive request fan-out has not planned yet (nothing queued so far). */
+  planning?: true;
   /** Batches queued, batches with a report, batches whose report is final. */
   batches?: { total: number; reported: number; final: number };
   totals: { refs: number; copied: number; skipped: number; failed: number; pending: number; bytes: number };
   badLines: BadInput[];
   /** Why the input stopped being read, when it did (see JobRecord.error). */
   error?: { code: string; message: string; line?: number };
+  /** Form-package jobs: packages queued, unchanged and held (see JobRecord.packages). */
+  packages?: JobPackages;
   failures: Array<{
     id: string;
     key: string;

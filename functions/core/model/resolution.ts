@@ -1,4 +1,5 @@
 /** What 合思's downloadurls answers for a ref, and the limits of that call (vendor doc). */
+import type { ErrorCode } from '../errors.js';
 
 /** downloadurls takes at most 100 items per call. */
 export const MAX_REFS_PER_CALL = 100;
@@ -30,6 +31,9 @@ export interface NotFoundAttachment {
   status: 'not_found';
   id: string;
   key: string;
+  /** Why, when the endpoint says more than "absent" (e.g. invoice_unavailable for an invoice without original). */
+  code?: ErrorCode;
+  message?: string;
 }
 
 export type Resolution = ResolvedAttachment | NotFoundAttachment;

@@ -13,10 +13,13 @@
  *   out; the next invocation continues from the watermark (which is the backfill cursor).
  *
  * One job per window: a window is the unit that is either fully queued and committed or not at all, and a job
- * per window keeps job records bounded during a long backfill.
+ * per window keeps job records bounded during a long backfill. In packages mode (the default) the window's forms
+ * stream into a package job (startPackageJob, core/packages via the composition root) as they are listed; in
+ * files mode each form's attachments are found by walking its JSON and queued as refs.
  */
 import { randomUUID } from 'node:crypto';
 import { AppError, ValidationError } from '../errors.js';
+import type { EkuaibaoForm } from '../model/forms.js';
 import type { JobSource } from '../model/job.js';
 import type { CopyRef } from '../model/refs.js';
 import { type FormsSource, type Logger, silentLogger, type VersionedStore } from '../ports.js';
@@ -24,7 +27,14 @@ import { defaultSleep, type Sleep } from '../util/backoff.js';
 import { formatChinaTime, parseStartDate } from './china-time.js';
 import { acquireLock, type Instant, LockedState, SyncLockLostError, type SyncState } from './state.js';
 import { type ResolvedSyncOptions, resolveSyncOptions, type SyncOptions } from './sync-options.js';
-import { listSyncWindow, newWindowTally, type RunMemory, type WindowTally } from './sync-window.js';
+import {
+  type ListWindowInput,
+  listSyncWindow,
+  newWindowTally,
+  type RunMemory,
+  type WindowTally,
+  windowForms,
+} from './sync-window.js';
 import { MIN_WINDOW_MS, nextWindow, pruneEdge, type SyncWindow } from './windows.js';
 
 /** What the sync hands to job creation (functions/core/jobs/create-job.ts, bound to its queue and store). */
@@ -35,12 +45,30 @@ export interface SyncJobInput {
   keyTemplate: string;
 }
 
+/** What the sync hands to a package job in packages mode: the window's forms, streamed as they are listed. */
+export interface PackageSyncJobInput {
+  jobId: string;
+  source: Extract<JobSource, { kind: 'schedule' }>;
+  forms: AsyncIterable<EkuaibaoForm>;
+}
+
+/** What a window's package job did: its id (none when it had nothing to record), refs queued, and its forms. */
+export interface PackageSyncJobOutcome {
+  jobId: string | undefined;
+  refs: number;
+  queued: number;
+  held: number;
+  unchanged: number;
+}
+
 export interface SyncDeps {
   forms: Pick<FormsSource, 'getApplyList'>;
   /** Compare-and-set storage for the state and lock (S3 conditional writes in AWS). */
   state: VersionedStore;
-  /** Queues the refs as a job and resolves once every batch is on the queue. */
+  /** Files mode: queues the refs as a job and resolves once every batch is on the queue. */
   startJob(input: SyncJobInput): Promise<{ jobId: string }>;
+  /** Packages mode: plans and queues the window's forms as form packages. */
+  startPackageJob?(input: PackageSyncJobInput): Promise<PackageSyncJobOutcome>;
   now?: () => number;
   sleep?: Sleep;
   logger?: Logger;
@@ -63,8 +91,12 @@ export interface SyncSummary {
   formsWithoutAttachments: number;
   /** Forms listed again in the overlap (same id and updateTime) and not queued again. */
   formsAlreadySeen: number;
-  /** Refs queued. */
+  /** Refs queued (packages mode: files and package parts). */
   refs: number;
+  /** Packages mode: packages queued, forms recorded and not sealed, forms whose version is archived already. */
+  packages: number;
+  formsHeld: number;
+  formsUnchanged: number;
   /** Refs left out because the same file was already queued for the same target in this run. */
   duplicates: number;
   /** Attachment-like objects with an empty fileId or key (logged with the form id). */
@@ -115,6 +147,9 @@ function emptySummary(runId: string): SyncSummary {
     formsWithoutAttachments: 0,
     formsAlreadySeen: 0,
     refs: 0,
+    packages: 0,
+    formsHeld: 0,
+    formsUnchanged: 0,
     duplicates: 0,
     invalidAttachments: 0,
     formsInvalid: 0,
@@ -130,6 +165,11 @@ export async function runSync(options: SyncOptions, deps: SyncDeps): Promise<Syn
   const summary = emptySummary(runId);
   // A first run with no start date is a configuration error: say so before touching the lock.
   const startMs = opts.startDate === undefined ? undefined : parseStartDate(opts.startDate, 'syncStartDate');
+  if (opts.mode === 'packages' && !deps.startPackageJob) {
+    throw new ValidationError(
+      'the sync is in packages mode but has no package job starter (set EKB_SYNC_MODE=files)',
+    );
+  }
 
   const acquired = await acquireLock(deps.state, opts.stateKey, runId, now, opts.lockTtlMs);
   if (acquired.kind === 'locked') {
@@ -294,7 +334,7 @@ async function runWindows(run: Run): Promise<number> {
       windowMs: committedWindowMs,
       pages: tally.pages,
       forms: tally.forms,
-      refs: tally.refs.length,
+      refs: tally.refs.length + tally.packageRefs,
       jobId,
     });
   }
@@ -323,7 +363,7 @@ function shouldStop(run: Run, longestWindowMs: number, state: SyncState): boolea
   return false;
 }
 
-/** Lists the window and queues its refs as one job; 'abandoned' when the deadline signal cut it short. */
+/** Lists the window and queues it as one job; 'abandoned' when the deadline signal cut it short. */
 async function queueWindow(
   run: Run,
   window: SyncWindow,
@@ -331,26 +371,37 @@ async function queueWindow(
 ): Promise<{ tally: WindowTally; jobId: string | undefined } | 'abandoned'> {
   const signal = run.options.signal;
   const tally = newWindowTally();
+  const listing: ListWindowInput = {
+    forms: run.deps.forms,
+    opts: run.opts,
+    startDate: formatChinaTime(window.startMs),
+    endDate: formatChinaTime(window.endMs),
+    seen,
+    sleep: run.sleep,
+    signal,
+    log: run.log,
+    tally,
+  };
+  const newJobId = (): string => (run.deps.newJobId ?? defaultJobId)(window);
+  const source = {
+    kind: 'schedule' as const,
+    windowStart: new Date(window.startMs).toISOString(),
+    windowEnd: new Date(window.endMs).toISOString(),
+  };
   try {
-    await listSyncWindow({
-      forms: run.deps.forms,
-      opts: run.opts,
-      startDate: formatChinaTime(window.startMs),
-      endDate: formatChinaTime(window.endMs),
-      seen,
-      sleep: run.sleep,
-      signal,
-      log: run.log,
-      tally,
-    });
+    if (run.opts.mode === 'packages' && run.deps.startPackageJob) {
+      const out = await run.deps.startPackageJob({ jobId: newJobId(), source, forms: windowForms(listing) });
+      tally.packageRefs = out.refs;
+      tally.packagesQueued = out.queued;
+      tally.formsHeld = out.held;
+      tally.formsUnchanged = out.unchanged;
+      return { tally, jobId: out.jobId };
+    }
+    await listSyncWindow(listing);
     if (tally.refs.length === 0) return { tally, jobId: undefined };
     const started = await run.deps.startJob({
-      jobId: (run.deps.newJobId ?? defaultJobId)(window),
-      source: {
-        kind: 'schedule',
-        windowStart: new Date(window.startMs).toISOString(),
-        windowEnd: new Date(window.endMs).toISOString(),
-      },
+      jobId: newJobId(),
+      source,
       items: tally.refs,
       keyTemplate: run.opts.keyTemplate,
     });
@@ -372,7 +423,10 @@ function addToSummary(summary: SyncSummary, tally: WindowTally, jobId: string | 
   summary.duplicates += tally.duplicates;
   summary.invalidAttachments += tally.invalidAttachments;
   summary.formsInvalid += tally.formsInvalid;
-  summary.refs += tally.refs.length;
+  summary.refs += tally.refs.length + tally.packageRefs;
+  summary.packages += tally.packagesQueued;
+  summary.formsHeld += tally.formsHeld;
+  summary.formsUnchanged += tally.formsUnchanged;
   if (jobId !== undefined) summary.jobIds.push(jobId);
 }
 

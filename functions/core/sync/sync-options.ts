@@ -10,6 +10,14 @@ import { DEFAULT_SYNC_STATE_KEY } from './state.js';
 import { DEFAULT_WINDOW_MS, MIN_WINDOW_MS } from './windows.js';
 
 export const DEFAULT_SYNC_KEY_TEMPLATE = 'forms/{formType}/{flowCode}/{fileId}-{fileName}';
+/**
+ * packages: every form changed in a window is archived whole (its files, invoices, JSON, print PDF and index;
+ * core/packages). files: only the attachment objects the form's JSON names, under the key template (the sync
+ * before form packages; `ekb-archive sync` still does this).
+ */
+export const SYNC_MODES = ['packages', 'files'] as const;
+export type SyncMode = (typeof SYNC_MODES)[number];
+export const DEFAULT_SYNC_MODE: SyncMode = 'packages';
 export const DEFAULT_OVERLAP_MINUTES = 10;
 /** Longer than a Lambda can run (15 min), so a live run never loses its lock; a crashed one frees it soon after. */
 export const DEFAULT_LOCK_TTL_MS = 16 * 60_000;
@@ -17,6 +25,8 @@ export const DEFAULT_LOCK_TTL_MS = 16 * 60_000;
 export const DEFAULT_WINDOW_RESERVE_MS = 2 * 60_000;
 
 export interface SyncOptions {
+  /** packages (default) or files (config.syncMode); see SYNC_MODES. */
+  mode?: SyncMode;
   /** Form types to list (config.syncFormTypes); default every type. */
   formTypes?: readonly string[];
   /** Minutes re-read before the watermark (config.syncOverlapMinutes, default 10). */
@@ -45,6 +55,7 @@ export interface SyncOptions {
 }
 
 export interface ResolvedSyncOptions {
+  mode: SyncMode;
   formTypes: FormType[];
   overlapMs: number;
   startDate: string | undefined;
@@ -87,7 +98,14 @@ export function resolveSyncOptions(o: SyncOptions): ResolvedSyncOptions {
   if (typeof keyTemplate !== 'string' || keyTemplate.trim() === '') {
     throw new ValidationError('sync option keyTemplate must be a non-empty template');
   }
+  const mode = o.mode ?? DEFAULT_SYNC_MODE;
+  if (!SYNC_MODES.includes(mode)) {
+    throw new ValidationError(
+      `sync option mode must be ${SYNC_MODES.join(' or ')} (got ${JSON.stringify(mode)})`,
+    );
+  }
   return {
+    mode,
     formTypes: [...new Set(types)] as FormType[],
     overlapMs: nonNegativeInt('overlapMinutes', o.overlapMinutes, DEFAULT_OVERLAP_MINUTES) * 60_000,
     startDate: o.startDate,
@@ -111,6 +129,7 @@ export interface SyncInvocation {
 
 /** The sync's part of the functions' settings (functions/config.ts satisfies it). */
 export interface SyncConfig {
+  syncMode: SyncMode;
   syncFormTypes: readonly string[];
   syncOverlapMinutes: number;
   syncStartDate: string | undefined;
@@ -119,6 +138,7 @@ export interface SyncConfig {
 
 export function syncOptionsFromConfig(config: SyncConfig, invocation: SyncInvocation = {}): SyncOptions {
   const options: SyncOptions = {
+    mode: config.syncMode,
     formTypes: config.syncFormTypes,
     overlapMinutes: config.syncOverlapMinutes,
     keyTemplate: config.syncObjectKeyTemplate,

@@ -1,7 +1,8 @@
 /**
- * One sync window: every configured form type listed (list-forms.ts), each form handled once, its attachments
- * found and de-duplicated, and the counts kept in a tally that only reaches the run's summary when the window
- * commits.
+ * One sync window: every configured form type listed (list-forms.ts), each form handled once (windowForms), and
+ * in files mode its attachments found and de-duplicated (listSyncWindow); in packages mode the forms go on to the
+ * package job as they are listed. The counts are kept in a tally that only reaches the run's summary when the
+ * window commits.
  */
 import { listForms } from '../ekuaibao/list-forms.js';
 import type { EkuaibaoForm } from '../model/forms.js';
@@ -25,6 +26,11 @@ export interface WindowTally {
   invalidAttachments: number;
   formsInvalid: number;
   refs: CopyRef[];
+  /** Packages mode: refs the window's package job queued, and what it did with the forms. */
+  packageRefs: number;
+  formsHeld: number;
+  formsUnchanged: number;
+  packagesQueued: number;
   /** [id, updateTime] of every form handled (the state's edge). */
   handled: Array<[string, number]>;
   formKeys: string[];
@@ -61,16 +67,23 @@ export function newWindowTally(): WindowTally {
     invalidAttachments: 0,
     formsInvalid: 0,
     refs: [],
+    packageRefs: 0,
+    formsHeld: 0,
+    formsUnchanged: 0,
+    packagesQueued: 0,
     handled: [],
     formKeys: [],
     refKeys: [],
   };
 }
 
-/** Lists the whole window into `input.tally`. */
-export async function listSyncWindow(input: ListWindowInput): Promise<void> {
-  const { opts, tally } = input;
-  const onForm = formHandler(input);
+/**
+ * Every form of the window once, as the pages come in: forms without an id and forms already handled (same id
+ * and updateTime, in this window, an earlier one of the run, or the state's edge) are counted and left out.
+ */
+export async function* windowForms(input: ListWindowInput): AsyncGenerator<EkuaibaoForm> {
+  const { opts, tally, seen, log } = input;
+  const windowSeen = new Set<string>();
   for (const type of opts.formTypes) {
     const forms = listForms(
       input.forms,
@@ -89,34 +102,40 @@ export async function listSyncWindow(input: ListWindowInput): Promise<void> {
       },
       input.sleep,
     );
-    for await (const form of forms) onForm(form);
+    for await (const form of forms) {
+      if (typeof form?.id !== 'string' || form.id === '') {
+        tally.formsInvalid += 1;
+        log.warn('getApplyList returned a form without an id; skipped', { formType: form?.formType });
+        continue;
+      }
+      const updateTime = typeof form.updateTime === 'number' ? form.updateTime : undefined;
+      const formKey = `${form.id}\u0000${updateTime ?? ''}`;
+      if (updateTime !== undefined && (seen.forms.has(formKey) || windowSeen.has(formKey))) {
+        tally.formsAlreadySeen += 1;
+        continue;
+      }
+      windowSeen.add(formKey);
+      tally.formKeys.push(formKey);
+      tally.forms += 1;
+      if (updateTime !== undefined) tally.handled.push([form.id, updateTime]);
+      if (isDeletedForm(form)) tally.formsDeleted += 1;
+      yield form;
+    }
   }
+}
+
+/** Files mode: lists the whole window into `input.tally`, each form's attachments as refs. */
+export async function listSyncWindow(input: ListWindowInput): Promise<void> {
+  const onForm = formHandler(input);
+  for await (const form of windowForms(input)) onForm(form);
 }
 
 function formHandler(input: ListWindowInput): (form: EkuaibaoForm) => void {
   const { tally, seen, log, opts } = input;
   const perForm = FORM_PLACEHOLDERS.test(opts.keyTemplate);
-  const windowForms = new Set<string>();
   const windowRefs = new Set<string>();
   return (form) => {
-    if (typeof form?.id !== 'string' || form.id === '') {
-      tally.formsInvalid += 1;
-      log.warn('getApplyList returned a form without an id; skipped', { formType: form?.formType });
-      return;
-    }
-    const updateTime = typeof form.updateTime === 'number' ? form.updateTime : undefined;
-    const formKey = `${form.id}\u0000${updateTime ?? ''}`;
-    if (updateTime !== undefined && (seen.forms.has(formKey) || windowForms.has(formKey))) {
-      tally.formsAlreadySeen += 1;
-      return;
-    }
-    windowForms.add(formKey);
-    tally.formKeys.push(formKey);
-    tally.forms += 1;
-    if (updateTime !== undefined) tally.handled.push([form.id, updateTime]);
-    const deleted = isDeletedForm(form);
-    if (deleted) tally.formsDeleted += 1;
-    if (deleted && !opts.includeDeletedForms) return;
+    if (isDeletedForm(form) && !opts.includeDeletedForms) return;
     const found = findFormAttachments(form);
     if (found.invalid.length > 0) {
       tally.invalidAttachments += found.invalid.length;

@@ -21,6 +21,8 @@ export interface FormAttachments {
   vars: FormVars;
   /** One ref per distinct id+key inside this form, in the order first met. */
   refs: CopyRef[];
+  /** Where each ref was first met, parallel to refs (e.g. `$.form.details[0].feeTypeForm.attachments[1]`). */
+  paths: string[];
   /** Objects that looked like attachments but had an empty fileId or key: reported, not sent. */
   invalid: Array<{ path: string; reason: string }>;
 }
@@ -56,6 +58,7 @@ function fileNameOf(o: Record<string, unknown>, key: string): string | undefined
 export function findFormAttachments(form: EkuaibaoForm): FormAttachments {
   const vars = formVars(form);
   const refs: CopyRef[] = [];
+  const paths: string[] = [];
   const invalid: FormAttachments['invalid'] = [];
   const seen = new Set<string>();
   const visiting = new Set<object>();
@@ -82,6 +85,7 @@ export function findFormAttachments(form: EkuaibaoForm): FormAttachments {
             const fileName = fileNameOf(o, key);
             if (fileName !== undefined) ref.fileName = fileName;
             refs.push(ref);
+            paths.push(path);
           }
         }
       }
@@ -92,5 +96,5 @@ export function findFormAttachments(form: EkuaibaoForm): FormAttachments {
 
   // Top-level fields besides form/logs (e.g. a tenant's own top-level fields) are walked too.
   walk(form, '$', 0);
-  return { vars, refs, invalid };
+  return { vars, refs, paths, invalid };
 }

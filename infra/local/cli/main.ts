@@ -35,15 +35,22 @@ Exit codes: 0 done, 1 some refs failed or lines were bad, 2 usage/configuration 
 
 /** Every command (loaded when first needed: a command's code loads only when the CLI runs). */
 export async function loadCommands(): Promise<CommandSpec[]> {
-  const [{ resolveCommand }, { copyCommand }, { syncCommand }, { jobCommand }, { demoManifestCommand }] =
-    await Promise.all([
-      import('./commands/resolve.js'),
-      import('./commands/copy.js'),
-      import('./commands/sync.js'),
-      import('./commands/job.js'),
-      import('./commands/demo-manifest.js'),
-    ]);
-  return [resolveCommand, copyCommand, syncCommand, jobCommand, demoManifestCommand];
+  const [
+    { resolveCommand },
+    { copyCommand },
+    { syncCommand },
+    { archiveFormsCommand },
+    { jobCommand },
+    { demoManifestCommand },
+  ] = await Promise.all([
+    import('./commands/resolve.js'),
+    import('./commands/copy.js'),
+    import('./commands/sync.js'),
+    import('./commands/archive-forms.js'),
+    import('./commands/job.js'),
+    import('./commands/demo-manifest.js'),
+  ]);
+  return [resolveCommand, copyCommand, syncCommand, archiveFormsCommand, jobCommand, demoManifestCommand];
 }
 
 function topHelp(commands: CommandSpec[]): string {

@@ -283,6 +283,22 @@ describe('npm start -- --once (the demo a new user sees)', () => {
       const demoCount = demoFiles().length;
       expect(out).toMatch(new RegExp(`manifest job \\S+: done: ${demoCount} refs, ${demoCount} copied`));
       expect(out).toMatch(/sync job \(.+\) sync-\S+: done: \d+ refs/);
+      // The sync archived the demo forms as packages, and the demo shows one with its index.
+      expect(out).toMatch(/A form package: s3:\/\/\S+\/forms\/expense\/B26000001\//);
+      const index = JSON.parse(
+        await readFile(
+          join(
+            dataDir,
+            stack.bucket,
+            'forms/expense/B26000001/20260302T011500.000Z/package.json._S3rver_object',
+          ),
+          'utf8',
+        ),
+      ) as { complete: boolean; files: unknown[] };
+      expect(index.complete).toBe(true);
+      expect(out).toContain(
+        `its index 20260302T011500.000Z/package.json: complete true, ${index.files.length} files`,
+      );
       expect(out).toContain(`${dataDir}/${stack.bucket}/<key>._S3rver_object`);
       const sample = demoFiles()[0];
       const bytes = await readFile(

@@ -94,7 +94,7 @@ describe('the README’s shell commands', () => {
     expect([...kinds].sort()).toEqual(['cli', 'setup', 'stack', 'vendor page', 'your values']);
   });
 
-  it('runs the CLI blocks as written: help, a dry run without credentials, a job into the running stack', async () => {
+  it('runs the CLI blocks as written: help, a dry run without credentials, a job and a form package into the running stack', async () => {
     const cli = blocks.filter((b) => b.kind === 'cli');
     expect(cli.length).toBeGreaterThan(0);
     for (const block of cli) {
@@ -104,6 +104,8 @@ describe('the README’s shell commands', () => {
       expect(run.stdout).toMatch(/^would write {2}attachments\/MmF7bOrK5hNz00\//m);
       expect(run.stdout).toMatch(/^copy: OK: 21 refs, 21 copied/m);
       expect(run.stdout).toMatch(/^job demo-1: done$/m);
+      // A demo form archived whole into the same store (0 refs if the stack's own sync sealed it first).
+      expect(run.stdout).toMatch(/^archive-forms: OK: \d+ refs, \d+ copied .*, 0 failed/m);
     }
   });
 
@@ -140,5 +142,9 @@ describe('the README’s shell commands', () => {
     expect(all).toMatch(/"deadLetterQueue": \[\]/);
     expect(all).toMatch(/"jobId":"\d{8}T\d{6}Z-[0-9a-f]+","refs":1,"batches":1/);
     expect(all).toMatch(/"state":"(running|done)"/);
+    // POST /form-archives answers with its job's status path, which the block then reads.
+    expect(all).toMatch(/"codes":\["B26000002"\]/);
+    expect(all).toMatch(/"status":"\/copy-jobs\/\d{8}T\d{6}Z-[0-9a-f]+"/);
+    expect(all).toMatch(/"source":\{"kind":"form-archives"/);
   });
 });

@@ -54,7 +54,11 @@ const context = (remainingMs: number): Context =>
 
 describe('fan-out handler: scheduled sync', () => {
   it('runs the sync for a Scheduled Event, and the next tick continues from the watermark', async () => {
-    const config = loadConfig({ EKB_SYNC_START_DATE: '2026-03-01', EKB_BUCKET: s3.bucket });
+    const config = loadConfig({
+      EKB_SYNC_START_DATE: '2026-03-01',
+      EKB_BUCKET: s3.bucket,
+      EKB_SYNC_MODE: 'files',
+    });
     const messages: BatchMessage[] = [];
     let now = parseChinaTime('2026-03-06 12:00:00')!;
     const sync = createScheduledSync(config, {
@@ -104,7 +108,11 @@ describe('fan-out handler: scheduled sync', () => {
   });
 
   it('stops before the deadline when the invocation has little time left, leaving the state unlocked', async () => {
-    const config = loadConfig({ EKB_SYNC_START_DATE: '2026-03-01', EKB_BUCKET: s3.bucket });
+    const config = loadConfig({
+      EKB_SYNC_START_DATE: '2026-03-01',
+      EKB_BUCKET: s3.bucket,
+      EKB_SYNC_MODE: 'files',
+    });
     const sync = createScheduledSync(config, {
       forms: client,
       state: createReportStoreVersionedStore(store),

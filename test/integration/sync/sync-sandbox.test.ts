@@ -116,7 +116,8 @@ function expectedRefs(forms: EkuaibaoForm[]): string[] {
 const identities = (refs: SyncJobInput['items']) =>
   refs.map((r) => `${r.vars?.flowId}|${r.id}|${r.key}`).sort();
 
-const options: SyncOptions = { startDate: '2026-03-01', overlapMinutes: 10 };
+// The file walk (EKB_SYNC_MODE=files); packages mode is tested in test/integration/packages/.
+const options: SyncOptions = { mode: 'files', startDate: '2026-03-01', overlapMinutes: 10 };
 
 describe('scheduled sync against the sandbox', () => {
   it('backfills the demo tenant: every attachment of every live form, custom fields and logs included', async () => {

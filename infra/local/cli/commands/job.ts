@@ -9,16 +9,26 @@ import { EXIT, UsageError } from '../cli-errors.js';
 import type { CommandSpec } from '../command.js';
 import { formatBytes } from '../progress.js';
 
+function describeSource(source: JobStatus['source']): string {
+  switch (source.kind) {
+    case 'manifest':
+      return `manifest s3://${source.bucket}/${source.key}`;
+    case 'schedule':
+      return `scheduled sync ${source.windowStart} → ${source.windowEnd}`;
+    case 'cli':
+      return `CLI${source.manifest ? ` (${source.manifest})` : ''}`;
+    case 'form-archives':
+      return `form-archive request ${source.request}`;
+    case 'cli-form-archives':
+      return 'CLI archive-forms';
+    default:
+      return `API${source.manifest ? ` (${source.manifest})` : ''}`;
+  }
+}
+
 export function describeStatus(s: JobStatus): string[] {
   const t = s.totals;
-  const source =
-    s.source.kind === 'manifest'
-      ? `manifest s3://${s.source.bucket}/${s.source.key}`
-      : s.source.kind === 'schedule'
-        ? `scheduled sync ${s.source.windowStart} → ${s.source.windowEnd}`
-        : s.source.kind === 'cli'
-          ? `CLI${s.source.manifest ? ` (${s.source.manifest})` : ''}`
-          : `API${s.source.manifest ? ` (${s.source.manifest})` : ''}`;
+  const source = describeSource(s.source);
   const lines = [
     `job ${s.jobId}: ${s.state}`,
     `  created  ${s.createdAt} from ${source}`,
@@ -28,6 +38,11 @@ export function describeStatus(s: JobStatus): string[] {
     lines.push(
       `  batches  ${s.batches.total} queued, ${s.batches.reported} reported, ${s.batches.final} final`,
     );
+  if (s.packages) {
+    const p = s.packages;
+    lines.push(`  packages ${p.queued} queued, ${p.unchanged} unchanged (archived already), ${p.held} held`);
+    for (const h of p.heldForms) lines.push(`  held     ${h.code} (${h.flowId}): ${h.reason}`);
+  }
   for (const b of s.badLines) lines.push(`  bad line ${b.line}: ${b.message}`);
   for (const f of s.failures)
     lines.push(`  failed   ${f.id} ${JSON.stringify(f.key)}: ${f.code}: ${f.message}`);

@@ -85,6 +85,8 @@ export const syncCommand: CommandSpec = {
       summary = await runSync(
         {
           ...syncOptionsFromConfig(ctx.config),
+          // This command archives the attachments the forms' JSON names; `archive-forms --since` archives packages.
+          mode: 'files',
           ...(formTypes ? { formTypes } : {}),
           startDate: since,
           keyTemplate,

@@ -8,7 +8,7 @@ import {
   refsAsItems,
 } from '../../../../functions/core/attachments/batching.js';
 import type { JobItem } from '../../../../functions/core/model/job.js';
-import type { CopyRef } from '../../../../functions/core/model/refs.js';
+import type { CopyRef, FileCopyRef } from '../../../../functions/core/model/refs.js';
 
 async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
   const out: T[] = [];
@@ -16,7 +16,11 @@ async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
   return out;
 }
 
-const ref = (i: number, extra: Partial<CopyRef> = {}): CopyRef => ({ id: `f${i}`, key: `k${i}`, ...extra });
+const ref = (i: number, extra: Partial<FileCopyRef> = {}): CopyRef => ({
+  id: `f${i}`,
+  key: `k${i}`,
+  ...extra,
+});
 
 describe('batchItems', () => {
   it('cuts 250 distinct refs into batches of 100, 100 and 50 in input order', async () => {

@@ -42,3 +42,29 @@ describe('parseBatchMessage', () => {
     expect(refusal(body)).toContain(words);
   });
 });
+
+describe('parseBatchMessage: form packages', () => {
+  const pkg = {
+    flowId: 'F1',
+    code: 'B1',
+    formType: 'expense',
+    updateTime: 1_772_414_100_000,
+    version: '20260302T011500.000Z',
+    state: 'paid',
+    root: 'forms/expense/B1/',
+  };
+
+  it('keeps the packages a message carries, split parts included', () => {
+    const withPart = { ...pkg, part: { index: 2, of: 2, batchIds: ['b00001', 'b00002'] } };
+    expect(parseBatchMessage(JSON.stringify({ ...good, packages: [withPart] })).packages).toEqual([withPart]);
+  });
+
+  it.each([
+    [[], /packages must be a non-empty array/],
+    [[{ ...pkg, root: '' }], /packages\[0\]\.root must be a non-empty string/],
+    [[{ ...pkg, updateTime: '1' }], /packages\[0\]\.updateTime/],
+    [[{ ...pkg, part: { index: 1, of: 2, batchIds: ['../x'] } }], /packages\[0\]\.part/],
+  ])('refuses packages %j', (packages, message) => {
+    expect(refusal(JSON.stringify({ ...good, packages }))).toMatch(message);
+  });
+});

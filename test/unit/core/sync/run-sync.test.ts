@@ -33,14 +33,15 @@ function setup(forms: FakeForms, nowMs: number) {
   return { store, jobs, clock, sleeps, deps, state };
 }
 
-const base: SyncOptions = { startDate: '2026-03-01', formTypes: ['expense', 'loan'] };
+// The file walk (EKB_SYNC_MODE=files); packages mode is tested in test/integration/packages/.
+const base: SyncOptions = { mode: 'files', startDate: '2026-03-01', formTypes: ['expense', 'loan'] };
 const f = (n: number) => ({ fileId: `F${n}`, key: `openapi-${n}-f${n}.pdf`, fileName: `f${n}.pdf` });
 
 describe('runSync: first run', () => {
   it('refuses to start without a watermark or a start date, and leaves no lock behind', async () => {
     const { deps, state } = setup(new FakeForms(), T0 + DAY);
-    await expect(runSync({ formTypes: ['expense'] }, deps)).rejects.toThrow(ValidationError);
-    await expect(runSync({ formTypes: ['expense'] }, deps)).rejects.toThrow(/syncStartDate/);
+    await expect(runSync({ mode: 'files', formTypes: ['expense'] }, deps)).rejects.toThrow(ValidationError);
+    await expect(runSync({ mode: 'files', formTypes: ['expense'] }, deps)).rejects.toThrow(/syncStartDate/);
     expect(state()?.lock).toBeUndefined();
     expect(state()?.watermark).toBeUndefined();
   });
@@ -124,7 +125,7 @@ describe('runSync: first run', () => {
   it('lists every form type when no subset is configured', async () => {
     const forms = new FakeForms();
     const { deps } = setup(forms, T0 + HOUR);
-    await runSync({ startDate: '2026-03-01' }, deps);
+    await runSync({ mode: 'files', startDate: '2026-03-01' }, deps);
     expect(forms.queries.map((q) => q.type)).toEqual([
       'expense',
       'loan',

@@ -6,6 +6,7 @@ describe('syncOptionsFromConfig', () => {
   it('carries the sync settings from the environment, with the documented defaults', () => {
     const options = syncOptionsFromConfig(loadConfig({}));
     expect(options).toEqual({
+      mode: 'packages',
       formTypes: ['expense', 'loan', 'payment', 'requisition', 'custom', 'receipt', 'permit'],
       overlapMinutes: 10,
       keyTemplate: 'forms/{formType}/{flowCode}/{fileId}-{fileName}',
@@ -25,6 +26,7 @@ describe('syncOptionsFromConfig', () => {
       { remainingMs, signal },
     );
     expect(options).toEqual({
+      mode: 'packages',
       formTypes: ['expense', 'loan'],
       overlapMinutes: 15,
       startDate: '2025-01-01',
