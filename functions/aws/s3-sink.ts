@@ -10,6 +10,7 @@ import { Upload } from '@aws-sdk/lib-storage';
 import { choosePartSize, DEFAULT_PART_BYTES, DEFAULT_PART_CONCURRENCY } from '../core/copy/part-size.js';
 import { AbortedError } from '../core/errors.js';
 import type { ObjectHead, ObjectSink, PutObjectOptions } from '../core/ports.js';
+import { sdkChecksumsOn, unsignedPartsWhen, usesTls } from './payload-hash.js';
 
 export interface S3SinkOptions {
   client: S3Client;
@@ -35,6 +36,9 @@ export function createS3Sink(options: S3SinkOptions): ObjectSink {
   const floor = options.partSizeBytes ?? DEFAULT_PART_BYTES;
   const queueSize = options.queueSize ?? DEFAULT_PART_CONCURRENCY;
   const abortGraceMs = options.abortGraceMs ?? 5_000;
+  // Parts are proven by TLS or by the per-part checksums the SDK adds when it computes them (AWS S3's default):
+  // then they need no SHA-256 of their own for the signature (payload-hash.ts).
+  unsignedPartsWhen(client, async () => (await usesTls(client)) || (await sdkChecksumsOn(client)));
 
   return {
     async head(key: string, signal?: AbortSignal): Promise<ObjectHead | undefined> {

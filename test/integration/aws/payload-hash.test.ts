@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createServer, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Readable } from 'node:stream';
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,6 +13,7 @@ import {
   usesTls,
 } from '../../../functions/aws/payload-hash.js';
 import { createS3Client } from '../../../functions/aws/s3-client.js';
+import { createS3Sink } from '../../../functions/aws/s3-sink.js';
 import { startS3rver, type TestS3 } from '../../helpers/s3rver.js';
 
 const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
@@ -139,6 +141,46 @@ describe('payload hashes for SigV4', () => {
         .filter((r) => !r.url.includes('partNumber='))
         .every((r) => r.headers[PAYLOAD_HASH_HEADER] !== UNSIGNED_PAYLOAD),
     ).toBe(true);
+  });
+
+  it('the S3 sink signs parts over plain http without checksums, and sends them unsigned once checksums prove them', async () => {
+    const body = Buffer.concat([Buffer.alloc(5 * 1024 * 1024, 5), Buffer.alloc(512 * 1024, 6)]);
+    const credentials = {
+      accessKeyId: s3.env.AWS_ACCESS_KEY_ID!,
+      secretAccessKey: s3.env.AWS_SECRET_ACCESS_KEY!,
+    };
+    const partHeaders = async (checksums: 'WHEN_REQUIRED' | 'WHEN_SUPPORTED', key: string) => {
+      const own = createS3Client({
+        env: { AWS_ENDPOINT_URL_S3: relay.endpoint },
+        region: s3.env.AWS_REGION,
+        credentials,
+        requestChecksumCalculation: checksums,
+      });
+      try {
+        relay.seen.length = 0;
+        const sink = createS3Sink({ client: own, bucket: s3.bucket, partSizeBytes: 5 * 1024 * 1024 });
+        await sink.put(key, Readable.from([body]), {
+          contentLength: body.length,
+          contentType: 'application/octet-stream',
+          contentDisposition: 'attachment',
+          metadata: {},
+          signal: new AbortController().signal,
+        });
+        expect((await stored(key)).equals(body)).toBe(true);
+        return relay.seen
+          .filter((r) => r.method === 'PUT' && r.url.includes('partNumber='))
+          .map((r) => String(r.headers[PAYLOAD_HASH_HEADER]));
+      } finally {
+        own.destroy();
+      }
+    };
+    const signed = await partHeaders('WHEN_REQUIRED', 'hash/sink-signed.bin');
+    expect(signed).toHaveLength(2);
+    expect(signed.every((h) => /^[0-9a-f]{64}$/.test(h))).toBe(true);
+    expect(await partHeaders('WHEN_SUPPORTED', 'hash/sink-unsigned.bin')).toEqual([
+      UNSIGNED_PAYLOAD,
+      UNSIGNED_PAYLOAD,
+    ]);
   });
 
   it('tells TLS endpoints (and AWS itself) from plain http ones', async () => {
