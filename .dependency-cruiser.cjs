@@ -7,9 +7,9 @@
 
 /** Lower layers may be imported by higher ones, never the reverse; folders in one layer never import each other. */
 const FEATURE_LAYERS = [
-  ['attachments', 'security'],
+  ['attachments', 'security', 'integrity'],
   ['ekuaibao', 'jobs'],
-  ['copy', 'sync'],
+  ['copy', 'sync', 'verify'],
   // Form packages plan with the 合思 client and the sync's form walk, queue with job creation and archive with the
   // copy engine; nothing below imports them (the sync gets its package job starter injected).
   ['packages'],

@@ -89,6 +89,8 @@ export const FUNCTION_SETTINGS = {
   bucket: stringSetting('EKB_BUCKET', undefined),
   /** SQS queue that carries copy batches. */
   queueUrl: stringSetting('EKB_QUEUE_URL', undefined),
+  /** SQS queue that carries the parts of verify runs (POST /verify-jobs). */
+  verifyQueueUrl: stringSetting('EKB_VERIFY_QUEUE_URL', undefined),
   /** Files copied in parallel by one copy worker. */
   copyConcurrency: intSetting('EKB_COPY_CONCURRENCY', DEFAULT_COPY_CONCURRENCY, 1, 64, 'copyConcurrency'),
   /** Multipart part size floor in MiB (raised for very large files to stay under 10,000 parts). */
@@ -143,6 +145,18 @@ export const FUNCTION_SETTINGS = {
   /** The copy queue's maxReceiveCount: the attempt that reaches it writes a final batch report (then the DLQ). */
   maxReceiveCount: intSetting('EKB_MAX_RECEIVE_COUNT', 5, 1, 1000),
   logLevel: choiceSetting('LOG_LEVEL', ['debug', 'info', 'warn', 'error'], 'info', 'logLevel'),
+  /**
+   * S3 Object Lock retention on every archived file (never on reports or state): off, governance or compliance. The
+   * bucket must have Object Lock enabled (the stack creates it so when this is on).
+   */
+  objectLockMode: choiceSetting(
+    'EKB_OBJECT_LOCK_MODE',
+    ['off', 'governance', 'compliance'],
+    'off',
+    'objectLockMode',
+  ),
+  /** How long an archived file stays locked, in years (会计档案: 10 or 30). */
+  objectLockYears: intSetting('EKB_OBJECT_LOCK_YEARS', 10, 1, 100, 'objectLockRetentionYears'),
 };
 
 export type Config = SettingValues<typeof FUNCTION_SETTINGS> & {

@@ -17,7 +17,7 @@ import type { BuildOptions } from 'esbuild';
 export const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
 export const LOCK_FILE = fileURLToPath(new URL('../package-lock.json', import.meta.url));
 
-export type FunctionName = 'resolve' | 'jobs-api' | 'fan-out' | 'copy';
+export type FunctionName = 'resolve' | 'jobs-api' | 'fan-out' | 'copy' | 'verify';
 
 /** Entry files, relative to the repository root; each exports `handler`. */
 export const FUNCTION_ENTRIES: Readonly<Record<FunctionName, string>> = {
@@ -25,6 +25,7 @@ export const FUNCTION_ENTRIES: Readonly<Record<FunctionName, string>> = {
   'jobs-api': 'functions/jobs-api/handler.ts',
   'fan-out': 'functions/fan-out/handler.ts',
   copy: 'functions/copy/handler.ts',
+  verify: 'functions/verify/handler.ts',
 };
 
 export const entryPath = (name: FunctionName): string =>

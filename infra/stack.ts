@@ -21,6 +21,7 @@ import { EkbCredentials } from './constructs/credentials.js';
 import { Observability } from './constructs/observability.js';
 import { ArchiveStorage } from './constructs/storage.js';
 import { Triggers } from './constructs/triggers.js';
+import { ArchiveVerify } from './constructs/verify.js';
 
 /**
  * The stack's own context keys, with their one default each (cdk.json holds only the CDK app's own settings).
@@ -72,6 +73,8 @@ const FUNCTION_CONTEXT_SETTINGS = {
   packageStates: FUNCTION_SETTINGS.packageStates,
   deadlineMarginMs: FUNCTION_SETTINGS.deadlineMarginMs,
   logLevel: FUNCTION_SETTINGS.logLevel,
+  objectLockMode: FUNCTION_SETTINGS.objectLockMode,
+  objectLockYears: FUNCTION_SETTINGS.objectLockYears,
 };
 
 const CONTEXT_SETTINGS = { ...FUNCTION_CONTEXT_SETTINGS, ...STACK_SETTINGS };
@@ -154,6 +157,7 @@ export class EkbArchiveStack extends Stack {
   readonly credentials: EkbCredentials;
   readonly copyQueue: CopyQueue;
   readonly functions: ArchiveFunctions;
+  readonly verify: ArchiveVerify;
   readonly api: ArchiveApi;
   readonly triggers: Triggers;
   readonly observability: Observability;
@@ -166,6 +170,7 @@ export class EkbArchiveStack extends Stack {
     this.storage = new ArchiveStorage(this, 'Storage', {
       bucketName: s.bucketName,
       importExisting: s.importExistingBucket,
+      objectLock: s.objectLockMode !== 'off',
     });
     this.credentials = new EkbCredentials(this, 'Credentials', {
       secretName: s.credentialsSecretName,
@@ -191,6 +196,8 @@ export class EkbArchiveStack extends Stack {
         packageStates: s.packageStates,
         deadlineMarginMs: s.deadlineMarginMs,
         logLevel: s.logLevel,
+        objectLockMode: s.objectLockMode,
+        objectLockYears: s.objectLockYears,
       },
       bucket: this.storage.bucket,
       queue: this.copyQueue.queue,
@@ -201,6 +208,17 @@ export class EkbArchiveStack extends Stack {
       copyTimeout,
       fanOutTimeout: copyTimeout,
       maxReceiveCount: MAX_RECEIVE_COUNT,
+    });
+
+    this.verify = new ArchiveVerify(this, 'Verify', {
+      bucket: this.storage.bucket,
+      ekbBaseUrl: s.ekbBaseUrl,
+      jobsApi: this.functions.jobsApi,
+      timeout: copyTimeout,
+      deadlineMarginMs: s.deadlineMarginMs,
+      logLevel: s.logLevel,
+      logRetention: s.logRetentionDays,
+      tracing: s.tracing,
     });
 
     this.api = new ArchiveApi(this, 'Api', {
@@ -232,6 +250,7 @@ export class EkbArchiveStack extends Stack {
       fanOutFailures: this.triggers.fanOutFailures,
       api: this.api.api,
       alarmEmail: s.alarmEmail,
+      verify: { fn: this.verify.fn.fn, deadLetterQueue: this.verify.deadLetterQueue },
     });
 
     const output = (id: string, value: string, description: string): void => {
@@ -247,6 +266,7 @@ export class EkbArchiveStack extends Stack {
     output('QueueUrl', this.copyQueue.queue.queueUrl, 'Copy batch queue');
     output('DeadLetterQueueUrl', this.copyQueue.deadLetterQueue.queueUrl, 'Copy batches that failed 5 times');
     output('FanOutFailuresQueueUrl', this.triggers.fanOutFailures.queueUrl, 'Failed fan-out events');
+    output('VerifyQueueUrl', this.verify.queue.queueUrl, 'Parts of verify runs (POST /verify-jobs)');
     output('CredentialsSecretArn', this.credentials.secret.secretArn, 'Put {"appKey","appSecurity"} here');
     output('AlarmTopicArn', this.observability.alarmTopic.topicArn, 'Alarm notifications');
     output('DashboardName', this.observability.dashboard.dashboardName, 'CloudWatch dashboard');

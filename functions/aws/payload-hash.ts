@@ -61,8 +61,3 @@ export async function usesTls(client: S3Client): Promise<boolean> {
   const endpoint = client.config.endpoint ? await client.config.endpoint() : undefined;
   return endpoint === undefined || endpoint.protocol === 'https:';
 }
-
-/** True when the client adds a checksum to every request that supports one (the SDK's WHEN_SUPPORTED, AWS's default). */
-export async function sdkChecksumsOn(client: S3Client): Promise<boolean> {
-  return (await client.config.requestChecksumCalculation()) === 'WHEN_SUPPORTED';
-}

@@ -1,16 +1,33 @@
 /**
- * The copy engine's ObjectSink over S3: HeadObject for skip-existing, `@aws-sdk/lib-storage` Upload for the body.
- * Upload streams in bounded parts (memory ≈ (queueSize + 1) × partSize per file, whatever the file size), falls back
- * to one PutObject for bodies under one part, and with `leavePartsOnError: false` aborts the multipart upload when the
- * body errors, so a short or broken download never becomes an object (nor leaves billed parts behind).
+ * The copy engine's ObjectSink over S3: HeadObject (with checksum mode) for skip-existing, and for the body either
+ * - one PutObject, for a body that fits in one part (its length known up front): read whole (≤ one part, the memory
+ *   lib-storage would use for it anyway), sent only after it ended and so passed its checks, with its SHA-256 in
+ *   the metadata and, when checksums are on, as `x-amz-checksum-sha256` for S3 to verify; or
+ * - `@aws-sdk/lib-storage` Upload: bounded parts (memory ≈ (queueSize + 1) × partSize per file, whatever the file
+ *   size), each with its CRC64NVME when checksums are on, and a full-object CRC64NVME; the last part is read only
+ *   after the body ended, so a body that fails its checks never completes; `leavePartsOnError: false` aborts the
+ *   multipart upload when the body errors (no partial object, no billed parts left). Afterwards the written version
+ *   is tagged with its SHA-256.
+ * See s3-integrity.ts for the checksums, Object Lock retention and the tag.
  */
 import type { Readable } from 'node:stream';
-import { HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { choosePartSize, DEFAULT_PART_BYTES, DEFAULT_PART_CONCURRENCY } from '../core/copy/part-size.js';
 import { AbortedError } from '../core/errors.js';
-import type { ObjectHead, ObjectSink, PutObjectOptions } from '../core/ports.js';
-import { sdkChecksumsOn, unsignedPartsWhen, usesTls } from './payload-hash.js';
+import { SHA256_METADATA } from '../core/integrity/file-record.js';
+import type { Logger, ObjectSink, PutObjectOptions, PutObjectResult } from '../core/ports.js';
+import { signWithKnownSha256, unsignedPartsWhen, usesTls } from './payload-hash.js';
+import {
+  checksumOf,
+  checksumsWanted,
+  headWithProof,
+  hexToBase64,
+  lockParams,
+  MULTIPART_CHECKSUM,
+  type RetentionSettings,
+  tagSha256,
+} from './s3-integrity.js';
 
 export interface S3SinkOptions {
   client: S3Client;
@@ -24,80 +41,160 @@ export interface S3SinkOptions {
    * failed body reaches it) before forcing `upload.abort()`.
    */
   abortGraceMs?: number;
+  /**
+   * S3 additional checksums (SHA-256 on single PUTs, CRC64NVME on multipart uploads). Default: on when the client
+   * computes checksums when supported (AWS S3), off when it does so only when required (custom endpoints such as
+   * s3rver, see s3-client.ts); always on with `retention` (Object Lock requires them).
+   */
+  checksums?: boolean;
+  /** Object Lock retention for every archived object; off by default. */
+  retention?: RetentionSettings;
+  /** Warnings that do not fail the copy (the SHA-256 tag not written). */
+  logger?: Logger;
+  now?: () => number;
 }
 
-function isNotFound(err: unknown): boolean {
-  const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
-  return e?.name === 'NotFound' || e?.name === 'NoSuchKey' || e?.$metadata?.httpStatusCode === 404;
+/** Reads a body of at most one part whole; rejects when it errors or the signal fires. */
+async function readWhole(body: Readable, signal: AbortSignal): Promise<Buffer> {
+  const onAbort = (): void => void body.destroy(new AbortedError('upload aborted', signal.reason));
+  signal.addEventListener('abort', onAbort, { once: true });
+  try {
+    const chunks: Buffer[] = [];
+    for await (const chunk of body) chunks.push(chunk as Buffer);
+    return chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+  }
 }
 
 export function createS3Sink(options: S3SinkOptions): ObjectSink {
-  const { client, bucket } = options;
+  const { client, bucket, retention } = options;
   const floor = options.partSizeBytes ?? DEFAULT_PART_BYTES;
   const queueSize = options.queueSize ?? DEFAULT_PART_CONCURRENCY;
   const abortGraceMs = options.abortGraceMs ?? 5_000;
-  // Parts are proven by TLS or by the per-part checksums the SDK adds when it computes them (AWS S3's default):
-  // then they need no SHA-256 of their own for the signature (payload-hash.ts).
-  unsignedPartsWhen(client, async () => (await usesTls(client)) || (await sdkChecksumsOn(client)));
+  const now = options.now ?? Date.now;
+  // Parts are proven by TLS or by S3's per-part checksums (on against AWS S3): they need no SHA-256 of their own
+  // for the signature, which would be a second pass over every byte (payload-hash.ts).
+  unsignedPartsWhen(
+    client,
+    async () => (await usesTls(client)) || (await checksumsWanted(client, options.checksums, retention)),
+  );
+
+  async function singlePut(key: string, body: Readable, put: PutObjectOptions): Promise<PutObjectResult> {
+    const { signal } = put;
+    const data = await readWhole(body, signal);
+    // The body ended, so it passed its checks and its SHA-256 is known.
+    const sha256 = put.sha256?.();
+    const checksums = await checksumsWanted(client, options.checksums, retention);
+    const command = new PutObjectCommand({
+      Bucket: bucket,
+      Key: key,
+      Body: data,
+      ContentLength: data.length,
+      ContentType: put.contentType,
+      ContentDisposition: put.contentDisposition,
+      Metadata: sha256 ? { ...put.metadata, [SHA256_METADATA]: sha256 } : put.metadata,
+      ...(checksums
+        ? sha256
+          ? { ChecksumSHA256: hexToBase64(sha256) }
+          : { ChecksumAlgorithm: MULTIPART_CHECKSUM.ChecksumAlgorithm }
+        : {}),
+      ...lockParams(retention, now()),
+    });
+    // The signature covers the body by the SHA-256 the verifying transform computed over these very bytes (S3
+    // refuses a body that does not match it), instead of the signer hashing the body a second time.
+    const out = await client.send(sha256 ? signWithKnownSha256(command, sha256) : command, {
+      abortSignal: signal,
+    });
+    const checksum = checksumOf(out);
+    return {
+      bytes: data.length,
+      ...(out.VersionId ? { versionId: out.VersionId } : {}),
+      ...(checksum ? { checksum } : {}),
+    };
+  }
+
+  async function multipart(key: string, body: Readable, put: PutObjectOptions): Promise<PutObjectResult> {
+    const { signal } = put;
+    const checksums = await checksumsWanted(client, options.checksums, retention);
+    const upload = new Upload({
+      client,
+      params: {
+        Bucket: bucket,
+        Key: key,
+        Body: body,
+        ContentType: put.contentType,
+        ContentDisposition: put.contentDisposition,
+        Metadata: put.metadata,
+        ...(put.contentLength === undefined ? {} : { ContentLength: put.contentLength }),
+        // lib-storage hands these to CreateMultipartUpload, every UploadPart and CompleteMultipartUpload.
+        ...(checksums ? MULTIPART_CHECKSUM : {}),
+        ...(checksums && put.contentLength !== undefined ? { MpuObjectSize: put.contentLength } : {}),
+        ...lockParams(retention, now()),
+      },
+      partSize: choosePartSize(put.contentLength, floor),
+      queueSize,
+      leavePartsOnError: false,
+    });
+    let bytes = 0;
+    upload.on('httpUploadProgress', (p) => {
+      if (typeof p.loaded === 'number' && p.loaded > bytes) bytes = p.loaded;
+    });
+    let forced: ReturnType<typeof setTimeout> | undefined;
+    // Failing the body first lets lib-storage send AbortMultipartUpload before done() rejects; upload.abort() alone
+    // rejects at once and leaves that cleanup to run after we have returned (a frozen Lambda may never run it).
+    const onAbort = (): void => {
+      body.destroy(new AbortedError('upload aborted', signal.reason));
+      forced = setTimeout(() => void upload.abort(), abortGraceMs);
+      forced.unref?.();
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    let out: Awaited<ReturnType<Upload['done']>>;
+    try {
+      out = await upload.done();
+    } catch (err) {
+      if (signal.aborted) throw new AbortedError('upload aborted', err);
+      throw err;
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+      if (forced) clearTimeout(forced);
+    }
+    await tagWithSha256(key, out.VersionId, put);
+    const checksum = checksumOf(out);
+    return {
+      bytes: put.contentLength ?? bytes,
+      ...(out.VersionId ? { versionId: out.VersionId } : {}),
+      ...(checksum ? { checksum } : {}),
+    };
+  }
+
+  /** The object is complete and verified either way: a missing tag costs only the record a re-run rebuilds. */
+  async function tagWithSha256(key: string, versionId: string | undefined, put: PutObjectOptions) {
+    const sha256 = put.sha256?.();
+    if (!sha256) return;
+    try {
+      await tagSha256(client, { bucket, key, versionId }, sha256);
+    } catch (err) {
+      options.logger?.warn('could not tag the object with its SHA-256 (the job index still has it)', {
+        objectKey: key,
+        error: err,
+      });
+    }
+  }
 
   return {
-    async head(key: string, signal?: AbortSignal): Promise<ObjectHead | undefined> {
-      try {
-        const out = await client.send(
-          new HeadObjectCommand({ Bucket: bucket, Key: key }),
-          signal ? { abortSignal: signal } : {},
-        );
-        return { size: out.ContentLength ?? 0, metadata: { ...out.Metadata } };
-      } catch (err) {
-        if (isNotFound(err)) return undefined;
-        throw err;
-      }
-    },
+    head: (key, signal) => headWithProof(client, { bucket, key }, signal, options.logger),
 
-    async put(key: string, body: Readable, put: PutObjectOptions): Promise<{ bytes: number }> {
-      const { signal } = put;
-      if (signal.aborted) {
+    async put(key: string, body: Readable, put: PutObjectOptions): Promise<PutObjectResult> {
+      if (put.signal.aborted) {
         body.destroy();
-        throw new AbortedError('upload aborted before it started', signal.reason);
+        throw new AbortedError('upload aborted before it started', put.signal.reason);
       }
-      const upload = new Upload({
-        client,
-        params: {
-          Bucket: bucket,
-          Key: key,
-          Body: body,
-          ContentType: put.contentType,
-          ContentDisposition: put.contentDisposition,
-          Metadata: put.metadata,
-          ...(put.contentLength === undefined ? {} : { ContentLength: put.contentLength }),
-        },
-        partSize: choosePartSize(put.contentLength, floor),
-        queueSize,
-        leavePartsOnError: false,
-      });
-      let bytes = 0;
-      upload.on('httpUploadProgress', (p) => {
-        if (typeof p.loaded === 'number' && p.loaded > bytes) bytes = p.loaded;
-      });
-      let forced: ReturnType<typeof setTimeout> | undefined;
-      // Failing the body first lets lib-storage send AbortMultipartUpload before done() rejects; upload.abort() alone
-      // rejects at once and leaves that cleanup to run after we have returned (a frozen Lambda may never run it).
-      const onAbort = (): void => {
-        body.destroy(new AbortedError('upload aborted', signal.reason));
-        forced = setTimeout(() => void upload.abort(), abortGraceMs);
-        forced.unref?.();
-      };
-      signal.addEventListener('abort', onAbort, { once: true });
-      try {
-        await upload.done();
-      } catch (err) {
-        if (signal.aborted) throw new AbortedError('upload aborted', err);
-        throw err;
-      } finally {
-        signal.removeEventListener('abort', onAbort);
-        if (forced) clearTimeout(forced);
-      }
-      return { bytes: put.contentLength ?? bytes };
+      const partSize = choosePartSize(put.contentLength, floor);
+      // lib-storage would send a body of at most one part as a single PutObject too, but with the params fixed
+      // before the body was read; ours carries the SHA-256 known only at the end.
+      if (put.contentLength !== undefined && put.contentLength <= partSize) return singlePut(key, body, put);
+      return multipart(key, body, put);
     },
   };
 }

@@ -14,7 +14,8 @@ import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { CredentialsProvider } from '../aws/credentials.js';
 import { type Config, loadConfig } from '../config.js';
 import { AppError, ErrorCode } from '../core/errors.js';
-import type { BatchQueue, Logger, ReportStore, VersionedStore } from '../core/ports.js';
+import type { VerifyMessage } from '../core/model/verify.js';
+import type { BatchQueue, Logger, ReportStore, VersionedStore, WorkQueue } from '../core/ports.js';
 import type { SyncOptions } from '../core/sync/sync-options.js';
 import { createLogger } from '../logger.js';
 import type { MetricValue } from '../metrics.js';
@@ -38,6 +39,8 @@ export interface CompositionOverrides {
   metrics?: MetricsSink;
   /** Extra sync options (the local stack's window size). */
   syncOptions?: Partial<SyncOptions>;
+  /** The verify queue (the local stack's). */
+  verifyQueue?: WorkQueue<VerifyMessage>;
 }
 
 export class Composition {

@@ -1,6 +1,8 @@
 /** The copy engine's collaborators and the copy function's deps: 合思 client, S3 sink, guarded downloader. */
 
+import type { RetentionSettings } from '../aws/s3-integrity.js';
 import { createS3Sink } from '../aws/s3-sink.js';
+import type { Config } from '../config.js';
 import type { CopyDeps } from '../core/copy/copy-batch.js';
 import type { PackageBatchRunner, RunBatchDeps } from '../core/copy/run-batch.js';
 import { createUndiciDownloader } from '../core/copy/undici-downloader.js';
@@ -12,7 +14,14 @@ import { createGuardedAgent } from '../core/security/guarded-agent.js';
 import { emitMetrics } from '../metrics.js';
 import type { Composition, MetricsSink } from './composition.js';
 import { ekuaibaoClient } from './ekuaibao.js';
-import { reportStore, s3Client } from './storage.js';
+import { reportStore, s3Client, textStore } from './storage.js';
+
+/** Object Lock retention for archived files, when configured. */
+function retentionOf(config: Config): { retention?: RetentionSettings } {
+  if (config.objectLockMode === 'off') return {};
+  const mode = config.objectLockMode === 'compliance' ? 'COMPLIANCE' : 'GOVERNANCE';
+  return { retention: { mode, years: config.objectLockYears } };
+}
 
 /**
  * The copy engine's collaborators: the resolvers (downloadurls; flowDetails/attachment and INVOICE/url for form
@@ -44,6 +53,8 @@ export function copyEngine(c: Composition, bucket: string): CopyDeps & { package
         bucket,
         partSizeBytes: config.partSizeBytes,
         queueSize: config.partConcurrency,
+        ...retentionOf(config),
+        logger: c.logger,
       }),
     ),
     downloader: c.once('downloader', () => createUndiciDownloader({ dispatcher: agent })),
@@ -58,6 +69,7 @@ export function copyHandlerDeps(c: Composition, logger: Logger = c.logger) {
   const deps: RunBatchDeps = {
     ...copyEngine(c, c.config.bucket),
     reports: reportStore(c, 'the copy function'),
+    index: textStore(c, 'the copy function'),
     logger,
     reportPrefix: c.config.reportPrefix,
     defaultKeyTemplate: c.config.objectKeyTemplate,

@@ -3,9 +3,11 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { createS3Client } from '../aws/s3-client.js';
 import { createS3ManifestSource } from '../aws/s3-manifest-source.js';
-import { createS3ReportStore } from '../aws/s3-report-store.js';
+import { createS3ReportStore, createS3TextStore } from '../aws/s3-report-store.js';
 import { sqsBatchQueue } from '../aws/sqs-sender.js';
-import type { BatchQueue, Logger, ManifestSource, ReportStore } from '../core/ports.js';
+import { sqsWorkQueue } from '../aws/sqs-work-queue.js';
+import type { VerifyMessage } from '../core/model/verify.js';
+import type { BatchQueue, Logger, ManifestSource, ReportStore, TextStore, WorkQueue } from '../core/ports.js';
 import { type Composition, requireKeys } from './composition.js';
 
 export const s3Client = (c: Composition): S3Client =>
@@ -26,6 +28,15 @@ export function reportStore(c: Composition, who: string): ReportStore {
 export const reportStoreIn = (c: Composition, bucket: string): ReportStore =>
   c.once(`reports:${bucket}`, () => createS3ReportStore({ client: s3Client(c), bucket }));
 
+/** Per-batch file indexes and verify findings (JSON lines) in `bucket`. */
+export const textStoreIn = (c: Composition, bucket: string): TextStore =>
+  c.once(`texts:${bucket}`, () => createS3TextStore({ client: s3Client(c), bucket }));
+
+export function textStore(c: Composition, who: string): TextStore {
+  requireKeys(c, ['EKB_BUCKET'], who);
+  return textStoreIn(c, c.config.bucket as string);
+}
+
 export function batchQueue(c: Composition, who: string): BatchQueue {
   if (c.overrides.queue) return c.overrides.queue;
   requireKeys(c, ['EKB_QUEUE_URL'], who);
@@ -40,12 +51,21 @@ export function jobsApiDeps(c: Composition, logger: Logger = c.logger) {
   return {
     queue: batchQueue(c, 'the jobs API'),
     store: reportStore(c, 'the jobs API'),
+    index: textStore(c, 'the jobs API'),
+    ...optionalVerifyQueue(c),
     manifests: manifestSource(c),
     bucket: c.config.bucket as string,
     logger,
     keyTemplate: c.config.objectKeyTemplate,
     reportPrefix: c.config.reportPrefix,
   };
+}
+
+/** The verify queue when this deployment has one (POST /verify-jobs answers misconfigured without). */
+function optionalVerifyQueue(c: Composition): { verifyQueue?: WorkQueue<VerifyMessage> } {
+  if (c.overrides.verifyQueue) return { verifyQueue: c.overrides.verifyQueue };
+  const url = c.config.verifyQueueUrl;
+  return url ? { verifyQueue: c.once('verify-queue', () => sqsWorkQueue<VerifyMessage>(url)) } : {};
 }
 
 export function fanOutDeps(c: Composition, logger: Logger = c.logger) {

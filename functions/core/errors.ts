@@ -40,7 +40,12 @@ export const ErrorCode = {
   DownloadFailed: 'download_failed',
   DownloadHostNotAllowed: 'download_host_not_allowed',
   DownloadDnsFailed: 'download_dns_failed',
+  /** The body's length differs from its Content-Length (short, broken or overlong body). */
   Integrity: 'integrity',
+  /** The body's bytes do not match the checksum the source sent with them, on two downloads. */
+  IntegrityMismatch: 'integrity_mismatch',
+  /** The source sent a checksum header that is not one (cannot be read as CRC-64 or MD5), on two downloads. */
+  SourceChecksumInvalid: 'source_checksum_invalid',
   HeadFailed: 'head_failed',
   UploadFailed: 'upload_failed',
   CopyFailed: 'copy_failed',

@@ -5,6 +5,7 @@
  */
 import type { Readable } from 'node:stream';
 import type { BatchMessage } from './model/batch.js';
+import type { S3Checksum } from './model/copy-result.js';
 import type { FlowAttachments, FlowsPdfAnswer, InvoiceFile, InvoiceOnForm } from './model/form-files.js';
 import type { ApplyListPage, ApplyListQuery, EkuaibaoForm } from './model/forms.js';
 import type { AttachmentRef } from './model/refs.js';
@@ -95,6 +96,14 @@ export interface ObjectHead {
   size: number;
   /** User metadata, lower-case keys (S3 answers them that way). */
   metadata: Record<string, string>;
+  /** The current version (versioned buckets). */
+  versionId?: string;
+  /** ISO time the object was written. */
+  lastModified?: string;
+  /** The checksum S3 keeps with the object, when it keeps one. */
+  checksum?: S3Checksum;
+  /** Object tags, read only when the metadata lacks the SHA-256 (a multipart object carries it as a tag). */
+  tags?: Record<string, string>;
 }
 
 export interface PutObjectOptions {
@@ -105,6 +114,19 @@ export interface PutObjectOptions {
   metadata: Record<string, string>;
   /** Aborting it must abort the upload and leave no object (and no multipart parts) behind. */
   signal: AbortSignal;
+  /**
+   * The body's hex SHA-256, callable once the body has ended (and so passed its checks). The sink stores it with
+   * the object: metadata `sha256` (and an S3 SHA-256 checksum) on a single PUT, a tag on a multipart upload.
+   */
+  sha256?: () => string | undefined;
+}
+
+/** What the store says about an object it has just written. */
+export interface PutObjectResult {
+  bytes: number;
+  versionId?: string;
+  /** The checksum S3 verified and keeps with the object (when checksums are on). */
+  checksum?: S3Checksum;
 }
 
 /** Where archived files go (S3 in AWS and locally). */
@@ -112,7 +134,24 @@ export interface ObjectSink {
   /** undefined when there is no object at `key`. */
   head(key: string, signal?: AbortSignal): Promise<ObjectHead | undefined>;
   /** Streams `body` to `key`. Rejects (leaving no object) when the body errors, the signal aborts or the store fails. */
-  put(key: string, body: Readable, options: PutObjectOptions): Promise<{ bytes: number }>;
+  put(key: string, body: Readable, options: PutObjectOptions): Promise<PutObjectResult>;
+}
+
+/** One page of a bucket listing. */
+export interface ObjectListing {
+  objects: Array<{ key: string; size: number }>;
+  /** More objects follow the last one of this page. */
+  truncated: boolean;
+}
+
+/** What verify reads of the archive (S3 in AWS and locally). */
+export interface ArchiveReader {
+  /** HEAD with checksum mode, plus the SHA-256 tag of large objects; undefined when there is no object. */
+  head(key: string, signal?: AbortSignal): Promise<ObjectHead | undefined>;
+  /** The object's bytes, streamed. */
+  read(key: string, signal?: AbortSignal): Promise<AsyncIterable<Uint8Array>>;
+  /** Keys under `prefix` after `startAfter`, one page (≤1,000), in key order. */
+  list(prefix: string, startAfter: string | undefined, signal?: AbortSignal): Promise<ObjectListing>;
 }
 
 /** The storage port for job records and reports (S3 in AWS and locally). */
@@ -120,6 +159,18 @@ export interface ReportStore {
   putJson(key: string, value: unknown): Promise<void>;
   getJson<T>(key: string): Promise<T | undefined>;
   /** Keys under a prefix, all pages. */
+  list(prefix: string): Promise<string[]>;
+}
+
+/**
+ * Text objects in the system lanes, written and read whole (each is small: one batch's file index, one verify
+ * unit's findings) and listed by prefix, so a job of any size is read one object at a time.
+ */
+export interface TextStore {
+  putText(key: string, text: string, contentType: string): Promise<void>;
+  /** undefined when there is no such object. */
+  getText(key: string): Promise<string | undefined>;
+  /** Keys under a prefix, all pages, in key order. */
   list(prefix: string): Promise<string[]>;
 }
 
@@ -172,6 +223,11 @@ export interface Downloader {
     url: string,
     options: { headers?: Record<string, string>; signal: AbortSignal },
   ): Promise<DownloadResponse>;
+}
+
+/** One message at a time onto a work queue (the verify queue: SQS SendMessage in AWS, the local queue locally). */
+export interface WorkQueue<T> {
+  send(message: T, signal?: AbortSignal): Promise<void>;
 }
 
 /** The queue port: SQS SendMessageBatch in AWS, the local queue on one machine, a recorder in tests. */

@@ -51,8 +51,17 @@ export function jsonResponse(
   body: unknown,
   options: JsonResponseOptions = {},
 ): ApiResponse {
-  const text = JSON.stringify(body);
-  const headers = { ...BASE_HEADERS, ...options.headers };
+  return textResponse(statusCode, JSON.stringify(body), JSON_CONTENT_TYPE, options);
+}
+
+/** Any text answer (JSON lines, CSV) with the base headers, gzipped and size-checked like jsonResponse. */
+export function textResponse(
+  statusCode: number,
+  text: string,
+  contentType: string,
+  options: JsonResponseOptions = {},
+): ApiResponse {
+  const headers = { ...BASE_HEADERS, 'content-type': contentType, ...options.headers };
   const size = Buffer.byteLength(text, 'utf8');
   if (options.gzip === true && size >= GZIP_MIN_BYTES) {
     const zipped = gzipSync(text).toString('base64');

@@ -5,6 +5,8 @@
  *   GET  /copy-jobs/{id}   → 200 JobStatus (totals copied / skipped / failed / pending, failures), 404 unknown job
  *   POST /form-archives    {"codes"|"ids": […]} or {"since", "until"?, "formTypes"?} → 202 {jobId, status}: form
  *                          packages, planned by fan-out
+ *   GET  /copy-jobs/{id}/index → 200 the job's file index, JSON lines or CSV, in pages (index-route.ts)
+ *   POST /verify-jobs, GET /verify-jobs/{runId} → re-check the bucket against the records (verify-routes.ts)
  * Bad input → 400 naming the item and field; more than 10,000 refs → 413; a manifest outside the archive bucket's
  * manifests/ → 400; malformed JSON → 400; unknown path → 404; wrong method → 405. Errors are
  * `{"error": {code, message, requestId}}`; anything unexpected is a generic 500 with the real error logged.
@@ -17,6 +19,7 @@ import type { ApiResponse } from '../http/api-response.js';
 import { createLogger } from '../logger.js';
 import { type ApiContext, apiMiddleware } from '../middleware/api-request.js';
 import { asLambdaHandler, type DepsSource } from '../middleware/lazy-deps.js';
+import { getJobIndex } from './index-route.js';
 import {
   getCopyJob,
   type JobsApiDeps,
@@ -25,6 +28,7 @@ import {
   postCopyJob,
   postFormArchives,
 } from './routes.js';
+import { getVerifyJob, postVerifyJob } from './verify-routes.js';
 
 /** Any authorizer shape fits: only the request id and the HTTP method are read from the context. */
 export type JobsApiEvent = APIGatewayProxyEventV2WithRequestContext<{
@@ -58,6 +62,12 @@ export function createHandler(
       context.logFields.route = route.name;
       if (route.name === 'create') return postCopyJob(event, context.deps, context.log, context.signal);
       if (route.name === 'formArchives') return postFormArchives(event, context.deps);
+      if (route.name === 'index') return getJobIndex(event, route.jobId, context.deps);
+      if (route.name === 'verify') {
+        return route.runId === undefined
+          ? postVerifyJob(event, context.deps)
+          : getVerifyJob(event, route.runId, context.deps);
+      }
       return getCopyJob(event, route.jobId, context.deps);
     });
   return asLambdaHandler(handler);

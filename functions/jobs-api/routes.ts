@@ -1,6 +1,6 @@
 /**
- * Routing for the jobs API. API Gateway only sends this function `POST /copy-jobs`, `GET /copy-jobs/{jobId}` and
- * `POST /form-archives`, but a `$default` route, a proxy or the local stack may send anything: unknown paths are
+ * Routing for the jobs API. API Gateway only sends this function `POST /copy-jobs`, `GET /copy-jobs/{jobId}`,
+ * `GET /copy-jobs/{jobId}/index`, `POST /verify-jobs`, `GET /verify-jobs/{runId}` and `POST /form-archives`, but a `$default` route, a proxy or the local stack may send anything: unknown paths are
  * 404, a known path with the wrong method is 405 with `Allow`, and the job id is taken from the path itself and
  * checked before use. The routes themselves: POST /copy-jobs starts a job (every batch queued before the 202),
  * GET reads its status, POST /form-archives hands a checked request to fan-out (which needs 合思 to plan it).
@@ -16,14 +16,17 @@ import {
   parseFormArchiveRequest,
   type StoredFormArchiveRequest,
 } from '../core/packages/form-request.js';
-import type { BatchQueue, Logger, ManifestSource, ReportStore } from '../core/ports.js';
+import type { BatchQueue, Logger, ManifestSource, ReportStore, TextStore } from '../core/ports.js';
 import { acceptsGzip, decodeBody, type HttpApiEvent, requireJsonContentType } from '../http/api-request.js';
 import { type ApiResponse, jsonResponse } from '../http/api-response.js';
 import type { ApiDeps } from '../middleware/api-request.js';
+import type { VerifyRouteDeps } from './verify-routes.js';
 
-export interface JobsApiDeps extends ApiDeps {
+export interface JobsApiDeps extends ApiDeps, VerifyRouteDeps {
   queue: BatchQueue;
   store: ReportStore;
+  /** The per-job file indexes (jobs/<jobId>/index/). */
+  index: TextStore;
   manifests: ManifestSource;
   /** The archive bucket: the only one POST {"manifest"} may name. */
   bucket: string;
@@ -41,7 +44,12 @@ export interface JobsApiDeps extends ApiDeps {
 /** Room under API Gateway's 10 MB and Lambda's 6 MB synchronous payload: 10,000 refs with long DP: keys fit. */
 const DEFAULT_MAX_BODY_BYTES = 5 * 1024 * 1024;
 
-export type JobsRoute = { name: 'create' } | { name: 'status'; jobId: string } | { name: 'formArchives' };
+export type JobsRoute =
+  | { name: 'create' }
+  | { name: 'status'; jobId: string }
+  | { name: 'index'; jobId: string }
+  | { name: 'verify'; runId?: string }
+  | { name: 'formArchives' };
 
 export class MethodNotAllowedError extends AppError {
   readonly allow: string;
@@ -59,6 +67,14 @@ export interface RouteInput {
   pathParameters?: Record<string, string | undefined>;
 }
 
+function decodedId(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new ValidationError('the id in the path is not valid URL encoding');
+  }
+}
+
 export function matchJobsRoute(input: RouteInput): JobsRoute {
   const { method, rawPath, routeKey, pathParameters } = input;
   // A declared route is decisive (its rawPath may carry a stage name); only $default needs the path parsed.
@@ -67,21 +83,30 @@ export function matchJobsRoute(input: RouteInput): JobsRoute {
   if (routeKey === 'GET /copy-jobs/{jobId}' && pathParameters?.jobId !== undefined) {
     return { name: 'status', jobId: pathParameters.jobId };
   }
+  if (routeKey === 'GET /copy-jobs/{jobId}/index' && pathParameters?.jobId !== undefined) {
+    return { name: 'index', jobId: pathParameters.jobId };
+  }
+  if (routeKey === 'POST /verify-jobs') return { name: 'verify' };
+  if (routeKey === 'GET /verify-jobs/{runId}' && pathParameters?.runId !== undefined) {
+    return { name: 'verify', runId: pathParameters.runId };
+  }
   const segments = rawPath.split('/').filter((s) => s !== '');
   const upper = method.toUpperCase();
   if (segments.length === 1 && (segments[0] === 'copy-jobs' || segments[0] === 'form-archives')) {
     if (upper !== 'POST') throw new MethodNotAllowedError(upper, 'POST');
     return segments[0] === 'copy-jobs' ? { name: 'create' } : { name: 'formArchives' };
   }
-  if (segments.length === 2 && segments[0] === 'copy-jobs') {
+  if (segments[0] === 'verify-jobs' && segments.length <= 2) {
+    const wanted = segments.length === 1 ? 'POST' : 'GET';
+    if (upper !== wanted) throw new MethodNotAllowedError(upper, wanted);
+    return segments.length === 1
+      ? { name: 'verify' }
+      : { name: 'verify', runId: decodedId(segments[1] as string) };
+  }
+  const withIndex = segments.length === 3 && segments[2] === 'index';
+  if ((segments.length === 2 || withIndex) && segments[0] === 'copy-jobs') {
     if (upper !== 'GET') throw new MethodNotAllowedError(upper, 'GET');
-    let jobId: string;
-    try {
-      jobId = decodeURIComponent(segments[1] as string);
-    } catch {
-      throw new ValidationError('the job id in the path is not valid URL encoding');
-    }
-    return { name: 'status', jobId };
+    return { name: withIndex ? 'index' : 'status', jobId: decodedId(segments[1] as string) };
   }
   throw new AppError(ErrorCode.NotFound, `no route for ${upper} ${rawPath.slice(0, 200)}`, { status: 404 });
 }

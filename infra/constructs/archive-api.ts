@@ -24,6 +24,9 @@ export const API_ROUTES = [
   { method: HttpMethod.POST, path: '/copy-jobs', target: 'jobsApi' },
   { method: HttpMethod.GET, path: '/copy-jobs/{jobId}', target: 'jobsApi' },
   { method: HttpMethod.POST, path: '/form-archives', target: 'jobsApi' },
+  { method: HttpMethod.GET, path: '/copy-jobs/{jobId}/index', target: 'jobsApi' },
+  { method: HttpMethod.POST, path: '/verify-jobs', target: 'jobsApi' },
+  { method: HttpMethod.GET, path: '/verify-jobs/{runId}', target: 'jobsApi' },
 ] as const;
 
 /**
@@ -96,7 +99,7 @@ export class ArchiveApi extends Construct {
     acknowledgeWildcards(
       this.invokePolicy,
       [invoke],
-      'GET /copy-jobs/{jobId} takes any job id, so that route ARN ends in a path wildcard.',
+      'GET /copy-jobs/{jobId}(/index) and GET /verify-jobs/{runId} take any id, so those route ARNs hold a path wildcard.',
     );
   }
 }

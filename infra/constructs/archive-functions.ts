@@ -1,5 +1,5 @@
 import { Duration } from 'aws-cdk-lib';
-import type { Grant } from 'aws-cdk-lib/aws-iam';
+import { type Grant, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
@@ -10,7 +10,7 @@ import { FORM_ARCHIVES_PREFIX } from '../../functions/core/packages/form-request
 import { PACKAGES_PREFIX } from '../../functions/core/packages/layout.js';
 import { type DeployedEnvKey, functionEnvironment } from '../env-keys.js';
 import { ArchiveFunction } from './archive-function.js';
-import { acknowledgeGrantWildcards } from './nag.js';
+import { acknowledgeGrantWildcards, acknowledgeWildcards } from './nag.js';
 import { JOBS_PREFIX, MANIFESTS_PREFIX, SYNC_PREFIX } from './storage.js';
 
 /** Settings every function shares; the stack fills them from CDK context (the same table as their environment). */
@@ -29,6 +29,8 @@ export type AppSettings = Pick<
   | 'packageStates'
   | 'deadlineMarginMs'
   | 'logLevel'
+  | 'objectLockMode'
+  | 'objectLockYears'
 >;
 
 export interface ArchiveFunctionsProps {
@@ -154,6 +156,9 @@ export class ArchiveFunctions extends Construct {
         EKB_DEADLINE_MARGIN_MS: s.deadlineMarginMs,
         // The attempt that reaches the redrive limit writes the final batch report.
         EKB_MAX_RECEIVE_COUNT: props.maxReceiveCount,
+        // Object Lock retention the copy function sets on each archived file (never on reports or state).
+        EKB_OBJECT_LOCK_MODE: s.objectLockMode,
+        EKB_OBJECT_LOCK_YEARS: s.objectLockYears,
       }),
     });
     secret.grantRead(this.copy.role);
@@ -163,7 +168,33 @@ export class ArchiveFunctions extends Construct {
       "S3 access is limited to this bucket's objects, without delete; each job's key template picks the prefix at run time.";
     ack(this.copy, bucket.grantRead(this.copy.role), copyS3);
     ack(this.copy, bucket.grantPut(this.copy.role), copyS3);
+    grantIntegrity(this.copy, bucket);
   }
+}
+
+/**
+ * What the copy function's integrity work needs beyond reading and writing objects: tagging a multipart object's
+ * version with its SHA-256 and reading it back (a re-run rebuilds the record), and GetObjectAttributes for S3's
+ * checksum. Named, not left to grant wildcards. (Setting an archived file's Object Lock retention needs
+ * s3:PutObjectRetention, which grantPut includes; the bucket policy keeps it off the system prefixes.)
+ */
+function grantIntegrity(fn: ArchiveFunction, bucket: IBucket): void {
+  const statement = new PolicyStatement({
+    actions: [
+      's3:PutObjectTagging',
+      's3:PutObjectVersionTagging',
+      's3:GetObjectTagging',
+      's3:GetObjectVersionTagging',
+      's3:GetObjectAttributes',
+    ],
+    resources: [bucket.arnForObjects('*')],
+  });
+  fn.role.addToPrincipalPolicy(statement);
+  acknowledgeWildcards(
+    fn.role,
+    [statement],
+    "Archived files land wherever each job's key template puts them, so these object actions cover the bucket's objects.",
+  );
 }
 
 /** Acknowledges the wildcard findings of one grant on the function's role, where the grant is made. */

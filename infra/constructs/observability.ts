@@ -8,6 +8,7 @@ import {
   GraphWidget,
   type IMetric,
   MathExpression,
+  Metric,
   TextWidget,
   TreatMissingData,
 } from 'aws-cdk-lib/aws-cloudwatch';
@@ -30,6 +31,8 @@ export const APP_METRICS = [
   'TokenFetches',
   'ReResolves',
   'MalformedMessages',
+  'ObjectsVerified',
+  'ObjectsDiffering',
 ] as const;
 export type AppMetric = (typeof APP_METRICS)[number];
 
@@ -41,6 +44,8 @@ export interface ObservabilityProps {
   api: HttpApi;
   /** Subscribed to the alarm topic when given. */
   alarmEmail: string | undefined;
+  /** The verify function and its DLQ: alarms when a run finds a difference, or a part keeps failing. */
+  verify?: { fn: IFunction; deadLetterQueue: Queue };
 }
 
 const FIVE_MINUTES = Duration.minutes(5);
@@ -114,6 +119,32 @@ export class Observability extends Construct {
       'The HTTP API answered 5xx: see the resolve and jobs-api logs by requestId.',
       props.api.metricServerError({ period: FIVE_MINUTES, statistic: 'Sum' }),
     );
+    if (props.verify) {
+      alarm(
+        'VerifyFoundDifferences',
+        'A verify run found archived objects changed, missing or unrecorded: GET /verify-jobs/{runId} lists them.',
+        new Metric({
+          namespace: METRICS_NAMESPACE,
+          metricName: 'ObjectsDiffering',
+          dimensionsMap: { Function: 'verify' },
+          period: FIVE_MINUTES,
+          statistic: 'Sum',
+        }),
+      );
+      alarm(
+        'VerifyThrottles',
+        'The verify function was throttled (account concurrency).',
+        props.verify.fn.metricThrottles({ period: FIVE_MINUTES, statistic: 'Sum' }),
+      );
+      alarm(
+        'VerifyDeadLetterQueueNotEmpty',
+        'A verify part failed 3 times and sits in the verify DLQ: its run stays running until it is redriven.',
+        props.verify.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
+          period: Duration.minutes(1),
+          statistic: 'Maximum',
+        }),
+      );
+    }
     for (const [name, fn] of Object.entries(fns)) {
       const title = name.charAt(0).toUpperCase() + name.slice(1);
       alarm(
@@ -159,7 +190,12 @@ export class Observability extends Construct {
         left: [app('FilesCopied'), app('FilesSkipped'), app('FilesFailed'), app('MalformedMessages')],
         width: 8,
       }),
-      new GraphWidget({ title: 'Bytes copied', left: [app('BytesCopied')], width: 8 }),
+      new GraphWidget({
+        title: 'Bytes copied; objects verified and differing',
+        left: [app('BytesCopied')],
+        right: [app('ObjectsVerified'), app('ObjectsDiffering')],
+        width: 8,
+      }),
       new GraphWidget({
         title: '合思 calls, token fetches, re-resolves',
         left: [app('UpstreamCalls'), app('TokenFetches'), app('ReResolves')],

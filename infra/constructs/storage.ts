@@ -1,4 +1,5 @@
 import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { AnyPrincipal, Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import {
   BlockPublicAccess,
   Bucket,
@@ -14,6 +15,11 @@ export interface ArchiveStorageProps {
   bucketName?: string;
   /** Use an existing bucket (bucketName) instead of creating one. Its settings are left as they are. */
   importExisting: boolean;
+  /**
+   * Create the bucket with S3 Object Lock enabled (it needs versioning, which the bucket has). No default retention:
+   * the copy function locks each archived file itself, so reports and state in the system prefixes stay writable.
+   */
+  objectLock?: boolean;
 }
 
 /** Prefixes the functions use; IAM grants and the manifest notification are scoped to them. */
@@ -23,6 +29,9 @@ export const JOBS_PREFIX = 'jobs/';
 export const SYNC_PREFIX = DEFAULT_SYNC_STATE_KEY.slice(0, DEFAULT_SYNC_STATE_KEY.lastIndexOf('/') + 1);
 
 /** The archive bucket (archived files, manifests/, jobs/ reports) and, when created here, its access-log bucket. */
+/** The system's own prefixes: job records and reports, sync state, manifests, verify runs. */
+export const SYSTEM_PREFIXES = [JOBS_PREFIX, SYNC_PREFIX, MANIFESTS_PREFIX, 'verify/'] as const;
+
 export class ArchiveStorage extends Construct {
   readonly bucket: IBucket;
   readonly accessLogsBucket: Bucket | undefined;
@@ -60,6 +69,8 @@ export class ArchiveStorage extends Construct {
       enforceSSL: true,
       // Versioning keeps what an overwrite or a delete replaced: this is an archive.
       versioned: true,
+      // Enabled, without a default retention (see objectLock above); CloudFormation can set it only on creation here.
+      ...(props.objectLock ? { objectLockEnabled: true } : {}),
       objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
       // The archive outlives the stack: deleting the stack leaves the bucket and every file in it.
       removalPolicy: RemovalPolicy.RETAIN,
@@ -70,7 +81,24 @@ export class ArchiveStorage extends Construct {
         { id: 'abort-incomplete-multipart-uploads', abortIncompleteMultipartUploadAfter: Duration.days(1) },
       ],
     });
+    if (props.objectLock) this.keepSystemPrefixesUnlocked(this.bucket as Bucket);
     this.accessLogsBucket = accessLogs;
     this.created = true;
+  }
+
+  /**
+   * With Object Lock on, nobody — no function, no person — may set a retention or legal hold in a system prefix:
+   * the state file, job records and reports are rewritten by design and must never be locked for years.
+   */
+  private keepSystemPrefixesUnlocked(bucket: Bucket): void {
+    bucket.addToResourcePolicy(
+      new PolicyStatement({
+        sid: 'SystemPrefixesStayUnlocked',
+        effect: Effect.DENY,
+        principals: [new AnyPrincipal()],
+        actions: ['s3:PutObjectRetention', 's3:PutObjectLegalHold'],
+        resources: SYSTEM_PREFIXES.map((p) => bucket.arnForObjects(`${p}*`)),
+      }),
+    );
   }
 }

@@ -16,6 +16,7 @@ import { copyHandlerDeps } from '../../functions/compose/copy.js';
 import { resolveHandlerDeps } from '../../functions/compose/ekuaibao.js';
 import { fanOutDeps, jobsApiDeps } from '../../functions/compose/storage.js';
 import { formArchiveDeps, scheduledSync } from '../../functions/compose/sync.js';
+import { verifyHandlerDeps } from '../../functions/compose/verify.js';
 import type { Config } from '../../functions/config.js';
 import { createHandler as createCopyHandler } from '../../functions/copy/handler.js';
 import { getJobStatus } from '../../functions/core/jobs/job-status.js';
@@ -23,12 +24,14 @@ import { batchReportKey, jobRecordKey } from '../../functions/core/jobs/keys.js'
 import type { BatchMessage, BatchReport } from '../../functions/core/model/batch.js';
 import type { CopyResult } from '../../functions/core/model/copy-result.js';
 import type { JobRecord, JobStatus } from '../../functions/core/model/job.js';
-import type { BatchQueue, Logger, ReportStore } from '../../functions/core/ports.js';
+import type { VerifyMessage } from '../../functions/core/model/verify.js';
+import type { BatchQueue, Logger, ReportStore, WorkQueue } from '../../functions/core/ports.js';
 import type { SyncOptions } from '../../functions/core/sync/sync-options.js';
 import { createReportStoreVersionedStore } from '../../functions/core/sync/versioned-store.js';
 import { createHandler as createFanOutHandler } from '../../functions/fan-out/handler.js';
 import { createHandler as createJobsApiHandler } from '../../functions/jobs-api/handler.js';
 import { createHandler as createResolveHandler } from '../../functions/resolve/handler.js';
+import { createHandler as createVerifyHandler } from '../../functions/verify/handler.js';
 import type { ApiHandler } from './http-api.js';
 import { type LocalQueue, SQS_MAX_BATCH_ENTRIES } from './local-queue.js';
 import { NO_PAUSE_POINTS, type PausePoints } from './pause-points.js';
@@ -38,6 +41,8 @@ export interface LocalFunctions {
   jobsApi: ApiHandler;
   fanOut: (event: S3Event | ScheduledEvent, context: Context) => Promise<unknown>;
   copy: (event: SQSEvent, context: Context) => Promise<unknown>;
+  /** The verify worker (fed by the verify queue). */
+  verify: (event: SQSEvent, context: Context) => Promise<unknown>;
   /** Every job record in the bucket. */
   jobRecords(): Promise<JobRecord[]>;
   /** The job fan-out created for a manifest (found by its job record's source). */
@@ -53,11 +58,24 @@ export interface LocalFunctionsInput {
   config: Config;
   s3: S3Client;
   queue: LocalQueue;
+  /** The verify queue (POST /verify-jobs queues a run's parts on it). */
+  verifyQueue: LocalQueue;
   logger: Logger;
   /** Extra sync options (the local stack's window size and lock lifetime). */
   syncOptions?: Partial<SyncOptions>;
   /** Test-only pause points (pause-points.ts). */
   pausePoints?: PausePoints;
+}
+
+/** The WorkQueue port on a local queue: one message per send, as SQS SendMessage. */
+export function localWorkQueue<T>(queue: LocalQueue): WorkQueue<T> {
+  return {
+    async send(message: T) {
+      const out = queue.sendBatch([{ id: 'm0', body: JSON.stringify(message) }]);
+      if (out.failed.length > 0)
+        throw new Error(`local queue refused the message: ${out.failed[0]?.message}`);
+    },
+  };
 }
 
 /**
@@ -94,6 +112,7 @@ export async function buildLocalFunctions(input: LocalFunctionsInput): Promise<L
     reports: store,
     syncState: createReportStoreVersionedStore(store),
     metrics: (values) => fn('copy').debug('copy metrics', values),
+    verifyQueue: localWorkQueue<VerifyMessage>(input.verifyQueue),
     ...(input.syncOptions ? { syncOptions: input.syncOptions } : {}),
   });
   const resolve = createResolveHandler(resolveHandlerDeps(c, fn('resolve')));
@@ -104,6 +123,7 @@ export async function buildLocalFunctions(input: LocalFunctionsInput): Promise<L
     formArchives: formArchiveDeps(c),
   });
   const copy = createCopyHandler(copyHandlerDeps(c, fn('copy')));
+  const verify = createVerifyHandler(verifyHandlerDeps(c, fn('verify')));
 
   const listJobRecords = async (): Promise<JobRecord[]> => {
     const keys = (await store.list(config.reportPrefix)).filter((k) => k.endsWith('/job.json'));
@@ -116,6 +136,7 @@ export async function buildLocalFunctions(input: LocalFunctionsInput): Promise<L
     jobsApi: (event, context) => jobsApi(event, context),
     fanOut: (event, context) => fanOut(event, context),
     copy: (event, context) => copy(event, context),
+    verify: (event, context) => verify(event, context),
     store,
     jobRecords: listJobRecords,
     async jobForManifest(manifestBucket, key) {

@@ -44,6 +44,7 @@ export const MANIFESTS_PREFIX = 'manifests/';
 /** Where a first sync against the sandbox starts: the day before its oldest demo form. */
 export const DEMO_SYNC_START_DATE = '2026-02-26';
 export const COPY_QUEUE_NAME = 'ekb-archive-copy';
+export const VERIFY_QUEUE_NAME = 'ekb-archive-verify';
 /** The durable local queue's SQLite file, in the data folder (queue-database.ts). */
 export const QUEUE_DATABASE_FILE = '.ekb-queue.db';
 const API_FUNCTION_TIMEOUT_MS = 29_000;
@@ -158,6 +159,7 @@ export async function startLocalStack(input: LocalStackInput): Promise<LocalStac
     // Closed after the queues (cleanups run in reverse): stopping invocations still write their reports.
     cleanups.add(async () => functions?.close());
     const queue = startCopyQueue(config, options, fn, say);
+    const verifyQueue = startVerifyQueue(options, fn, say);
     const syncOutcomes: SyncOutcome[] = [];
     let fanOut: FanOutQueues;
     try {
@@ -169,11 +171,17 @@ export async function startLocalStack(input: LocalStackInput): Promise<LocalStac
         onSync: (outcome) => syncOutcomes.push(outcome),
       });
     } catch (err) {
-      await queue.close();
+      await Promise.all([queue.close(), verifyQueue.close()]);
       throw err;
     }
-    // Both at once: running invocations are told to stop, and what they leave unfinished is handed back.
-    cleanups.add(() => Promise.all([queue.close(QUEUE_CLOSE_GRACE_MS), fanOut.close()]));
+    // All at once: running invocations are told to stop, and what they leave unfinished is handed back.
+    cleanups.add(() =>
+      Promise.all([
+        queue.close(QUEUE_CLOSE_GRACE_MS),
+        verifyQueue.close(QUEUE_CLOSE_GRACE_MS),
+        fanOut.close(),
+      ]),
+    );
     // The bucket notification's filter: ObjectCreated under manifests/. Set before anything awaits, so no upload
     // goes unseen while the functions are built (the queue holds the event until it starts), and queued before
     // s3rver answers the upload, so an upload that got its 200 has its event on disk.
@@ -187,6 +195,7 @@ export async function startLocalStack(input: LocalStackInput): Promise<LocalStac
       config,
       s3: target.s3,
       queue,
+      verifyQueue,
       logger,
       syncOptions: {
         windowMs: options.syncWindowMs,
@@ -197,6 +206,7 @@ export async function startLocalStack(input: LocalStackInput): Promise<LocalStac
     const staleSyncLock = target.embedded ? await releaseStaleSyncLock(fn().store, say) : undefined;
     // Work recovered from the queue file after a crash waits until the functions exist.
     queue.start();
+    verifyQueue.start();
     fanOut.start();
 
     let poller: ManifestPoller | undefined;
@@ -368,6 +378,35 @@ function startCopyQueue(
   });
 }
 
+/**
+ * The verify queue feeding the verify function (POST /verify-jobs queues a run's parts on it), in the same queue
+ * file as the copy queue: a run's next part survives a crash; paused until the verify function exists.
+ */
+function startVerifyQueue(
+  options: LocalOptions,
+  functions: () => LocalFunctions,
+  say: (line: string) => void,
+): LocalQueue {
+  return new LocalQueue({
+    name: VERIFY_QUEUE_NAME,
+    database: join(dataDirectory(options), QUEUE_DATABASE_FILE),
+    paused: true,
+    visibilityTimeoutMs: options.visibilityTimeoutMs,
+    // infra/constructs/verify.ts: a part that fails 3 times goes to the verify DLQ.
+    maxReceiveCount: 3,
+    batchSize: 1,
+    maxConcurrency: 1,
+    consumer: {
+      functionName: 'ekb-archive-verify',
+      timeoutMs: options.copyTimeoutMs,
+      handler: (event, context) => functions().verify(event, context),
+    },
+    onEvent: (e: QueueEvent) => {
+      if (e.kind === 'dead_lettered') say(`verify queue: message ${e.messageId} moved to its DLQ`);
+    },
+  });
+}
+
 /** The stack's API routes, plus a local-only status route for the queue, its DLQ and fan-out's failures. */
 function apiRoutes(functions: () => LocalFunctions, queue: LocalQueue, fanOut: FanOutQueues): ApiRoute[] {
   const resolve: ApiHandler = (e, c) => functions().resolve(e, c);
@@ -382,6 +421,22 @@ function apiRoutes(functions: () => LocalFunctions, queue: LocalQueue, fanOut: F
     { method: 'POST', path: '/copy-jobs', functionName: 'ekb-archive-jobs-api', handler: jobsApi },
     { method: 'GET', path: '/copy-jobs/{jobId}', functionName: 'ekb-archive-jobs-api', handler: jobsApi },
     { method: 'POST', path: '/form-archives', functionName: 'ekb-archive-jobs-api', handler: jobsApi },
+    {
+      method: 'GET',
+      path: '/copy-jobs/{jobId}/index',
+      functionName: 'ekb-archive-jobs-api',
+      handler: jobsApi,
+    },
+    { method: 'POST', path: '/verify-jobs', functionName: 'ekb-archive-jobs-api', handler: jobsApi },
+    { method: 'GET', path: '/verify-jobs/{runId}', functionName: 'ekb-archive-jobs-api', handler: jobsApi },
+    {
+      method: 'GET',
+      path: '/copy-jobs/{jobId}/index',
+      functionName: 'ekb-archive-jobs-api',
+      handler: jobsApi,
+    },
+    { method: 'POST', path: '/verify-jobs', functionName: 'ekb-archive-jobs-api', handler: jobsApi },
+    { method: 'GET', path: '/verify-jobs/{runId}', functionName: 'ekb-archive-jobs-api', handler: jobsApi },
     {
       // Local only (no such route in AWS): the queue, its DLQ and fan-out's failure destination.
       method: 'GET',

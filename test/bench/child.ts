@@ -22,6 +22,7 @@ import type { ResolvedAttachment } from '../../functions/core/model/resolution.j
 import { silentLogger } from '../../functions/core/ports.js';
 import { createLogger } from '../../functions/logger.js';
 import { createHandler, type ResolveEvent } from '../../functions/resolve/handler.js';
+import { type HashTask, runHash } from './hash-child.js';
 import { PART_QUEUE_SIZE, refOf, type SmallSet, setFiles } from './inputs.js';
 import { type FormsTask, runForms } from './packages-child.js';
 
@@ -57,6 +58,8 @@ export type ChildTask =
   | { kind: 'api-calls'; env: BenchEnv; counts: number[] }
   /** Control for section 2: `count` part-sized Buffers allocated one after another, only one ever referenced. */
   | { kind: 'alloc'; partSize: number; count: number }
+  /** Section 8: the integrity checks alone, no network (hash-child.ts). */
+  | HashTask
   | {
       kind: 'latency';
       env: BenchEnv;
@@ -549,6 +552,7 @@ async function main(): Promise<void> {
   else if (task.kind === 'api-calls') result = await runApiCalls(task);
   else if (task.kind === 'alloc') result = await runAlloc(task);
   else if (task.kind === 'forms') result = await runForms(task, s3For(task.env), vmHwmBytes, cpuSince);
+  else if (task.kind === 'hash') result = await runHash(task);
   else result = await runLatency(task);
   // stdout to a pipe is asynchronous: exit only once the (large, for latency samples) line is flushed.
   await new Promise<void>((resolve) =>

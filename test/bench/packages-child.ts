@@ -5,7 +5,7 @@
  * messages in flight as the CLI runs them. The parent counts what the 合思 sandbox was asked.
  */
 import pLimit from 'p-limit';
-import { createS3ReportStore } from '../../functions/aws/s3-report-store.js';
+import { createS3ReportStore, createS3TextStore } from '../../functions/aws/s3-report-store.js';
 import { createS3Sink } from '../../functions/aws/s3-sink.js';
 import { runBatchMessage } from '../../functions/core/copy/run-batch.js';
 import { createUndiciDownloader } from '../../functions/core/copy/undici-downloader.js';
@@ -107,6 +107,7 @@ export async function runForms(
     downloader,
     logger: silentLogger,
     reports: store,
+    index: createS3TextStore({ client: s3, bucket: env.bucket }),
     reportPrefix,
     defaultKeyTemplate: 'bench/unused/{fileId}',
     concurrency: 4,

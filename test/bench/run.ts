@@ -7,7 +7,9 @@
  * measured case runs in a fresh child built from child.ts with the functions' own esbuild settings, so one case's
  * heap never pollutes another and the servers' memory is not counted.
  *
- * Section 9 (packages.ts) sets form packages beside the file-only sync: forms per second and vendor calls per form.
+ * Sections: 1 large file, 2 memory, 3 many small files, 4 vendor API, 5 cold start, 6 CLI vs rclone, 8 the cost of
+ * the integrity checks (integrity-cost.ts), 9 form packages beside the file-only sync (packages.ts): forms per
+ * second and vendor calls per form; 7 is the re-run of an archived job (lanes).
  *
  * Flags: --quick (smaller sets, single repeats, no 4 GiB), --only=1,3 (sections), --out=FILE (Markdown report),
  * --profile[=DIR] (section 6: CPU profile of the CLI on the small case, else the first case run; DIR keeps the raw
@@ -53,6 +55,7 @@ import {
   type SmallSet,
   setFiles,
 } from './inputs.js';
+import { sectionIntegrity } from './integrity-cost.js';
 import { sectionPackages } from './packages.js';
 import { processCpuMs, runChild, type S3Process, startS3Process } from './processes.js';
 import { fmt, median, mib, mibPerSec, percentile, table } from './stats.js';
@@ -112,6 +115,7 @@ const PLAN = QUICK
       headline: [1, 8],
       apiCounts: [1, 100, 101, 1_000, 5_000],
       latency: { rounds: 1, c1: 100, c50: 500 },
+      integrity: { repeats: 1, smallCount: 500 },
       loadRuns: 5,
       packages: { forms: 100 },
       versus: {
@@ -140,6 +144,7 @@ const PLAN = QUICK
       headline: [1, 8],
       apiCounts: [1, 100, 101, 1_000, 5_000],
       latency: { rounds: 3, c1: 200, c50: 1_000 },
+      integrity: { repeats: 3, smallCount: 2_000 },
       loadRuns: 15,
       // Section 9: a few hundred forms, about 2,500 objects in packages mode.
       packages: { forms: 300 },
@@ -536,6 +541,33 @@ async function sectionBatches(ctx: Ctx): Promise<BatchResult[]> {
   return keep;
 }
 
+// ---- section 8: the cost of the integrity checks (integrity-cost.ts) -------------------------------------------
+
+function integrityDeps(ctx: Ctx): Parameters<typeof sectionIntegrity>[0] {
+  return {
+    emit,
+    sandbox: ctx.sandbox,
+    runHash: (task) => runChild(ctx.childBundle, task),
+    runLarge: (mode) => large(ctx, mode, '1GiB'),
+    async runSmall(count, concurrency) {
+      const prefix = `integrity-small-c${concurrency}-${++ctx.seq}`;
+      try {
+        return await runChild<BatchResult>(ctx.childBundle, {
+          kind: 'batch',
+          env: ctx.env,
+          set: 'small-64KiB',
+          count,
+          concurrency,
+          batchSize: 100,
+          prefix,
+        });
+      } finally {
+        cleanPrefix(ctx, prefix);
+      }
+    },
+  };
+}
+
 // ---- section 4: vendor API efficiency ------------------------------------------------------------------------------
 
 async function sectionApi(ctx: Ctx, batches: BatchResult[]): Promise<void> {
@@ -708,7 +740,7 @@ async function main(): Promise<void> {
     sourcemap: false,
   });
 
-  const needsServers = runs(1) || runs(2) || runs(3) || runs(4) || runs(6) || runs(9);
+  const needsServers = runs(1) || runs(2) || runs(3) || runs(4) || runs(6) || runs(8) || runs(9);
   let sandbox: EkuaibaoSandbox | undefined;
   let s3: S3Process | undefined;
   try {
@@ -739,6 +771,7 @@ async function main(): Promise<void> {
       let batches: BatchResult[] = [];
       if (runs(3)) batches = await sectionBatches(ctx);
       if (runs(4)) await sectionApi(ctx, batches);
+      if (runs(8)) await sectionIntegrity(integrityDeps(ctx), PLAN.integrity);
     }
     if (runs(5)) await sectionColdStart(tmp);
     if (runs(6) && sandbox && s3) {

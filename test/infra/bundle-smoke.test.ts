@@ -61,6 +61,15 @@ async function startQueueEndpoint(): Promise<{
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const target = String(req.headers['x-amz-target']);
+      if (target === 'AmazonSQS.SendMessage') {
+        // One message (the verify queue's parts).
+        const { MessageBody } = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { MessageBody: string };
+        bodies.push(MessageBody);
+        const md5 = createHash('md5').update(MessageBody, 'utf8').digest('hex');
+        res.writeHead(200, { 'content-type': 'application/x-amz-json-1.0' });
+        res.end(JSON.stringify({ MessageId: `smoke-${bodies.length}`, MD5OfMessageBody: md5 }));
+        return;
+      }
       if (target !== 'AmazonSQS.SendMessageBatch') {
         res.writeHead(400, { 'content-type': 'application/x-amz-json-1.0' });
         res.end(JSON.stringify({ __type: 'com.amazonaws.sqs#InvalidAction', message: target }));
@@ -152,6 +161,7 @@ beforeAll(async () => {
     EKB_BUCKET: s3.bucket,
     AWS_ENDPOINT_URL_SQS: queue.url,
     EKB_QUEUE_URL: queue.queueUrl,
+    EKB_VERIFY_QUEUE_URL: `${queue.url}/123456789012/ekb-archive-verify`,
   };
 });
 
@@ -282,6 +292,44 @@ describe('fan-out, copy and jobs-api bundles together', () => {
     expect(status.jobId).toBe(job.jobId);
     expect(status.state).toBe('done');
     expect(status.totals).toMatchObject({ refs: 2, copied: 2, failed: 0, pending: 0 });
+    smokeJobId = job.jobId;
+  });
+});
+
+let smokeJobId: string | undefined;
+
+describe('jobs-api and verify bundles together', () => {
+  it('start a verify run of the job, check its files in one part, and answer ok', async () => {
+    expect(smokeJobId).toBeDefined();
+    const post = fixture<Record<string, unknown> & { requestContext: { http: { path: string } } }>(
+      'api-gateway-v2-copy-jobs-post.json',
+    );
+    post.routeKey = 'POST /verify-jobs';
+    post.rawPath = '/verify-jobs';
+    post.requestContext.http.path = '/verify-jobs';
+    post.body = JSON.stringify({ jobId: smokeJobId });
+    post.isBase64Encoded = false;
+    const before = queue.bodies.length;
+    const started = await invoke<{ statusCode: number; body: string }>('jobs-api', post, 29_000);
+    expect(started.statusCode, started.body).toBe(202);
+    const { runId } = JSON.parse(started.body) as { runId: string };
+    expect(queue.bodies.length).toBe(before + 1);
+
+    const template = fixture<{ Records: Array<Record<string, unknown>> }>('sqs-copy-batch.json').Records[0]!;
+    const part = { Records: [{ ...template, messageId: 'verify-1', body: queue.bodies.at(-1) }] };
+    const verified = await invoke<{ batchItemFailures: unknown[] }>('verify', part, 120_000);
+    expect(verified.batchItemFailures).toEqual([]);
+
+    const get = fixture<Record<string, unknown> & { requestContext: { http: { path: string } } }>(
+      'api-gateway-v2-copy-jobs-get.json',
+    );
+    get.routeKey = 'GET /verify-jobs/{runId}';
+    get.pathParameters = { runId };
+    get.rawPath = `/verify-jobs/${runId}`;
+    get.requestContext.http.path = get.rawPath as string;
+    const res = await invoke<{ statusCode: number; body: string }>('jobs-api', get, 29_000);
+    expect(res.statusCode).toBe(200);
+    expect(JSON.parse(res.body)).toMatchObject({ state: 'ok', parts: 1, totals: { checked: 2, ok: 2 } });
   });
 });
 

@@ -51,6 +51,7 @@ describe('cdk-nag AwsSolutions', () => {
     ],
     ['X-Ray tracing', { tracing: true }],
     ['an alarm e-mail', { alarmEmail: 'ops@example.com' }],
+    ['Object Lock', { objectLockMode: 'compliance', objectLockRetentionYears: 10 }],
   ])('leaves no unacknowledged finding with %s', (_label, context) => {
     const variant = synthWithNag({ context, bundle: false });
     expect(variant.findings).toEqual([]);

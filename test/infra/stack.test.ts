@@ -65,7 +65,7 @@ const roleOf = (fn: Resource): string => refOf(fn.Properties.Role)!;
 describe('EkbArchiveStack functions', () => {
   it('runs every app function on nodejs24.x, arm64, from an ESM bundle handler', () => {
     const fns = appFunctions();
-    expect(fns).toHaveLength(4);
+    expect(fns).toHaveLength(5);
     for (const [, fn] of fns) {
       expect(fn.Properties.Runtime).toBe('nodejs24.x');
       expect(fn.Properties.Architectures).toEqual(['arm64']);
@@ -126,13 +126,16 @@ describe('EkbArchiveStack functions', () => {
 });
 
 describe('EkbArchiveStack API', () => {
-  it('authorizes every route with IAM and has exactly the four routes', () => {
+  it('authorizes every route with IAM and has exactly the seven routes', () => {
     const routes = ofType('AWS::ApiGatewayV2::Route');
     expect(routes.map(([, r]) => r.Properties.RouteKey).sort()).toEqual([
       'GET /copy-jobs/{jobId}',
+      'GET /copy-jobs/{jobId}/index',
+      'GET /verify-jobs/{runId}',
       'POST /attachments/download-urls',
       'POST /copy-jobs',
       'POST /form-archives',
+      'POST /verify-jobs',
     ]);
     for (const [, r] of routes) expect(r.Properties.AuthorizationType).toBe('AWS_IAM');
   });
@@ -151,8 +154,17 @@ describe('EkbArchiveStack API', () => {
 });
 
 describe('EkbArchiveStack queue', () => {
+  /** The queue the copy function's event source reads (the verify queue has a DLQ of its own). */
   const copyQueue = (): Resource => {
-    const found = ofType('AWS::SQS::Queue').filter(([, q]) => q.Properties.RedrivePolicy);
+    const [copyId] = functionByDescription('SQS copy batches');
+    const mapping = ofType('AWS::Lambda::EventSourceMapping').filter(
+      ([, m]) => refOf(m.Properties.FunctionName) === copyId,
+    );
+    expect(mapping).toHaveLength(1);
+    const found = ofType('AWS::SQS::Queue').filter(
+      ([id, q]) =>
+        q.Properties.RedrivePolicy && refsIn(mapping[0]![1].Properties.EventSourceArn).includes(id),
+    );
     expect(found).toHaveLength(1);
     return found[0]![1];
   };
@@ -168,7 +180,7 @@ describe('EkbArchiveStack queue', () => {
 
   it('encrypts every queue and denies non-TLS access to each', () => {
     const queues = ofType('AWS::SQS::Queue');
-    expect(queues).toHaveLength(3);
+    expect(queues).toHaveLength(5);
     const policies = ofType('AWS::SQS::QueuePolicy');
     for (const [id, q] of queues) {
       expect(q.Properties.SqsManagedSseEnabled).toBe(true);
@@ -186,10 +198,11 @@ describe('EkbArchiveStack queue', () => {
 
   it('drives copy with partial batch responses, a small batch and a concurrency cap', () => {
     const maps = ofType('AWS::Lambda::EventSourceMapping');
-    expect(maps).toHaveLength(1);
-    const [, m] = maps[0]!;
+    expect(maps).toHaveLength(2);
     const [copyId] = functionByDescription('SQS copy batches');
-    expect(refOf(m.Properties.FunctionName)).toBe(copyId);
+    const copyMaps = maps.filter(([, m]) => refOf(m.Properties.FunctionName) === copyId);
+    expect(copyMaps).toHaveLength(1);
+    const [, m] = copyMaps[0]!;
     expect(m.Properties.FunctionResponseTypes).toEqual(['ReportBatchItemFailures']);
     expect(m.Properties.ScalingConfig).toEqual({ MaximumConcurrency: 10 });
     expect(m.Properties.BatchSize).toBe(1);
@@ -333,8 +346,13 @@ describe('EkbArchiveStack secret and IAM', () => {
     expect(objectScopes('POST /copy-jobs', 's3:PutObject')).toEqual([
       '/jobs/*',
       '/manifests/form-archives/*',
+      '/verify/*',
     ]);
-    expect(objectScopes('POST /copy-jobs', 's3:GetObject*')).toEqual(['/jobs/*', '/manifests/*']);
+    expect(objectScopes('POST /copy-jobs', 's3:GetObject*')).toEqual([
+      '/jobs/*',
+      '/manifests/*',
+      '/verify/*',
+    ]);
     expect(objectScopes('manifests/', 's3:PutObject')).toEqual(['/jobs/*', '/sync/*']);
     expect(objectScopes('manifests/', 's3:GetObject*')).toEqual([
       '/forms/*/package.json',

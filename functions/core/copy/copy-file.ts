@@ -2,17 +2,22 @@
  * The second half of copying a batch: one planned file → one object. In order:
  * 1. the skip check: an object already at the key that is this very file (object-identity.ts) is `skipped`, without
  *    a GET when the size is known up front;
- * 2. the transfer: GET body → counting Transform (counting-transform.ts) → sink.put, streamed, never buffered whole;
- *    a body shorter or longer than its Content-Length fails the upload, so no partial object is left;
+ * 2. the transfer: GET body → VerifyingTransform (core/integrity: length, SHA-256, the source's CRC-64 / MD5;
+ *    verified-body.ts) → sink.put, streamed, never buffered whole; a body shorter or longer than its
+ *    Content-Length, or whose bytes fail the source's checksum, fails the upload, so no such object is left; a copied
+ *    file comes back with its proof record (FileRecord);
  * 3. the retries: 403 on the GET → the ref is resolved again once, by the endpoint of its kind (also when its URL
  *    is about to expire);
- *    5xx/408/429/transport errors/short bodies → another GET with backoff (3 tries in all); other 4xx → permanent.
+ *    5xx/408/429/transport errors/short bodies → another GET with backoff (3 tries in all); a body failing its
+ *    source's checksum → one more GET, then `integrity_mismatch` (permanent); other 4xx → permanent.
  * When the signal aborts (the deadline nears), the file stops and comes back `deadline` (retryable).
  */
 import type { Readable } from 'node:stream';
 import { contentDisposition, contentTypeFor } from '../attachments/content-type.js';
 import { originalFileName } from '../attachments/object-key.js';
 import { ErrorCode, isAppError } from '../errors.js';
+import { copiedRecord, recordFromHead } from '../integrity/file-record.js';
+import type { BodyProof } from '../integrity/verifying-transform.js';
 import type { CopyResult } from '../model/copy-result.js';
 import type { CopyRef, DownloadRef } from '../model/refs.js';
 import type { ResolvedAttachment } from '../model/resolution.js';
@@ -25,13 +30,14 @@ import type {
   ObjectHead,
   ObjectSink,
   PutObjectOptions,
+  PutObjectResult,
 } from '../ports.js';
 import { abortableSleep, type BackoffPolicy, backoffDelay, type Sleep } from '../util/backoff.js';
 import { CopyFailure, deadlineFailure, safeMessage, TransientDownload } from './copy-failure.js';
-import { CountingTransform } from './counting-transform.js';
 import { objectMetadata, sameObject } from './object-identity.js';
 import { resolveRefs } from './ref-resolution.js';
 import type { PlannedFile } from './resolve-batch.js';
+import { checkedBody, giveUpOnChecksums, passOnDownloadError } from './verified-body.js';
 
 /** GET tries per file, including the first (a 403 → re-resolve does not count). */
 export const DOWNLOAD_MAX_ATTEMPTS = 3;
@@ -67,15 +73,23 @@ export interface CopyFileEnv {
 /** What the object is told about itself: fixed from the first resolution, whatever later re-resolves answer. */
 type ObjectProps = Pick<PutObjectOptions, 'contentType' | 'contentDisposition' | 'metadata'>;
 
-type Transfer = { kind: 'copied'; bytes: number } | { kind: 'skipped' } | { kind: 'expired' };
+type Transfer =
+  | { kind: 'copied'; bytes: number; proof: BodyProof; stored: PutObjectResult }
+  | { kind: 'skipped' }
+  | { kind: 'expired' };
 
-const skipped = (ref: CopyRef, objectKey: string): CopyResult => ({
-  status: 'skipped',
-  id: ref.id,
-  key: ref.key,
-  objectKey,
-  reason: 'exists',
-});
+/** Skipped: the object is this very file; its proof record comes along when the object carries its SHA-256. */
+function skipped(ref: CopyRef, objectKey: string, head: ObjectHead | undefined, now: number): CopyResult {
+  const record = head && recordFromHead(head, ref, objectKey, now);
+  return {
+    status: 'skipped',
+    id: ref.id,
+    key: ref.key,
+    objectKey,
+    reason: 'exists',
+    ...(record ? { record } : {}),
+  };
+}
 
 /** Copies one file; throws CopyFailure (or the cause) for anything that ends it failed. */
 export async function copyFile(file: PlannedFile, env: CopyFileEnv): Promise<CopyResult> {
@@ -91,10 +105,11 @@ export async function copyFile(file: PlannedFile, env: CopyFileEnv): Promise<Cop
   };
   const head = await headOf(objectKey, env);
   // The size is known before any byte moves (DP: JSON, or the client's answer): skip without a GET.
-  if (sameObject(head, resolution.fileSize, ref)) return skipped(ref, objectKey);
+  if (sameObject(head, resolution.fileSize, ref)) return skipped(ref, objectKey, head, env.now());
 
   let reResolved = false;
   let attempt = 0;
+  let checksumFailures = 0;
   for (;;) {
     if (signal.aborted) throw deadlineFailure();
     if (!reResolved && env.now() > resolution.expiresAt - EXPIRY_MARGIN_MS) {
@@ -105,10 +120,13 @@ export async function copyFile(file: PlannedFile, env: CopyFileEnv): Promise<Cop
     try {
       await env.checkUrl?.(resolution.url);
       const outcome = await transfer(file, resolution, put, head, env);
-      if (outcome.kind === 'skipped') return skipped(ref, objectKey);
+      if (outcome.kind === 'skipped') return skipped(ref, objectKey, head, env.now());
       if (outcome.kind === 'copied') {
-        const ms = Math.max(0, Math.round(env.now() - started));
-        return { status: 'copied', id: ref.id, key: ref.key, objectKey, bytes: outcome.bytes, ms };
+        const { bytes, proof, stored } = outcome;
+        const now = env.now();
+        const record = copiedRecord({ ref, objectKey, proof, stored, now });
+        const ms = Math.max(0, Math.round(now - started));
+        return { status: 'copied', id: ref.id, key: ref.key, objectKey, bytes, ms, record };
       }
       if (reResolved) {
         throw new CopyFailure('download_http_403', 'download refused (403) even with a fresh URL', false);
@@ -120,6 +138,8 @@ export async function copyFile(file: PlannedFile, env: CopyFileEnv): Promise<Cop
     } catch (err) {
       if (signal.aborted) throw deadlineFailure();
       if (!(err instanceof TransientDownload) || attempt >= DOWNLOAD_MAX_ATTEMPTS) throw err;
+      // A body that failed its source's checksum is downloaded once more, not twice.
+      checksumFailures = giveUpOnChecksums(err, checksumFailures);
       env.stats.downloadRetries += 1;
       env.log.warn('download failed; retrying', {
         id: ref.id,
@@ -208,39 +228,40 @@ async function transfer(
     await discard(res);
     return { kind: 'skipped' };
   }
-  const counter = new CountingTransform(res.contentLength);
+  const { verifier, metadata } = await checkedBody(res, () => discard(res));
   let downloadError: unknown;
   const body: Readable = res.body;
   body.on('error', (err) => {
     downloadError ??= err;
-    counter.destroy(err);
+    verifier.destroy(err);
   });
-  counter.on('error', (err) => {
+  verifier.on('error', (err) => {
     downloadError ??= err;
   });
-  body.pipe(counter);
+  body.pipe(verifier);
+  let stored: PutObjectResult;
   try {
-    await env.sink.put(objectKey, counter, {
+    stored = await env.sink.put(objectKey, verifier, {
       ...(res.contentLength === undefined ? {} : { contentLength: res.contentLength }),
       ...put,
+      metadata: { ...put.metadata, ...metadata },
+      sha256: () => verifier.proof?.sha256,
       signal,
     });
   } catch (err) {
     body.destroy();
     if (signal.aborted) throw deadlineFailure();
-    if (downloadError !== undefined) {
-      if (downloadError instanceof TransientDownload) throw downloadError;
-      throw new TransientDownload(
-        ErrorCode.DownloadFailed,
-        `download broke off: ${safeMessage(downloadError)}`,
-        true,
-      );
-    }
+    if (downloadError !== undefined) passOnDownloadError(downloadError);
     throw new CopyFailure(
       isAppError(err) ? err.code : ErrorCode.UploadFailed,
       `upload failed: ${safeMessage(err)}`,
       isAppError(err) ? err.retryable : true,
     );
   }
-  return { kind: 'copied', bytes: counter.bytes };
+  // A sink that resolved has read the body to its end, so the checks passed (the last chunk waited for them).
+  const proof: BodyProof | undefined = verifier.proof;
+  if (proof === undefined) {
+    throw new CopyFailure(ErrorCode.UploadFailed, 'the store finished before the body had ended', true);
+  }
+  return { kind: 'copied', bytes: verifier.bytes, proof, stored };
 }

@@ -2,12 +2,14 @@
  * What an archived object says about the 合思 file it holds (user metadata written at upload), and whether the
  * object already at a target key is that very file, so a re-run skips it instead of copying it again.
  */
+
+import { INTEGRITY_METADATA_BYTES } from '../integrity/file-record.js';
 import { refSourceIdentity } from '../model/ref-identity.js';
 import type { CopyRef } from '../model/refs.js';
 import type { ObjectHead } from '../ports.js';
 
-/** S3 user metadata may hold 2 KB in all (keys + values); keep clear of it. */
-const METADATA_BUDGET_BYTES = 1_900;
+/** S3 user metadata may hold 2 KB in all (keys + values); keep clear of it, with room for the integrity entries. */
+const METADATA_BUDGET_BYTES = 1_900 - INTEGRITY_METADATA_BYTES;
 
 /** Header-safe metadata value: printable ASCII kept, anything else percent-encoded (deterministic, so comparable). */
 function metadataValue(value: string): string {

@@ -4,10 +4,11 @@
  */
 import type { LimitFunction } from 'p-limit';
 import { ErrorCode } from '../errors.js';
+import { writeBatchIndex } from '../jobs/file-index.js';
 import { batchReportKey } from '../jobs/keys.js';
 import type { BatchMessage, BatchReport } from '../model/batch.js';
 import { type CopyResult, tallyResults } from '../model/copy-result.js';
-import type { ReportStore } from '../ports.js';
+import type { ReportStore, TextStore } from '../ports.js';
 import { type CopyDeps, type CopyStats, copyBatch, newCopyStats } from './copy-batch.js';
 import { failed } from './copy-failure.js';
 
@@ -23,6 +24,8 @@ export type PackageBatchRunner = (
 
 export interface RunBatchDeps extends CopyDeps {
   reports: ReportStore;
+  /** Where the batch's file index goes (`jobs/<jobId>/index/<batchId>.jsonl`). */
+  index: TextStore;
   reportPrefix: string;
   /** Used when the message names no template. */
   defaultKeyTemplate: string;
@@ -70,9 +73,10 @@ export interface RunBatchOutcome {
 }
 
 /**
- * Copies the batch and writes `jobs/<jobId>/batches/<batchId>.json` after every attempt (a later attempt
- * overwrites it; already-copied files come back `skipped`). Rejects only when the report cannot be written, so the
- * message is retried rather than its outcome lost.
+ * Copies the batch and writes the batch's file index `jobs/<jobId>/index/<batchId>.jsonl`, then
+ * `jobs/<jobId>/batches/<batchId>.json`, after every attempt (a later attempt overwrites the report, its
+ * already-copied files come back `skipped`, and merges the index). Rejects only when the report or the index cannot
+ * be written, so the message is retried rather than its outcome lost.
  */
 export async function runBatchMessage(input: RunBatchInput, deps: RunBatchDeps): Promise<RunBatchOutcome> {
   const now = deps.now ?? Date.now;
@@ -123,6 +127,17 @@ export async function runBatchMessage(input: RunBatchInput, deps: RunBatchDeps):
     results,
   };
   const reportKey = batchReportKey(message.jobId, message.batchId, deps.reportPrefix);
+  // The index before the report: a job's status comes from its reports, so a job reported done has its whole index.
+  await writeBatchIndex(
+    {
+      jobId: message.jobId,
+      batchId: message.batchId,
+      attempt: input.attempt,
+      results,
+      reportPrefix: deps.reportPrefix,
+    },
+    deps.index,
+  );
   await deps.reports.putJson(reportKey, report);
   return {
     report,

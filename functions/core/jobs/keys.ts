@@ -1,6 +1,7 @@
 /**
  * Where a job's records live in the bucket and what a job id may look like. One place, so fan-out, the copy worker
- * and the jobs API agree on `jobs/<jobId>/job.json` and `jobs/<jobId>/batches/<batchId>.json`.
+ * and the jobs API agree on `jobs/<jobId>/job.json`, `jobs/<jobId>/batches/<batchId>.json` and the file index
+ * `jobs/<jobId>/index/<batchId>.jsonl`.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { ValidationError } from '../errors.js';
@@ -38,6 +39,15 @@ export function batchReportsPrefix(jobId: string, prefix?: string): string {
 
 export function batchReportKey(jobId: string, batchId: string, prefix?: string): string {
   return `${batchReportsPrefix(jobId, prefix)}${batchId}.json`;
+}
+
+/** Where a job's file index lives: one JSON-lines object per batch (`jobs/<jobId>/index/<batchId>.jsonl`). */
+export function fileIndexPrefix(jobId: string, prefix?: string): string {
+  return `${jobPrefix(jobId, prefix)}index/`;
+}
+
+export function fileIndexKey(jobId: string, batchId: string, prefix?: string): string {
+  return `${fileIndexPrefix(jobId, prefix)}${batchId}.jsonl`;
 }
 
 /** The batch id of the index-th batch (0-based): `b00001`, `b00002`, … (wider past 99,999 batches). */

@@ -20,6 +20,7 @@ import { copyBatch } from '../copy/copy-batch.js';
 import { failed, fromError, stoppedResult } from '../copy/copy-failure.js';
 import type { PackageBatchRunner, RunBatchDeps } from '../copy/run-batch.js';
 import { AppError, ErrorCode } from '../errors.js';
+import { SHA256_METADATA } from '../integrity/file-record.js';
 import { batchReportKey } from '../jobs/keys.js';
 import type { BatchMessage, BatchReport } from '../model/batch.js';
 import type { CopyResult } from '../model/copy-result.js';
@@ -228,7 +229,7 @@ async function assemble(
       deps,
       signal,
     );
-    results[index.i] = copiedResult(index.ref, written.size);
+    results[index.i] = copiedResult(index.ref, written);
   } catch (err) {
     results[index.i] = signal.aborted
       ? stoppedResult(index.ref, signal.reason, index.ref.targetKey)
@@ -250,15 +251,26 @@ function packagePending(
   return undefined;
 }
 
-const copiedResult = (ref: CopyRef, bytes: number): CopyResult => ({
+/**
+ * A package part this run wrote, with its proof record (FileRecord, as the copy engine gives its files): the part
+ * was made here, not downloaded, so there is no source checksum to check it against (`verified: false`).
+ */
+const copiedResult = (ref: CopyRef, written: PartRecord): CopyResult => ({
   status: 'copied',
   id: ref.id,
   key: ref.key,
-  objectKey: ref.targetKey as string,
-  bytes,
+  objectKey: written.objectKey,
+  bytes: written.size,
   ms: 0,
+  record: {
+    objectKey: written.objectKey,
+    size: written.size,
+    sha256: written.sha256,
+    source: { verified: false },
+    ekbKey: ref.key,
+    at: new Date().toISOString(),
+  },
 });
-
 /** The package's files with what is known of each stored one; earlier parts' from their batch reports. */
 async function fileOutcomes(
   w: Work,
@@ -292,9 +304,9 @@ async function fileOutcomes(
 }
 
 /**
- * Size and SHA-256 of a stored file: the copy's proof record (integrity, issue 14: `record` on copied and
- * skipped results). MERGE POINT: until that record exists, a skipped file's size comes from a HEAD and its
- * SHA-256 is left out of the index (never computed a second time here).
+ * Size and SHA-256 of a stored file: the copy's proof record (`record` on copied and skipped results). A skipped
+ * file archived before SHA-256s were kept has no record: its size comes from a HEAD and its SHA-256 is left out of
+ * the index (never computed a second time here).
  */
 async function factsOf(result: CopyResult, deps: RunBatchDeps): Promise<StoredFacts | undefined> {
   const record = (result as { record?: StoredFacts }).record;
@@ -332,7 +344,7 @@ async function writeFormJson(
   const body = Buffer.from(`${JSON.stringify(w.form, null, 2)}\n`);
   try {
     const written = await putBuffer(ref, w.info, body, deps, signal);
-    return { result: copiedResult(ref, written.size), part: { ok: written } };
+    return { result: copiedResult(ref, written), part: { ok: written } };
   } catch (err) {
     const result = signal.aborted
       ? stoppedResult(ref, signal.reason, ref.targetKey)
@@ -372,7 +384,7 @@ async function writePrint(
         : fail(ErrorCode.PrintRefused, answer.message, false);
     }
     const written = await putStream(ref, w.info, answer.body, answer.contentLength, deps, signal);
-    return { result: copiedResult(ref, written.size), part: { ok: written } };
+    return { result: copiedResult(ref, written), part: { ok: written } };
   } catch (err) {
     const result = signal.aborted
       ? stoppedResult(ref, signal.reason, ref.targetKey)
@@ -404,7 +416,8 @@ async function putBuffer(
     contentLength: body.length,
     contentType: CONTENT_TYPES[ref.key],
     contentDisposition: contentDisposition(ref.key),
-    metadata: partMetadata(ref, info),
+    // Known before the upload (the body is in memory): verify compares the object with it, as for any file.
+    metadata: { ...partMetadata(ref, info), [SHA256_METADATA]: sha256 },
     signal,
   });
   return { objectKey: ref.targetKey as string, size: body.length, sha256 };

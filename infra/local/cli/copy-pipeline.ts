@@ -33,7 +33,12 @@ import {
 } from '../../../functions/core/model/batch.js';
 import type { CopyResult } from '../../../functions/core/model/copy-result.js';
 import { DEFAULT_EXPIRATION_SECONDS, type Resolution } from '../../../functions/core/model/resolution.js';
-import type { DownloadUrlResolver, ObjectSink, ReportStore } from '../../../functions/core/ports.js';
+import type {
+  DownloadUrlResolver,
+  ObjectSink,
+  ReportStore,
+  TextStore,
+} from '../../../functions/core/ports.js';
 import { RunStoppedError, UsageError } from './cli-errors.js';
 import type { CliContext } from './context.js';
 import { abortedResult, CopyRunner } from './copy-runner.js';
@@ -178,13 +183,21 @@ export async function createPipeline(ctx: CliContext, options: PipelineOptions):
   } else {
     if (!options.bucket) throw new UsageError('which bucket? pass --bucket or set EKB_BUCKET');
     // Loaded when a copy runs, not when the CLI starts: --help never pays for the AWS SDK or undici.
-    const [{ reportStoreIn }, { copyEngine }] = await Promise.all([
+    const [{ reportStoreIn, textStoreIn }, { copyEngine }] = await Promise.all([
       import('../../../functions/compose/storage.js'),
       import('../../../functions/compose/copy.js'),
     ]);
     store = reportStoreIn(ctx.composition(), options.bucket);
     const engine = copyEngine(ctx.composition(), options.bucket);
-    const copy = copier(ctx, engine, store, options.concurrency, files);
+    const copy = copier(
+      ctx,
+      engine,
+      { reports: store, index: textStoreIn(ctx.composition(), options.bucket) },
+      {
+        concurrency: options.concurrency,
+        files,
+      },
+    );
     runBatch = options.resume ? resuming(ctx, store, copy, stopRun) : (m, s) => copy(m, s, [], 1);
   }
   const runner = new CopyRunner({
@@ -280,9 +293,8 @@ type CopyBatch = (
 function copier(
   ctx: CliContext,
   engine: CopyDeps,
-  reports: ReportStore,
-  concurrency: number,
-  files: LimitFunction,
+  { reports, index }: { reports: ReportStore; index: TextStore },
+  { concurrency, files }: { concurrency: number; files: LimitFunction },
 ): CopyBatch {
   const { config } = ctx;
   const liveByBatch = new Map<string, { files: number; bytes: number }>();
@@ -308,6 +320,7 @@ function copier(
           // Only the bar shows bytes as they stream; the plain and JSON modes skip the extra Transform per file.
           sink: ctx.reporter.mode === 'tty' ? countingSink(engine.sink, live, publishLive) : engine.sink,
           reports,
+          index,
           logger: ctx.logger,
           reportPrefix: config.reportPrefix,
           defaultKeyTemplate: config.objectKeyTemplate,
@@ -370,6 +383,8 @@ function eventOf(r: CopyResult): ItemEvent {
       objectKey: r.objectKey,
       bytes: r.bytes,
       ms: r.ms,
+      sha256: r.record.sha256,
+      sourceVerified: r.record.source.verified,
     };
   }
   if (r.status === 'skipped') {

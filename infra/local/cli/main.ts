@@ -41,6 +41,7 @@ export async function loadCommands(): Promise<CommandSpec[]> {
     { syncCommand },
     { archiveFormsCommand },
     { jobCommand },
+    { verifyCommand },
     { demoManifestCommand },
   ] = await Promise.all([
     import('./commands/resolve.js'),
@@ -48,9 +49,18 @@ export async function loadCommands(): Promise<CommandSpec[]> {
     import('./commands/sync.js'),
     import('./commands/archive-forms.js'),
     import('./commands/job.js'),
+    import('./commands/verify.js'),
     import('./commands/demo-manifest.js'),
   ]);
-  return [resolveCommand, copyCommand, syncCommand, archiveFormsCommand, jobCommand, demoManifestCommand];
+  return [
+    resolveCommand,
+    copyCommand,
+    syncCommand,
+    archiveFormsCommand,
+    jobCommand,
+    verifyCommand,
+    demoManifestCommand,
+  ];
 }
 
 function topHelp(commands: CommandSpec[]): string {

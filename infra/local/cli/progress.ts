@@ -8,7 +8,17 @@
  */
 
 export type ItemEvent =
-  | { type: 'copied'; id: string; key: string; objectKey: string; bytes: number; ms: number }
+  | {
+      type: 'copied';
+      id: string;
+      key: string;
+      objectKey: string;
+      bytes: number;
+      ms: number;
+      /** The file's SHA-256 and whether the source's checksum vouched for the bytes (the proof record has all). */
+      sha256?: string;
+      sourceVerified?: boolean;
+    }
   | { type: 'skipped'; id: string; key: string; objectKey: string; reason: string }
   | {
       type: 'failed';
@@ -64,6 +74,8 @@ export interface SummaryInput {
   aborted: boolean;
   exitCode: number;
   totals?: Partial<Totals>;
+  /** The human summary line, for commands whose totals are not files copied (verify); never in the JSON. */
+  humanLine?: (summary: Summary) => string;
   [field: string]: unknown;
 }
 
@@ -323,8 +335,9 @@ export class Reporter {
       this.#o.err.write('\n');
       this.#barShown = false;
     }
+    const { humanLine, ...fields } = summary;
     const full: Summary = {
-      ...summary,
+      ...fields,
       type: 'summary',
       durationMs: this.#now() - this.#started,
       totals: { ...this.totals, ...summary.totals },
@@ -332,7 +345,7 @@ export class Reporter {
     if (this.#o.mode === 'json') {
       this.#o.out.write(`${JSON.stringify(full)}\n`);
     } else {
-      this.#o.out.write(`${humanSummary(full)}\n`);
+      this.#o.out.write(`${humanLine ? humanLine(full) : humanSummary(full)}\n`);
     }
     return full;
   }

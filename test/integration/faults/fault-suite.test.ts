@@ -643,6 +643,30 @@ const CLASSES: FaultClass[] = [
       expect(run.retries).toBeGreaterThan(0);
     },
   },
+  {
+    name: 'silent corruption',
+    // Bodies with one flipped byte and the right length, checksum headers that lie or are not checksums: every
+    // one is caught while streaming (the sandbox's downloads carry x-oss-hash-crc64ecma, as OSS's do).
+    faults: [
+      { kind: 'corruptBody', times: 20 },
+      { kind: 'wrongChecksum', times: 6 },
+      { kind: 'wrongChecksum', header: 'md5', times: 4 },
+      { kind: 'malformedChecksum', times: 4 },
+    ],
+    verify: (run) => {
+      const failed = run.results.filter((r) => r.status === 'failed');
+      for (const f of failed) expect(['integrity_mismatch', 'source_checksum_invalid']).toContain(f.code);
+      const copied = run.results.filter((r) => r.status === 'copied');
+      // Each copied file's record is the truth: its SHA-256 is the file's, checked against the source's CRC-64.
+      for (const r of copied) {
+        expect(r.record.sha256, r.id).toBe(expectedSha.get(r.id));
+        expect(r.record.source.verified, r.id).toBe(true);
+      }
+      // The faults were caught on the way and downloaded again: more full downloads than files.
+      const downloads = [...run.tally.fullDownloads.values()].reduce((a, b) => a + b, 0);
+      expect(downloads).toBeGreaterThan(copied.length);
+    },
+  },
 ];
 
 describe('fault suite: fan-out → local queue → copy under every fault class', () => {

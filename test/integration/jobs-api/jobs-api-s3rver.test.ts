@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createS3ManifestSource } from '../../../functions/aws/s3-manifest-source.js';
-import { createS3ReportStore } from '../../../functions/aws/s3-report-store.js';
+import { createS3ReportStore, createS3TextStore } from '../../../functions/aws/s3-report-store.js';
 import { batchReportKey, jobRecordKey } from '../../../functions/core/jobs/keys.js';
 import type { JobRecord, JobStatus } from '../../../functions/core/model/job.js';
 import type { ReportStore } from '../../../functions/core/ports.js';
@@ -32,6 +32,7 @@ beforeAll(async () => {
   const handler = createHandler({
     queue,
     store,
+    index: createS3TextStore({ client: s3.client, bucket: s3.bucket }),
     manifests: createS3ManifestSource({ client: s3.client }),
     logger: createLogger({ write: () => {} }),
     bucket: s3.bucket,

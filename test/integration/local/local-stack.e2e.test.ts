@@ -161,6 +161,64 @@ describe('npm start (local stack as a child process)', () => {
     });
   });
 
+  it('exports a job index and verifies the job through the API and the verify queue, before and after a change', async () => {
+    const f = demoFiles()[5];
+    const created = await request(`${stack.apiUrl}/copy-jobs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ refs: [{ id: f?.id, key: f?.key }], keyTemplate: 'proof/{fileId}/{fileName}' }),
+    });
+    const { jobId } = (await created.body.json()) as { jobId: string };
+    await until('the job', async () => {
+      const r = await request(`${stack.apiUrl}/copy-jobs/${encodeURIComponent(jobId)}`);
+      return ((await r.body.json()) as JobStatus).state === 'running' ? undefined : true;
+    });
+    const index = await request(`${stack.apiUrl}/copy-jobs/${encodeURIComponent(jobId)}/index`);
+    expect(index.headers['content-type']).toBe('application/x-ndjson; charset=utf-8');
+    const [line] = (await index.body.text())
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    const objectKey = String(line.objectKey);
+    expect(objectKey.startsWith(`proof/${f?.id}/`)).toBe(true);
+    expect(line).toMatchObject({
+      sha256: await sha256OfContent(f?.id as string, f?.size as number),
+      outcome: 'copied',
+    });
+
+    const verify = async (): Promise<Record<string, unknown>> => {
+      const res = await request(`${stack.apiUrl}/verify-jobs`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ jobId }),
+      });
+      const answer = (await res.body.json()) as { runId: string };
+      expect(res.statusCode, JSON.stringify(answer)).toBe(202);
+      const { runId } = answer;
+      return until('the verify run', async () => {
+        const r = await request(`${stack.apiUrl}/verify-jobs/${runId}`);
+        const body = (await r.body.json()) as Record<string, unknown>;
+        return body.state === 'running' ? undefined : body;
+      });
+    };
+    expect(await verify()).toMatchObject({ state: 'ok', totals: { checked: 1, ok: 1 } });
+
+    // Overwritten behind the archive's back: same length, one byte flipped, the same metadata.
+    const got = await s3.send(new GetObjectCommand({ Bucket: stack.bucket, Key: objectKey }));
+    const bytes = Buffer.from(
+      await (got.Body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray(),
+    );
+    bytes[0] = (bytes[0] as number) ^ 0xff;
+    await s3.send(
+      new PutObjectCommand({ Bucket: stack.bucket, Key: objectKey, Body: bytes, Metadata: got.Metadata }),
+    );
+    expect(await verify()).toMatchObject({
+      state: 'differs',
+      totals: { checked: 1, changed: 1 },
+      findings: [{ objectKey, status: 'changed', method: 'sha256' }],
+    });
+  });
+
   it('stops everything on Ctrl-C (SIGINT): exit 0, no process left, ports closed', async () => {
     expect(stack.descendants().length).toBeGreaterThan(0);
     const { code } = await interrupt(stack);
@@ -199,8 +257,9 @@ describe('npm start against a tenant (EKB_APP_KEY / EKB_APP_SECURITY / EKB_BASE_
       EKB_APP_SECURITY: sandbox.appSecurity,
       // The stand-in tenant serves http on loopback; a real one is https on public hosts.
       EKB_ALLOW_INSECURE_DOWNLOADS: 'true',
-      // A failed batch comes back after 1 s instead of the default 2 minutes.
-      EKB_LOCAL_VISIBILITY_TIMEOUT_SECONDS: '1',
+      // A failed batch comes back after 5 s instead of the default 2 minutes: long enough that an invocation slowed
+      // by a loaded machine is not received a second time while it still runs (1 s was not, at load 13 on 2 cores).
+      EKB_LOCAL_VISIBILITY_TIMEOUT_SECONDS: '5',
     });
   });
   afterAll(async () => {

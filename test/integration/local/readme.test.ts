@@ -106,6 +106,7 @@ describe('the README’s shell commands', () => {
       expect(run.stdout).toMatch(/^job demo-1: done$/m);
       // A demo form archived whole into the same store (0 refs if the stack's own sync sealed it first).
       expect(run.stdout).toMatch(/^archive-forms: OK: \d+ refs, \d+ copied .*, 0 failed/m);
+      expect(run.stdout).toMatch(/^verify: OK: 21 checked, 21 ok, 0 changed, 0 missing, 0 unrecorded/m);
     }
   });
 
@@ -146,5 +147,10 @@ describe('the README’s shell commands', () => {
     expect(all).toMatch(/"codes":\["B26000002"\]/);
     expect(all).toMatch(/"status":"\/copy-jobs\/\d{8}T\d{6}Z-[0-9a-f]+"/);
     expect(all).toMatch(/"source":\{"kind":"form-archives"/);
+    // The job's file index (JSON lines, then CSV) and a verify run over the prefix the jobs wrote.
+    expect(all).toMatch(/^\{"objectKey":"attachments\/MmF7bOrK5hNz00\/[^"]+",.*"sha256":"[0-9a-f]{64}"/m);
+    expect(all).toMatch(/^objectKey,/m);
+    expect(all).toMatch(/"state":"ok"/);
+    expect(all).not.toMatch(/"state":"differs"/);
   });
 });

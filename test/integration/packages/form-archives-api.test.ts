@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createS3ManifestSource } from '../../../functions/aws/s3-manifest-source.js';
+import { createS3TextStore } from '../../../functions/aws/s3-report-store.js';
 import type { BatchMessage } from '../../../functions/core/model/batch.js';
 import type { JobRecord, JobStatus } from '../../../functions/core/model/job.js';
 import { DEFAULT_PACKAGE_STATES } from '../../../functions/core/packages/states.js';
@@ -39,6 +40,7 @@ beforeAll(async () => {
   const common = {
     queue,
     store: h.store,
+    index: createS3TextStore({ client: h.s3.client, bucket: h.s3.bucket }),
     manifests: createS3ManifestSource({ client: h.s3.client }),
     logger: createLogger({ write: () => {} }),
     bucket: h.s3.bucket,

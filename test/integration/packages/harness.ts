@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
-import { createS3ReportStore } from '../../../functions/aws/s3-report-store.js';
+import { createS3ReportStore, createS3TextStore } from '../../../functions/aws/s3-report-store.js';
 import { createS3Sink } from '../../../functions/aws/s3-sink.js';
 import { type RunBatchDeps, runBatchMessage } from '../../../functions/core/copy/run-batch.js';
 import {
@@ -62,6 +62,7 @@ export async function startHarness(options: SandboxOptions = {}): Promise<Harnes
     logger: silentLogger,
     sleep: async () => {},
     reports: store,
+    index: createS3TextStore({ client: s3.client, bucket: s3.bucket }),
     reportPrefix: 'jobs/',
     defaultKeyTemplate: 'attachments/{fileId}/{fileName}',
     concurrency: 4,

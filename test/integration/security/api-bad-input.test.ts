@@ -6,7 +6,7 @@
  */
 import type { APIGatewayProxyResultV2, Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createS3ReportStore } from '../../../functions/aws/s3-report-store.js';
+import { createS3ReportStore, createS3TextStore } from '../../../functions/aws/s3-report-store.js';
 import { compose } from '../../../functions/compose/composition.js';
 import { resolveHandlerDeps } from '../../../functions/compose/ekuaibao.js';
 import { loadConfig } from '../../../functions/config.js';
@@ -128,6 +128,7 @@ describe('jobs API on hostile bodies', () => {
     createJobsHandler({
       queue: recordingQueue,
       store: createS3ReportStore({ client: s3.client, bucket: s3.bucket }),
+      index: createS3TextStore({ client: s3.client, bucket: s3.bucket }),
       manifests: { open: async () => ({ body: (async function* () {})() }) },
       logger: silentLogger,
       bucket: s3.bucket,

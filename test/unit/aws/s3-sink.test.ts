@@ -69,7 +69,11 @@ describe('createS3Sink', () => {
   it('answers HEAD with the size and metadata', async () => {
     s3.on(HeadObjectCommand).resolves({ ContentLength: 42, Metadata: { fileid: 'F1' } });
     expect(await sink().head('k')).toEqual({ size: 42, metadata: { fileid: 'F1' } });
-    expect(s3.commandCalls(HeadObjectCommand)[0]?.args[0].input).toEqual({ Bucket: 'b', Key: 'k' });
+    expect(s3.commandCalls(HeadObjectCommand)[0]?.args[0].input).toEqual({
+      Bucket: 'b',
+      Key: 'k',
+      ChecksumMode: 'ENABLED',
+    });
   });
 
   it('answers undefined for a missing object', async () => {

@@ -7,6 +7,7 @@ import { createHandler, type JobsApiEvent } from '../../../functions/jobs-api/ha
 import type { JobsApiDeps } from '../../../functions/jobs-api/routes.js';
 import { createLogger } from '../../../functions/logger.js';
 import { createLambdaContext } from '../../../infra/local/lambda-context.js';
+import { MemoryTexts } from '../core/copy/fakes.js';
 import {
   batchReport,
   copied,
@@ -53,8 +54,10 @@ function setup(overrides: Partial<JobsApiDeps> = {}) {
   const store = memoryStore();
   const queue = recordingQueue();
   const lines: Array<Record<string, unknown>> = [];
+  const index = new MemoryTexts();
   const deps: JobsApiDeps = {
     store,
+    index,
     queue,
     manifests: memoryManifests({
       [`${BUCKET}/manifests/june.jsonl`]: '{"id":"1","key":"k1"}\nnot json\n{"id":"2","key":"k2"}\n',
@@ -67,7 +70,7 @@ function setup(overrides: Partial<JobsApiDeps> = {}) {
     newJobId: () => JOB_ID,
     ...overrides,
   };
-  return { store, queue, lines, deps, handler: createHandler(deps) };
+  return { store, index, queue, lines, deps, handler: createHandler(deps) };
 }
 
 const context = () => createLambdaContext({ functionName: 'jobs-api', timeoutMs: 29_000 });

@@ -1,12 +1,14 @@
 /**
  * `ekb-archive job <jobId>`: a job's status from the bucket's reports (the same aggregation GET /copy-jobs/{jobId}
  * answers with), once or `--wait` until it is no longer running. Exit 0 done, 1 done with failures (or not found).
+ * `--index` prints the job's file index instead (JSON lines, or CSV with `--format csv`): exit 0 when exported.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { getJobStatus } from '../../../../functions/core/jobs/job-status.js';
 import type { JobStatus } from '../../../../functions/core/model/job.js';
 import { EXIT, UsageError } from '../cli-errors.js';
 import type { CommandSpec } from '../command.js';
+import { exportJobIndex, parseIndexFormat } from '../index-export.js';
 import { formatBytes } from '../progress.js';
 
 function describeSource(source: JobStatus['source']): string {
@@ -52,7 +54,7 @@ export function describeStatus(s: JobStatus): string[] {
 export const jobCommand: CommandSpec = {
   name: 'job',
   summary: "print a job's status from the bucket's reports (jobs/<jobId>/…)",
-  usage: 'ekb-archive job <jobId> [--bucket NAME] [--wait] [--json]',
+  usage: 'ekb-archive job <jobId> [--bucket NAME] [--wait] [--json] [--index [--format ndjson|csv]]',
   options: {
     bucket: {
       type: 'string',
@@ -60,6 +62,15 @@ export const jobCommand: CommandSpec = {
       description: 'the bucket holding the job (default: EKB_BUCKET)',
     },
     wait: { type: 'boolean', description: 'wait until the job is no longer running, then print it' },
+    index: {
+      type: 'boolean',
+      description: "write the job's file index (its proof records) to stdout instead of its status",
+    },
+    format: {
+      type: 'string',
+      valueName: 'ndjson|csv',
+      description: 'with --index: JSON lines (default) or CSV',
+    },
   },
   positionals: { min: 1, max: 1 },
   needsEkuaibao: false,
@@ -67,6 +78,10 @@ export const jobCommand: CommandSpec = {
     const jobId = args.positionals[0] as string;
     const bucket = (args.values.bucket as string | undefined) ?? ctx.config.bucket;
     if (!bucket) throw new UsageError('which bucket? pass --bucket or set EKB_BUCKET');
+    const format = parseIndexFormat(args.values.format as string | undefined);
+    if (args.values.format !== undefined && args.values.index !== true) {
+      throw new UsageError('--format goes with --index (the file index as JSON lines or CSV)');
+    }
     // Loaded when the command runs (never for --help): the AWS SDK.
     const { reportStoreIn } = await import('../../../../functions/compose/storage.js');
     const store = reportStoreIn(ctx.composition(), bucket);
@@ -81,6 +96,11 @@ export const jobCommand: CommandSpec = {
       if (ctx.reporter.mode === 'json')
         ctx.io.stdout.write(`${JSON.stringify({ type: 'job', jobId, found: false })}\n`);
       return EXIT.itemsFailed;
+    }
+    if (args.values.index === true) {
+      const lines = await exportJobIndex(ctx, bucket, jobId, format);
+      ctx.io.stderr.write(`job ${jobId}: ${lines} file record(s), ${status.state}\n`);
+      return EXIT.ok;
     }
     if (ctx.reporter.mode === 'json') {
       ctx.io.stdout.write(`${JSON.stringify({ type: 'job', ...status })}\n`);

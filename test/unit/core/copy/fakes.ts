@@ -10,11 +10,15 @@ import type {
   ObjectSink,
   PutObjectOptions,
   ResolveOptions,
+  TextStore,
 } from '../../../../functions/core/ports.js';
 
 export interface StoredObject {
   body: Buffer;
-  options: Omit<PutObjectOptions, 'signal'>;
+  /** What the engine asked the sink to store. */
+  options: Omit<PutObjectOptions, 'signal' | 'sha256'>;
+  /** The SHA-256 the engine handed over once the body ended (the S3 sink's metadata `sha256` or tag). */
+  sha256?: string;
 }
 
 export class MemorySink implements ObjectSink {
@@ -24,7 +28,11 @@ export class MemorySink implements ObjectSink {
   async head(key: string): Promise<ObjectHead | undefined> {
     this.heads += 1;
     const o = this.objects.get(key);
-    return o ? { size: o.body.length, metadata: { ...o.options.metadata } } : undefined;
+    if (!o) return undefined;
+    return {
+      size: o.body.length,
+      metadata: { ...o.options.metadata, ...(o.sha256 ? { sha256: o.sha256 } : {}) },
+    };
   }
   async put(key: string, body: Readable, options: PutObjectOptions): Promise<{ bytes: number }> {
     this.puts += 1;
@@ -48,7 +56,10 @@ export class MemorySink implements ObjectSink {
       });
     });
     const buf = Buffer.concat(chunks);
-    this.objects.set(key, { body: buf, options: rest });
+    // As the S3 sink does: the body's SHA-256, known once it ended, is kept with the object.
+    const { sha256, ...props } = rest;
+    const digest = sha256?.();
+    this.objects.set(key, { body: buf, options: props, ...(digest === undefined ? {} : { sha256: digest }) });
     return { bytes: buf.length };
   }
 }
@@ -186,4 +197,18 @@ export class FakeResolver implements DownloadUrlResolver {
 
 export function idOfUrl(url: string): string {
   return decodeURIComponent(new URL(url).pathname.split('/').pop() ?? '');
+}
+
+/** Text objects in memory (file indexes, verify findings). */
+export class MemoryTexts implements TextStore {
+  readonly objects = new Map<string, { text: string; contentType: string }>();
+  async putText(key: string, text: string, contentType: string): Promise<void> {
+    this.objects.set(key, { text, contentType });
+  }
+  async getText(key: string): Promise<string | undefined> {
+    return this.objects.get(key)?.text;
+  }
+  async list(prefix: string): Promise<string[]> {
+    return [...this.objects.keys()].filter((k) => k.startsWith(prefix)).sort();
+  }
 }

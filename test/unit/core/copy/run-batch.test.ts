@@ -9,6 +9,7 @@ import {
   FakeResolver,
   idOfUrl,
   MemorySink,
+  MemoryTexts,
   ok,
   ScriptedDownloader,
 } from './fakes.js';
@@ -46,6 +47,7 @@ describe('runBatchMessage with results settled by an earlier run', () => {
     const sink = new MemorySink();
     const downloader = new ScriptedDownloader(({ url }) => ok(content(idOfUrl(url))));
     const reports = reportStore();
+    const index = new MemoryTexts();
     const earlier: CopyResult = {
       status: 'copied',
       id: 'F0',
@@ -53,6 +55,15 @@ describe('runBatchMessage with results settled by an earlier run', () => {
       objectKey: 'attachments/F0/file0.pdf',
       bytes: 1000,
       ms: 12,
+      record: {
+        objectKey: 'attachments/F0/file0.pdf',
+        size: 1000,
+        sha256: 'a'.repeat(64),
+        source: { verified: false },
+        fileId: 'F0',
+        ekbKey: fs[0]?.key as string,
+        at: '2026-03-01T08:00:00.000Z',
+      },
     };
     const gone: CopyResult = {
       status: 'failed',
@@ -70,6 +81,7 @@ describe('runBatchMessage with results settled by an earlier run', () => {
         downloader,
         logger: silentLogger,
         reports,
+        index,
         reportPrefix: 'jobs/',
         defaultKeyTemplate: 'attachments/{fileId}/{fileName}',
         concurrency: 2,
@@ -88,6 +100,16 @@ describe('runBatchMessage with results settled by an earlier run', () => {
     ]);
     expect(report.results[0]).toEqual(earlier);
     expect(report.results[2]).toEqual(gone);
+    // The batch's file index holds the settled copy's record as well as the two new ones.
+    const indexed = (index.objects.get('jobs/k1/index/b00001.jsonl')?.text ?? '')
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { fileId: string; outcome: string });
+    expect(indexed.map((l) => [l.fileId, l.outcome]).sort()).toEqual([
+      ['F0', 'copied'],
+      ['F1', 'copied'],
+      ['F3', 'copied'],
+    ]);
     expect(out.summary).toMatchObject({ copied: 3, failed: 1, retryableFailed: 0, final: true });
   });
 });

@@ -101,6 +101,15 @@ export const copied = (id: string, bytes: number): CopyResult => ({
   objectKey: `attachments/${id}/f`,
   bytes,
   ms: 5,
+  record: {
+    objectKey: `attachments/${id}/f`,
+    size: bytes,
+    sha256: '0'.repeat(64),
+    source: { verified: false },
+    fileId: id,
+    ekbKey: `k-${id}`,
+    at: '2025-06-23T05:01:00.000Z',
+  },
 });
 export const skipped = (id: string): CopyResult => ({
   status: 'skipped',

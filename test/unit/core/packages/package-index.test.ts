@@ -49,6 +49,15 @@ describe('buildIndex', () => {
       objectKey: `${root}files/body/f1-a.pdf`,
       bytes: 10,
       ms: 1,
+      record: {
+        objectKey: `${root}files/body/f1-a.pdf`,
+        size: 10,
+        sha256: 'b'.repeat(64),
+        source: { verified: false },
+        fileId: 'f1',
+        ekbKey: 'k1',
+        at: new Date(0).toISOString(),
+      },
     };
     const complete = buildIndex({
       info,
