@@ -183,6 +183,24 @@ describe('payload hashes for SigV4', () => {
     ]);
   });
 
+  it("the S3 sink signs a single PUT by the verified body's SHA-256, the same value it stores in the metadata", async () => {
+    const body = Buffer.alloc(300_000, 8);
+    relay.seen.length = 0;
+    const sink = createS3Sink({ client, bucket: s3.bucket });
+    await sink.put('hash/sink-single.bin', Readable.from([body.subarray(0, 1000), body.subarray(1000)]), {
+      contentLength: body.length,
+      contentType: 'application/octet-stream',
+      contentDisposition: 'attachment',
+      metadata: {},
+      sha256: () => sha256(body),
+      signal: new AbortController().signal,
+    });
+    const puts = relay.seen.filter((r) => r.method === 'PUT');
+    expect(puts.map((r) => r.headers[PAYLOAD_HASH_HEADER])).toEqual([sha256(body)]);
+    expect(puts[0]?.headers['x-amz-meta-sha256']).toBe(sha256(body));
+    expect((await stored('hash/sink-single.bin')).equals(body)).toBe(true);
+  });
+
   it('tells TLS endpoints (and AWS itself) from plain http ones', async () => {
     expect(await usesTls(client)).toBe(false);
     const aws = createS3Client({ env: {}, region: 'eu-west-1' });
