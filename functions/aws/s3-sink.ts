@@ -55,12 +55,30 @@ export interface S3SinkOptions {
 }
 
 /** Reads a body of at most one part whole; rejects when it errors or the signal fires. */
-async function readWhole(body: Readable, signal: AbortSignal): Promise<Buffer> {
+async function readWhole(body: Readable, signal: AbortSignal, length?: number): Promise<Buffer> {
   const onAbort = (): void => void body.destroy(new AbortedError('upload aborted', signal.reason));
   signal.addEventListener('abort', onAbort, { once: true });
   try {
+    // With the length known, each chunk is copied into the one buffer as it arrives and dropped: a file in flight
+    // holds its size once, not its chunks and then their concatenation as well.
+    let whole = length !== undefined && length > 0 ? Buffer.allocUnsafe(length) : undefined;
+    let filled = 0;
     const chunks: Buffer[] = [];
-    for await (const chunk of body) chunks.push(chunk as Buffer);
+    for await (const chunk of body) {
+      const b = chunk as Buffer;
+      if (whole && filled + b.length <= whole.length) {
+        b.copy(whole, filled);
+        filled += b.length;
+        continue;
+      }
+      if (whole) {
+        // More bytes than announced (the verifying transform fails such a body): keep every byte, as without a length.
+        chunks.push(whole.subarray(0, filled));
+        whole = undefined;
+      }
+      chunks.push(b);
+    }
+    if (whole) return filled === whole.length ? whole : whole.subarray(0, filled);
     return chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
   } finally {
     signal.removeEventListener('abort', onAbort);
@@ -82,7 +100,7 @@ export function createS3Sink(options: S3SinkOptions): ObjectSink {
 
   async function singlePut(key: string, body: Readable, put: PutObjectOptions): Promise<PutObjectResult> {
     const { signal } = put;
-    const data = await readWhole(body, signal);
+    const data = await readWhole(body, signal, put.contentLength);
     // The body ended, so it passed its checks and its SHA-256 is known.
     const sha256 = put.sha256?.();
     const checksums = await checksumsWanted(client, options.checksums, retention);
