@@ -15,6 +15,7 @@ import {
   type SettingValues,
   stringSetting,
 } from './config-schema.js';
+import { buildLanes, type Lanes } from './core/attachments/lanes.js';
 import { DEFAULT_OBJECT_KEY_TEMPLATE } from './core/attachments/object-key.js';
 import { DEFAULT_COPY_CONCURRENCY } from './core/copy/copy-batch.js';
 import { DEFAULT_PART_BYTES, DEFAULT_PART_CONCURRENCY } from './core/copy/part-size.js';
@@ -108,6 +109,11 @@ export const FUNCTION_SETTINGS = {
     DEFAULT_SYNC_KEY_TEMPLATE,
     'syncObjectKeyTemplate',
   ),
+  /**
+   * Archive lanes besides the templates' roots (e.g. `scans/` for a request keyTemplate `scans/{fileId}`): where
+   * jobs may write files. None may overlap a system lane (jobs/, sync/, manifests/, hooks/, verify/).
+   */
+  archivePrefixes: listSetting('EKB_ARCHIVE_PREFIXES', [], 'archivePrefixes'),
   /** Prefix for jobs/<jobId>/… reports. */
   reportPrefix: stringSetting('EKB_REPORT_PREFIX', DEFAULT_REPORT_PREFIX),
   /** Hosts a download URL may point at; `*.` prefix matches subdomains. */
@@ -169,10 +175,34 @@ export const MAX_RECEIVE_COUNT = FUNCTION_SETTINGS.maxReceiveCount.default;
 
 type Env = Record<string, string | undefined>;
 
+/** The settings that make the bucket's lanes (core/attachments/lanes.ts). */
+export type LaneConfig = Pick<
+  Config,
+  'objectKeyTemplate' | 'syncObjectKeyTemplate' | 'archivePrefixes' | 'reportPrefix'
+>;
+
+/** The lanes the settings make, and every reason they cannot (templates or prefixes overlapping system lanes). */
+export function lanesFromConfig(config: LaneConfig, extraTemplates: readonly string[] = []) {
+  return buildLanes({
+    templates: [config.objectKeyTemplate, config.syncObjectKeyTemplate, ...extraTemplates],
+    extraArchive: config.archivePrefixes,
+    reportPrefix: config.reportPrefix,
+  });
+}
+
+/** The bucket's lanes; throws ValidationError when the settings cannot make sound ones (loadConfig checked). */
+export function lanesOf(config: LaneConfig): Lanes {
+  const { lanes, problems } = lanesFromConfig(config);
+  if (problems.length > 0) throw new ValidationError(`Invalid lanes: ${problems.join('; ')}`);
+  return lanes;
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const { values, problems } = readSettings(FUNCTION_SETTINGS, fromEnv(env), (s) => s.env);
   if (values.packageStates.length === 0)
     problems.push('EKB_PACKAGE_STATES must name at least one form state');
+  // Lanes come from several keys at once; their problems name the template or prefix at fault.
+  problems.push(...lanesFromConfig(values).problems.map((p) => `lanes: ${p}`));
   if (problems.length > 0) {
     throw new ValidationError(`Invalid configuration: ${problems.join('; ')}`);
   }

@@ -5,7 +5,7 @@
 import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct, Node } from 'constructs';
-import { FUNCTION_SETTINGS, MAX_RECEIVE_COUNT } from '../functions/config.js';
+import { FUNCTION_SETTINGS, lanesFromConfig, MAX_RECEIVE_COUNT } from '../functions/config.js';
 import {
   boolSetting,
   customSetting,
@@ -65,6 +65,7 @@ const FUNCTION_CONTEXT_SETTINGS = {
   copyConcurrency: FUNCTION_SETTINGS.copyConcurrency,
   objectKeyTemplate: FUNCTION_SETTINGS.objectKeyTemplate,
   syncObjectKeyTemplate: FUNCTION_SETTINGS.syncObjectKeyTemplate,
+  archivePrefixes: FUNCTION_SETTINGS.archivePrefixes,
   allowedDownloadHosts: FUNCTION_SETTINGS.allowedDownloadHosts,
   syncFormTypes: FUNCTION_SETTINGS.syncFormTypes,
   syncOverlapMinutes: FUNCTION_SETTINGS.syncOverlapMinutes,
@@ -136,6 +137,9 @@ export function settingsFromContext(node: Node): EkbArchiveSettings {
   if (!values.ekbBaseUrl.startsWith('https:')) {
     problems.push(`ekbBaseUrl must be an https URL (got "${values.ekbBaseUrl}")`);
   }
+  // The templates' roots and archivePrefixes are the lanes IAM grants the copy function; none may touch jobs/ etc.
+  const lanes = lanesFromConfig({ ...values, reportPrefix: FUNCTION_SETTINGS.reportPrefix.default });
+  problems.push(...lanes.problems.map((p) => `lanes: ${p}`));
   if (values.allowedDownloadHosts.length === 0)
     problems.push('allowedDownloadHosts must name at least one host');
   if (values.packageStates.length === 0) problems.push('packageStates must name at least one form state');
@@ -188,6 +192,7 @@ export class EkbArchiveStack extends Stack {
         copyConcurrency: s.copyConcurrency,
         objectKeyTemplate: s.objectKeyTemplate,
         syncObjectKeyTemplate: s.syncObjectKeyTemplate,
+        archivePrefixes: s.archivePrefixes,
         allowedDownloadHosts: s.allowedDownloadHosts,
         syncFormTypes: s.syncFormTypes,
         syncOverlapMinutes: s.syncOverlapMinutes,
@@ -213,6 +218,7 @@ export class EkbArchiveStack extends Stack {
     this.verify = new ArchiveVerify(this, 'Verify', {
       bucket: this.storage.bucket,
       ekbBaseUrl: s.ekbBaseUrl,
+      archivePrefixes: s.archivePrefixes,
       jobsApi: this.functions.jobsApi,
       timeout: copyTimeout,
       deadlineMarginMs: s.deadlineMarginMs,

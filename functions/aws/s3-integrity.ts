@@ -86,6 +86,7 @@ export function objectHeadOf(out: HeadObjectCommandOutput): ObjectHead {
     size: out.ContentLength ?? 0,
     metadata: { ...out.Metadata },
     ...(out.VersionId ? { versionId: out.VersionId } : {}),
+    ...(out.ETag === undefined ? {} : { etag: out.ETag }),
     ...(out.LastModified ? { lastModified: out.LastModified.toISOString() } : {}),
     ...(checksum ? { checksum } : {}),
   };

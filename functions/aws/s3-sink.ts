@@ -1,5 +1,9 @@
 /**
- * The copy engine's ObjectSink over S3: HeadObject (with checksum mode) for skip-existing, and for the body either
+ * The copy engine's ObjectSink over S3: ListObjectsV2 and HeadObject (with checksum mode) for what is already at the
+ * target keys, and for the body, written with S3 conditional writes (If-None-Match: * on a free key, If-Match:
+ * <etag> for an opted-in overwrite; a 412, or a 409 while a conflicting write was in progress, becomes AppError
+ * `write_conflict`; a multipart upload is conditional where S3 decides it, at completion, and lib-storage aborts its
+ * parts), either
  * - one PutObject, for a body that fits in one part (its length known up front): read whole (≤ one part, the memory
  *   lib-storage would use for it anyway), sent only after it ended and so passed its checks, with its SHA-256 in
  *   the metadata and, when checksums are on, as `x-amz-checksum-sha256` for S3 to verify; or
@@ -11,12 +15,19 @@
  * See s3-integrity.ts for the checksums, Object Lock retention and the tag.
  */
 import type { Readable } from 'node:stream';
-import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { choosePartSize, DEFAULT_PART_BYTES, DEFAULT_PART_CONCURRENCY } from '../core/copy/part-size.js';
-import { AbortedError } from '../core/errors.js';
+import { AbortedError, AppError, ErrorCode } from '../core/errors.js';
 import { SHA256_METADATA } from '../core/integrity/file-record.js';
-import type { Logger, ObjectSink, PutObjectOptions, PutObjectResult } from '../core/ports.js';
+import type {
+  KeyListing,
+  Logger,
+  ObjectSink,
+  PutObjectOptions,
+  PutObjectResult,
+  WriteCondition,
+} from '../core/ports.js';
 import { signWithKnownSha256, unsignedPartsWhen, usesTls } from './payload-hash.js';
 import {
   checksumOf,
@@ -52,6 +63,32 @@ export interface S3SinkOptions {
   /** Warnings that do not fail the copy (the SHA-256 tag not written). */
   logger?: Logger;
   now?: () => number;
+}
+
+/** 412 PreconditionFailed, or 409 ConditionalRequestConflict (another write to the key was in progress). */
+function isWriteConflict(err: unknown): boolean {
+  const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
+  const status = e?.$metadata?.httpStatusCode;
+  return (
+    e?.name === 'PreconditionFailed' ||
+    e?.name === 'ConditionalRequestConflict' ||
+    status === 412 ||
+    (status === 409 && e?.name !== 'OperationAborted')
+  );
+}
+
+function conditionParams(condition: WriteCondition | undefined): { IfNoneMatch?: string; IfMatch?: string } {
+  if (!condition) return {};
+  return 'ifMatch' in condition ? { IfMatch: condition.ifMatch } : { IfNoneMatch: '*' };
+}
+
+/** A lost conditional write, said so; anything else as it came. */
+function conflictOr(err: unknown, key: string, put: PutObjectOptions): unknown {
+  if (!put.condition || !isWriteConflict(err)) return err;
+  return new AppError(ErrorCode.WriteConflict, `another write to ${key} came first`, {
+    retryable: true,
+    cause: err,
+  });
 }
 
 /** Reads a body of at most one part whole; rejects when it errors or the signal fires. */
@@ -118,12 +155,15 @@ export function createS3Sink(options: S3SinkOptions): ObjectSink {
           : { ChecksumAlgorithm: MULTIPART_CHECKSUM.ChecksumAlgorithm }
         : {}),
       ...lockParams(retention, now()),
+      ...conditionParams(put.condition),
     });
     // The signature covers the body by the SHA-256 the verifying transform computed over these very bytes (S3
     // refuses a body that does not match it), instead of the signer hashing the body a second time.
-    const out = await client.send(sha256 ? signWithKnownSha256(command, sha256) : command, {
-      abortSignal: signal,
-    });
+    const out = await client
+      .send(sha256 ? signWithKnownSha256(command, sha256) : command, { abortSignal: signal })
+      .catch((err: unknown) => {
+        throw conflictOr(err, key, put);
+      });
     const checksum = checksumOf(out);
     return {
       bytes: data.length,
@@ -149,6 +189,8 @@ export function createS3Sink(options: S3SinkOptions): ObjectSink {
         ...(checksums ? MULTIPART_CHECKSUM : {}),
         ...(checksums && put.contentLength !== undefined ? { MpuObjectSize: put.contentLength } : {}),
         ...lockParams(retention, now()),
+        // Upload hands these to PutObject and CompleteMultipartUpload alike.
+        ...conditionParams(put.condition),
       },
       partSize: choosePartSize(put.contentLength, floor),
       queueSize,
@@ -172,7 +214,7 @@ export function createS3Sink(options: S3SinkOptions): ObjectSink {
       out = await upload.done();
     } catch (err) {
       if (signal.aborted) throw new AbortedError('upload aborted', err);
-      throw err;
+      throw conflictOr(err, key, put);
     } finally {
       signal.removeEventListener('abort', onAbort);
       if (forced) clearTimeout(forced);
@@ -202,6 +244,20 @@ export function createS3Sink(options: S3SinkOptions): ObjectSink {
 
   return {
     head: (key, signal) => headWithProof(client, { bucket, key }, signal, options.logger),
+
+    async listKeys(query, signal): Promise<KeyListing> {
+      const out = await client.send(
+        new ListObjectsV2Command({
+          Bucket: bucket,
+          Prefix: query.prefix,
+          MaxKeys: query.maxKeys,
+          ...(query.startAfter === undefined ? {} : { StartAfter: query.startAfter }),
+        }),
+        signal ? { abortSignal: signal } : {},
+      );
+      const keys = (out.Contents ?? []).flatMap((o) => (o.Key === undefined ? [] : [o.Key]));
+      return { keys, truncated: out.IsTruncated === true };
+    },
 
     async put(key: string, body: Readable, put: PutObjectOptions): Promise<PutObjectResult> {
       if (put.signal.aborted) {

@@ -2,7 +2,7 @@
  * The sync state's compare-and-set on real S3: PutObject with If-None-Match: * (create only) or If-Match: <etag>
  * (replace only the version we read). S3 answers 412 when the condition fails and 409 when a concurrent
  * conditional write to the same key won the race; both mean "someone else wrote first".
- * s3rver ignores these headers, so local runs use the one-process store in core/sync/versioned-store.ts.
+ * Plain s3rver ignores these headers; the local stack's embedded S3 honours them (infra/local/conditional-writes.ts).
  */
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { AppError } from '../core/errors.js';

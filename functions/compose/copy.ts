@@ -2,7 +2,7 @@
 
 import type { RetentionSettings } from '../aws/s3-integrity.js';
 import { createS3Sink } from '../aws/s3-sink.js';
-import type { Config } from '../config.js';
+import { type Config, lanesOf } from '../config.js';
 import type { CopyDeps } from '../core/copy/copy-batch.js';
 import type { PackageBatchRunner, RunBatchDeps } from '../core/copy/run-batch.js';
 import { createUndiciDownloader } from '../core/copy/undici-downloader.js';
@@ -74,6 +74,7 @@ export function copyHandlerDeps(c: Composition, logger: Logger = c.logger) {
     reportPrefix: c.config.reportPrefix,
     defaultKeyTemplate: c.config.objectKeyTemplate,
     concurrency: c.config.copyConcurrency,
+    lanes: lanesOf(c.config),
   };
   const metrics: MetricsSink =
     c.overrides.metrics ?? ((values) => emitMetrics(values, { dimensions: { Function: 'copy' } }));

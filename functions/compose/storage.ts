@@ -6,6 +6,7 @@ import { createS3ManifestSource } from '../aws/s3-manifest-source.js';
 import { createS3ReportStore, createS3TextStore } from '../aws/s3-report-store.js';
 import { sqsBatchQueue } from '../aws/sqs-sender.js';
 import { sqsWorkQueue } from '../aws/sqs-work-queue.js';
+import { lanesOf } from '../config.js';
 import type { VerifyMessage } from '../core/model/verify.js';
 import type { BatchQueue, Logger, ManifestSource, ReportStore, TextStore, WorkQueue } from '../core/ports.js';
 import { type Composition, requireKeys } from './composition.js';
@@ -58,6 +59,7 @@ export function jobsApiDeps(c: Composition, logger: Logger = c.logger) {
     logger,
     keyTemplate: c.config.objectKeyTemplate,
     reportPrefix: c.config.reportPrefix,
+    lanes: lanesOf(c.config),
   };
 }
 
@@ -78,6 +80,7 @@ export function fanOutDeps(c: Composition, logger: Logger = c.logger) {
     logger,
     keyTemplate: c.config.objectKeyTemplate,
     reportPrefix: c.config.reportPrefix,
+    lanes: lanesOf(c.config),
     deadlineMarginMs: c.config.deadlineMarginMs,
   };
 }

@@ -1,5 +1,6 @@
 /** The scheduled sync hook fan-out runs for EventBridge's schedule, and fan-out's form-archive requests. */
 import { createS3VersionedStore } from '../aws/s3-versioned-store.js';
+import { lanesOf } from '../config.js';
 import type { Logger } from '../core/ports.js';
 import type { FormArchiveFanOutDeps } from '../fan-out/form-archive-request.js';
 import { createScheduledSync, type ScheduledSyncHook } from '../fan-out/scheduled-sync.js';
@@ -21,6 +22,7 @@ export function scheduledSync(c: Composition, logger: Logger = c.logger): Schedu
       store: reportStore(c, 'the scheduled sync'),
       logger,
       reportPrefix: c.config.reportPrefix,
+      lanes: lanesOf(c.config),
       ...(c.overrides.syncOptions ? { options: c.overrides.syncOptions } : {}),
     }),
   );

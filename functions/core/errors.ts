@@ -17,6 +17,18 @@ export const ErrorCode = {
   InvalidRef: 'invalid_ref',
   InvalidObjectKey: 'invalid_object_key',
   InvalidTargetKey: 'invalid_target_key',
+  /** A key template that is malformed or whose fixed root lies outside the archive lanes (core/attachments/lanes.ts). */
+  InvalidKeyTemplate: 'invalid_key_template',
+  /** An object key inside a system lane (jobs/, sync/, manifests/, hooks/, verify/). */
+  TargetInSystemLane: 'target_in_system_lane',
+  /** An object key outside every archive lane. */
+  TargetOutsideArchiveLanes: 'target_outside_archive_lanes',
+  /** Another ref of the same job already maps to this object key. */
+  TargetKeyConflict: 'target_key_conflict',
+  /** An object that is not this ref's file already sits at the key (and the job does not overwrite). */
+  TargetOccupied: 'target_occupied',
+  /** A conditional write lost to another writer (S3 412/409); settled by reading what is there now. */
+  WriteConflict: 'write_conflict',
   UnrecognisedEvent: 'unrecognised_event',
   // Our own limits and configuration
   Misconfigured: 'misconfigured',

@@ -98,6 +98,8 @@ export interface ObjectHead {
   metadata: Record<string, string>;
   /** The current version (versioned buckets). */
   versionId?: string;
+  /** The version's entity tag: an opted-in overwrite names it (If-Match), so it replaces only what it looked at. */
+  etag?: string;
   /** ISO time the object was written. */
   lastModified?: string;
   /** The checksum S3 keeps with the object, when it keeps one. */
@@ -105,6 +107,19 @@ export interface ObjectHead {
   /** Object tags, read only when the metadata lacks the SHA-256 (a multipart object carries it as a tag). */
   tags?: Record<string, string>;
 }
+
+/** One page of keys in S3's order (UTF-8 bytes). */
+export interface KeyListing {
+  keys: string[];
+  /** More keys follow the last one listed. */
+  truncated: boolean;
+}
+
+/**
+ * A write's precondition (S3 conditional writes): `ifNoneMatch` writes only where no object is, `ifMatch` only over
+ * the version with that entity tag. A write that loses rejects with AppError `write_conflict` and writes nothing.
+ */
+export type WriteCondition = { ifNoneMatch: true } | { ifMatch: string };
 
 export interface PutObjectOptions {
   /** Exact body length when the source announced it; lets the sink pick a part size. */
@@ -114,6 +129,7 @@ export interface PutObjectOptions {
   metadata: Record<string, string>;
   /** Aborting it must abort the upload and leave no object (and no multipart parts) behind. */
   signal: AbortSignal;
+  condition?: WriteCondition;
   /**
    * The body's hex SHA-256, callable once the body has ended (and so passed its checks). The sink stores it with
    * the object: metadata `sha256` (and an S3 SHA-256 checksum) on a single PUT, a tag on a multipart upload.
@@ -135,6 +151,15 @@ export interface ObjectSink {
   head(key: string, signal?: AbortSignal): Promise<ObjectHead | undefined>;
   /** Streams `body` to `key`. Rejects (leaving no object) when the body errors, the signal aborts or the store fails. */
   put(key: string, body: Readable, options: PutObjectOptions): Promise<PutObjectResult>;
+  /**
+   * Keys under `prefix` that sort after `startAfter`, at most `maxKeys` (one ListObjectsV2 call). Lets the copy
+   * worker learn which of a batch's keys exist with one request (copy/target-probe.ts); a sink without it is asked
+   * with one `head` per key.
+   */
+  listKeys?(
+    query: { prefix: string; startAfter?: string; maxKeys: number },
+    signal?: AbortSignal,
+  ): Promise<KeyListing>;
 }
 
 /** One page of a bucket listing. */

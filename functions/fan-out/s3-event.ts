@@ -4,6 +4,7 @@
  * Records that are not manifest uploads (other buckets, other prefixes, folder placeholders) are skipped and logged.
  */
 import type { S3Event, S3EventRecord } from 'aws-lambda';
+import { fallbackLanes, type Lanes } from '../core/attachments/lanes.js';
 import { AppError, ErrorCode } from '../core/errors.js';
 import { manifestJobId } from '../core/jobs/keys.js';
 import { runManifestJob } from '../core/jobs/manifest-job.js';
@@ -26,6 +27,8 @@ export interface FanOutDeps {
   keyTemplate: string;
   /** Where job records live (config.reportPrefix). */
   reportPrefix?: string;
+  /** The bucket's lanes (config); default: the template's root plus attachments/ and forms/. */
+  lanes?: Lanes;
   /** Time kept back from the Lambda deadline: queuing stops and the event is retried (config.deadlineMarginMs). */
   deadlineMarginMs?: number;
   now?: () => Date;
@@ -119,6 +122,7 @@ export async function handleS3Event(
           store: deps.store,
           manifests: deps.manifests,
           logger: log,
+          lanes: deps.lanes ?? fallbackLanes(deps.keyTemplate, deps.reportPrefix),
           ...(deps.reportPrefix === undefined ? {} : { reportPrefix: deps.reportPrefix }),
           ...(deps.now === undefined ? {} : { now: deps.now }),
           ...(signal === undefined ? {} : { signal }),

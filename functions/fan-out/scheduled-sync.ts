@@ -3,11 +3,11 @@
  * and report store, the invocation's time limits, and the event's identity on the log lines (compose.ts wires it).
  *
  * The state store is the choice that matters: in AWS the lock needs S3's conditional writes (one state object,
- * PutObject If-None-Match / If-Match), which hold across concurrent Lambdas. s3rver ignores those headers, so the
- * local stack overrides it with `createReportStoreVersionedStore(store)` (core/sync/versioned-store.ts), which is
- * atomic within its one process.
+ * PutObject If-None-Match / If-Match), which hold across concurrent Lambdas. The local stack uses the same store:
+ * its embedded S3 honours those headers (infra/local/conditional-writes.ts).
  */
 import type { Context, ScheduledEvent } from 'aws-lambda';
+import { fallbackLanes, type Lanes } from '../core/attachments/lanes.js';
 import { refsJobStarter } from '../core/jobs/create-job.js';
 import { archivedIn } from '../core/packages/form-archive-job.js';
 import { createPackageJob } from '../core/packages/package-job.js';
@@ -32,6 +32,8 @@ export interface ScheduledSyncDeps {
   logger: Logger;
   /** Where job records live (config.reportPrefix). */
   reportPrefix?: string;
+  /** The bucket's lanes (config); default: the sync template's root plus attachments/ and forms/. */
+  lanes?: Lanes;
   /** Extra options (tests, the local stack: page pause, window size, state key). */
   options?: Partial<SyncOptions>;
   now?: () => number;
@@ -88,6 +90,7 @@ export function createScheduledSync(
     queue: deps.queue,
     store: deps.store,
     logger: deps.logger,
+    lanes: deps.lanes ?? fallbackLanes(config.syncObjectKeyTemplate, deps.reportPrefix),
     ...(deps.reportPrefix === undefined ? {} : { reportPrefix: deps.reportPrefix }),
   });
   return async (event, context, signal) => {

@@ -5,6 +5,7 @@
  * checked before use. The routes themselves: POST /copy-jobs starts a job (every batch queued before the 202),
  * GET reads its status, POST /form-archives hands a checked request to fan-out (which needs 合思 to plan it).
  */
+import { fallbackLanes, type Lanes } from '../core/attachments/lanes.js';
 import { AppError, ErrorCode, ValidationError } from '../core/errors.js';
 import { parseCopyJobRequest } from '../core/jobs/copy-job-request.js';
 import { getJobStatus } from '../core/jobs/job-status.js';
@@ -33,6 +34,8 @@ export interface JobsApiDeps extends ApiDeps, VerifyRouteDeps {
   /** Default object key template (config.objectKeyTemplate); a request may send its own. */
   keyTemplate: string;
   reportPrefix?: string;
+  /** The bucket's lanes (config); default: the template's root plus attachments/ and forms/. */
+  lanes?: Lanes;
   /** Most refs one POST may carry (default 10,000); more → 413. */
   maxRefs?: number;
   /** Largest raw body (default 5 MiB: a synchronous Lambda invocation carries at most 6 MB). */
@@ -120,8 +123,10 @@ export async function postCopyJob(
 ): Promise<ApiResponse> {
   requireJsonContentType(event.headers);
   const body = decodeBody(event, { maxBytes: d.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES });
+  const lanes = d.lanes ?? fallbackLanes(d.keyTemplate, d.reportPrefix);
   const request = parseCopyJobRequest(body, {
     bucket: d.bucket,
+    lanes,
     ...(d.maxRefs ? { maxRefs: d.maxRefs } : {}),
   });
   const jobId = (d.newJobId ?? newJobId)(d.now?.() ?? new Date());
@@ -133,6 +138,7 @@ export async function postCopyJob(
       store: d.store,
       manifests: d.manifests,
       logger: log,
+      lanes,
       ...(d.reportPrefix === undefined ? {} : { reportPrefix: d.reportPrefix }),
       ...(d.now === undefined ? {} : { now: d.now }),
       ...(signal === undefined ? {} : { signal }),

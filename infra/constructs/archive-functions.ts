@@ -5,7 +5,7 @@ import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import type { Config } from '../../functions/config.js';
+import { type Config, lanesOf } from '../../functions/config.js';
 import { FORM_ARCHIVES_PREFIX } from '../../functions/core/packages/form-request.js';
 import { PACKAGES_PREFIX } from '../../functions/core/packages/layout.js';
 import { type DeployedEnvKey, functionEnvironment } from '../env-keys.js';
@@ -21,6 +21,7 @@ export type AppSettings = Pick<
   | 'copyConcurrency'
   | 'objectKeyTemplate'
   | 'syncObjectKeyTemplate'
+  | 'archivePrefixes'
   | 'allowedDownloadHosts'
   | 'syncFormTypes'
   | 'syncOverlapMinutes'
@@ -74,6 +75,7 @@ export class ArchiveFunctions extends Construct {
       EKB_RESOLVE_CONCURRENCY: s.resolveConcurrency,
       EKB_OBJECT_KEY_TEMPLATE: s.objectKeyTemplate,
       EKB_SYNC_OBJECT_KEY_TEMPLATE: s.syncObjectKeyTemplate,
+      EKB_ARCHIVE_PREFIXES: s.archivePrefixes.join(','),
       EKB_REPORT_PREFIX: JOBS_PREFIX,
       LOG_LEVEL: s.logLevel,
     };
@@ -162,13 +164,28 @@ export class ArchiveFunctions extends Construct {
       }),
     });
     secret.grantRead(this.copy.role);
-    // Archived files land wherever the object-key template (per job) puts them, so reads (skip-if-exists) and
-    // writes (multipart uploads, reports) cover the bucket's objects; deletes are not granted.
-    const copyS3 =
-      "S3 access is limited to this bucket's objects, without delete; each job's key template picks the prefix at run time.";
-    ack(this.copy, bucket.grantRead(this.copy.role), copyS3);
-    ack(this.copy, bucket.grantPut(this.copy.role), copyS3);
-    grantIntegrity(this.copy, bucket);
+    this.grantCopyLanes(bucket, s);
+  }
+
+  /**
+   * The copy function writes archived files only in the archive lanes (the templates' roots and archivePrefixes)
+   * and its own batch reports (jobs/<id>/batches/) and per-job file index (jobs/<id>/index/): never a job record
+   * (jobs/<id>/job.json), the sync's state (sync/) or a manifest (manifests/, which would start a job), whatever a
+   * ref or a template asks. The same lanes are checked in the code (core/attachments/lanes.ts); IAM holds them
+   * even if that check were bypassed. Reads (what is already at a key) are the archive lanes; no deletes.
+   */
+  private grantCopyLanes(bucket: IBucket, s: AppSettings): void {
+    const lanes = lanesOf({ ...s, reportPrefix: JOBS_PREFIX });
+    const reason =
+      "S3 access is limited to this bucket's archive lanes (the key templates' roots and archivePrefixes) and this function's own report keys under jobs/*/batches/ and jobs/*/index/, without delete; object keys are known only at run time.";
+    for (const lane of lanes.archive) {
+      ack(this.copy, bucket.grantRead(this.copy.role, `${lane}*`), reason);
+      ack(this.copy, bucket.grantPut(this.copy.role, `${lane}*`), reason);
+    }
+    for (const own of [`${JOBS_PREFIX}*/batches/*`, `${JOBS_PREFIX}*/index/*`]) {
+      ack(this.copy, bucket.grantPut(this.copy.role, own), reason);
+    }
+    grantIntegrity(this.copy, bucket, lanes.archive);
   }
 }
 
@@ -178,7 +195,7 @@ export class ArchiveFunctions extends Construct {
  * checksum. Named, not left to grant wildcards. (Setting an archived file's Object Lock retention needs
  * s3:PutObjectRetention, which grantPut includes; the bucket policy keeps it off the system prefixes.)
  */
-function grantIntegrity(fn: ArchiveFunction, bucket: IBucket): void {
+function grantIntegrity(fn: ArchiveFunction, bucket: IBucket, lanes: readonly string[]): void {
   const statement = new PolicyStatement({
     actions: [
       's3:PutObjectTagging',
@@ -187,13 +204,14 @@ function grantIntegrity(fn: ArchiveFunction, bucket: IBucket): void {
       's3:GetObjectVersionTagging',
       's3:GetObjectAttributes',
     ],
-    resources: [bucket.arnForObjects('*')],
+    // Only the archive lanes: the tags and attributes of system objects (jobs/, sync/, manifests/) are not its own.
+    resources: lanes.map((lane) => bucket.arnForObjects(`${lane}*`)),
   });
   fn.role.addToPrincipalPolicy(statement);
   acknowledgeWildcards(
     fn.role,
     [statement],
-    "Archived files land wherever each job's key template puts them, so these object actions cover the bucket's objects.",
+    "Archived files land under the archive lanes wherever each job's key template puts them; object keys are known only at run time.",
   );
 }
 

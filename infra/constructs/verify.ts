@@ -18,6 +18,8 @@ export const VERIFY_MAX_RECEIVE_COUNT = 3;
 export interface ArchiveVerifyProps {
   bucket: IBucket;
   ekbBaseUrl: string;
+  /** Extra archive lanes (the same list every function is told: a verify of a prefix is held to the lanes). */
+  archivePrefixes: readonly string[];
   /** The jobs API: POST /verify-jobs records runs under verify/ and queues their first part. */
   jobsApi: ArchiveFunction;
   timeout: Duration;
@@ -66,6 +68,7 @@ export class ArchiveVerify extends Construct {
         // Not used by verify; every function carries the tenant it belongs to.
         EKB_BASE_URL: props.ekbBaseUrl,
         EKB_BUCKET: bucket.bucketName,
+        EKB_ARCHIVE_PREFIXES: props.archivePrefixes.join(','),
         EKB_VERIFY_QUEUE_URL: this.queue.queueUrl,
         EKB_REPORT_PREFIX: JOBS_PREFIX,
         EKB_DEADLINE_MARGIN_MS: props.deadlineMarginMs,

@@ -15,6 +15,9 @@
  *   multipart uploads, and metadata left without an object; an object without valid metadata (what s3rver itself
  *   left after a crash) is moved to `<directory>/.ekb-lost+found/` and reported, not served.
  *
+ * A write carrying S3's conditions (If-None-Match: * / If-Match, see conditional-writes.ts) is decided at its
+ * commit, with the key's lock held: a condition that no longer holds leaves nothing and answers as S3 does.
+ *
  * The files keep s3rver's layout (`<key>._S3rver_object`, `.md5`, `._S3rver_metadata.json`), so archived files can
  * still be opened directly and an existing data folder keeps working.
  */
@@ -46,6 +49,7 @@ import { basename, dirname, join, posix, relative } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
+import { conditionRefusal, type WriteConditions } from './conditional-writes.js';
 
 const openAsync = promisify(openFd);
 const fstatAsync = promisify(fstat);
@@ -146,6 +150,11 @@ export interface AtomicStoreOptions {
    * object (the operating system keeps what was written); a power cut may lose the last writes.
    */
   fsync?: boolean;
+  /**
+   * The conditions (If-None-Match / If-Match) of the request being served, read by PutObject and
+   * CompleteMultipartUpload (embedded-s3.ts passes conditional-writes.ts' requestConditions().current).
+   */
+  conditions?: () => WriteConditions | undefined;
 }
 
 /** Runs one function at a time per key, in call order. */
@@ -251,10 +260,35 @@ function* walk(dir: string, descend: (dirPath: string) => boolean): Generator<st
 export class AtomicFilesystemStore extends FilesystemStore {
   readonly #locks = new KeyLocks();
   readonly #fsync: boolean;
+  readonly #conditions: () => WriteConditions | undefined;
 
   constructor(rootDirectory: string, options: AtomicStoreOptions = {}) {
     super(rootDirectory);
     this.#fsync = options.fsync ?? true;
+    this.#conditions = options.conditions ?? (() => undefined);
+  }
+
+  /**
+   * Throws S3's answer when the write's conditions do not hold for what is at the key now, removing the body it
+   * would have committed. Call with the key's lock held, right before the commit, so no other write comes between.
+   */
+  async #checkConditions(
+    bucket: string,
+    key: string,
+    conditions: WriteConditions | undefined,
+    temp?: string,
+  ): Promise<void> {
+    if (!conditions) return;
+    let etag: string | undefined;
+    try {
+      etag = (await this.#readMetadata(bucket, key)).md5;
+    } catch (err) {
+      if (!isCode(err, 'ENOENT')) throw err;
+    }
+    const refusal = conditionRefusal(conditions, etag);
+    if (!refusal) return;
+    if (temp !== undefined) await unlink(temp).catch(() => undefined);
+    throw new S3Error(refusal.code, refusal.message, refusal.detail);
   }
 
   #lockKey(bucket: string, key: string): string {
@@ -471,19 +505,21 @@ export class AtomicFilesystemStore extends FilesystemStore {
   }
 
   override async putObject(object: S3rverObject): Promise<{ size: number; md5: string }> {
+    const conditions = this.#conditions();
     const objectPath = this.getResourcePath(object.bucket, object.key, 'object');
     const body = await this.#receive(
       objectPath,
       object.content ?? Buffer.alloc(0),
       declaredLength(object.content),
     );
-    await this.#locks.run(this.#lockKey(object.bucket, object.key), () =>
-      this.#commit(objectPath, {
+    await this.#locks.run(this.#lockKey(object.bucket, object.key), async () => {
+      await this.#checkConditions(object.bucket, object.key, conditions, body.temp);
+      await this.#commit(objectPath, {
         data: basename(body.temp),
         md5: body.md5,
         metadata: storedMetadata(object.metadata),
-      }),
-    );
+      });
+    });
     return { size: body.size, md5: body.md5 };
   }
 
@@ -572,6 +608,7 @@ export class AtomicFilesystemStore extends FilesystemStore {
     uploadId: string,
     parts: Array<{ number: number; etag: string }>,
   ): Promise<{ size: number; md5: string }> {
+    const conditions = this.#conditions();
     const uploadDir = this.#uploadDir(bucket, uploadId);
     let key: string;
     let initiated: Metadata;
@@ -600,14 +637,18 @@ export class AtomicFilesystemStore extends FilesystemStore {
     }
     const object = new S3Object(bucket, key, null, initiated);
     const objectPath = this.getResourcePath(bucket, key, 'object');
+    // Refused at once when the condition already fails (no need to join the parts); checked again at the commit.
+    await this.#locks.run(this.#lockKey(bucket, key), () => this.#checkConditions(bucket, key, conditions));
     const body = await this.#receive(objectPath, Readable.from(concatenated()), undefined);
-    await this.#locks.run(this.#lockKey(bucket, key), () =>
-      this.#commit(objectPath, {
+    // A refused completion leaves the upload as it was (S3 too): the client may complete it again or abort it.
+    await this.#locks.run(this.#lockKey(bucket, key), async () => {
+      await this.#checkConditions(bucket, key, conditions, body.temp);
+      await this.#commit(objectPath, {
         data: basename(body.temp),
         md5: body.md5,
         metadata: storedMetadata(object.metadata),
-      }),
-    );
+      });
+    });
     await rm(uploadDir, { recursive: true, force: true });
     return { size: body.size, md5: body.md5 };
   }

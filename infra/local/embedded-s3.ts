@@ -3,6 +3,9 @@
  * can be opened directly), the bucket created on start, and every ObjectCreated turned into the S3 event record
  * AWS would deliver to a Lambda.
  *
+ * Writes honour S3's conditional-write headers (If-None-Match: * / If-Match on PutObject and
+ * CompleteMultipartUpload: conditional-writes.ts), which s3rver ignores and the copy engine relies on.
+ *
  * Crash-safe: s3rver's store is replaced by atomic-store.ts (an object is visible only when whole, with its
  * metadata), the folder is put back in order before the server starts (what a crash left is finished or removed,
  * see `recovery`), and it is locked for this process (data-lock.ts) so no second store recovers it under our feet.
@@ -13,6 +16,7 @@ import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import type { S3Event, S3EventRecord } from 'aws-lambda';
 import { AtomicFilesystemStore, recoverStore, type StoreRecovery } from './atomic-store.js';
+import { requestConditions } from './conditional-writes.js';
 import { lockDataFolder } from './data-lock.js';
 import { LOCAL_REGION } from './lambda-context.js';
 
@@ -38,6 +42,10 @@ interface S3rverInstance {
   httpServer?: Server;
   store: { getResourcePath(bucket: string, key: string, resource: string): string };
   context: { store: unknown };
+  /** Koa's middleware chain, composed when the server starts listening. */
+  middleware: Array<
+    (ctx: { headers: Record<string, string | string[] | undefined> }, next: () => Promise<unknown>) => unknown
+  >;
 }
 type S3rverConstructor = new (options: Record<string, unknown>) => S3rverInstance;
 
@@ -156,8 +164,14 @@ export async function startEmbeddedS3(options: EmbeddedS3Options): Promise<Embed
       silent: true,
       configureBuckets: [{ name: options.bucket }],
     });
+    const conditions = requestConditions();
+    // First in the chain, so every store call a request makes can read that request's conditions.
+    server.middleware.unshift(conditions.middleware);
     // s3rver reads its store from both places (the app and every request's context).
-    const store = new AtomicFilesystemStore(options.directory, storeOptions);
+    const store = new AtomicFilesystemStore(options.directory, {
+      ...storeOptions,
+      conditions: conditions.current,
+    });
     server.store = store;
     server.context.store = store;
     server.listen = listenOrReject(server);

@@ -1,9 +1,10 @@
 /**
  * The four deployed handlers, built from the one composition root (functions/compose/), so the local stack runs
  * exactly the wiring Lambda runs (the download guard, the report store, the manifest source, the 合思 client), with
- * the only swaps AWS would make invisible, passed as overrides: the copy queue is the in-process LocalQueue, the sync state lives in the bucket
- * behind a one-process compare-and-set (s3rver has no conditional writes), and the copy metrics (EMF lines for
- * CloudWatch) go to the debug log instead of the console.
+ * the only swaps AWS would make invisible, passed as overrides: the copy queue is the in-process LocalQueue, and the
+ * copy metrics (EMF lines for CloudWatch) go to the debug log instead of the console. The sync state is the
+ * deployed one (PutObject If-None-Match / If-Match on sync/state.json): the embedded S3 honours conditional writes
+ * (conditional-writes.ts), and so does a real bucket.
  *
  * The S3 side comes from the AWS SDK's standard environment, as in Lambda: local-stack.ts points it at the
  * embedded S3 when that runs.
@@ -27,7 +28,6 @@ import type { JobRecord, JobStatus } from '../../functions/core/model/job.js';
 import type { VerifyMessage } from '../../functions/core/model/verify.js';
 import type { BatchQueue, Logger, ReportStore, WorkQueue } from '../../functions/core/ports.js';
 import type { SyncOptions } from '../../functions/core/sync/sync-options.js';
-import { createReportStoreVersionedStore } from '../../functions/core/sync/versioned-store.js';
 import { createHandler as createFanOutHandler } from '../../functions/fan-out/handler.js';
 import { createHandler as createJobsApiHandler } from '../../functions/jobs-api/handler.js';
 import { createHandler as createResolveHandler } from '../../functions/resolve/handler.js';
@@ -110,7 +110,6 @@ export async function buildLocalFunctions(input: LocalFunctionsInput): Promise<L
     s3,
     queue: localBatchQueue(queue, input.pausePoints),
     reports: store,
-    syncState: createReportStoreVersionedStore(store),
     metrics: (values) => fn('copy').debug('copy metrics', values),
     verifyQueue: localWorkQueue<VerifyMessage>(input.verifyQueue),
     ...(input.syncOptions ? { syncOptions: input.syncOptions } : {}),

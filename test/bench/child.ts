@@ -25,6 +25,7 @@ import { createHandler, type ResolveEvent } from '../../functions/resolve/handle
 import { type HashTask, runHash } from './hash-child.js';
 import { PART_QUEUE_SIZE, refOf, type SmallSet, setFiles } from './inputs.js';
 import { type FormsTask, runForms } from './packages-child.js';
+import { type KeySetTask, type RerunTask, runKeySet, runRerun } from './rerun-child.js';
 
 export interface BenchEnv {
   ekbBaseUrl: string;
@@ -68,7 +69,11 @@ export type ChildTask =
       rounds: number;
     }
   /** Section 9 (packages-child.ts): one sync run, files or form packages. */
-  | FormsTask;
+  | FormsTask
+
+  /** Section 7 (rerun-child.ts): a first copy or a re-run; the memory of one job's key check. */
+  | RerunTask
+  | KeySetTask;
 
 export interface LargeResult {
   ms: number;
@@ -553,6 +558,8 @@ async function main(): Promise<void> {
   else if (task.kind === 'alloc') result = await runAlloc(task);
   else if (task.kind === 'forms') result = await runForms(task, s3For(task.env), vmHwmBytes, cpuSince);
   else if (task.kind === 'hash') result = await runHash(task);
+  else if (task.kind === 'rerun') result = await runRerun(task);
+  else if (task.kind === 'key-set') result = runKeySet(task);
   else result = await runLatency(task);
   // stdout to a pipe is asynchronous: exit only once the (large, for latency samples) line is flushed.
   await new Promise<void>((resolve) =>

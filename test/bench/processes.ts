@@ -21,9 +21,15 @@ export interface S3Process {
 
 /** Starts s3rver in its own process (through tsx; its memory is not measured). */
 export function startS3Process(directory: string, bucket: string): Promise<S3Process> {
-  const child = spawn(process.execPath, ['--import', 'tsx', S3RVER_SCRIPT, directory, bucket], {
-    stdio: ['pipe', 'pipe', 'inherit'],
-  });
+  // s3rver's continuation tokens use DES, which Node's OpenSSL 3 refuses without the legacy provider: without it
+  // every truncated listing answers 500 (the copy engine then HEADs each key), which real S3 never does.
+  const child = spawn(
+    process.execPath,
+    ['--openssl-legacy-provider', '--import', 'tsx', S3RVER_SCRIPT, directory, bucket],
+    {
+      stdio: ['pipe', 'pipe', 'inherit'],
+    },
+  );
   const countWaiters: Array<(counts: Record<string, number>) => void> = [];
   return new Promise((resolve, reject) => {
     let out = '';

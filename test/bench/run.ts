@@ -15,7 +15,7 @@
  * --profile[=DIR] (section 6: CPU profile of the CLI on the small case, else the first case run; DIR keeps the raw
  * .cpuprofile),
  * --cases=small,medium,large,latency (section 6: only these cases), --pairs=N (section 6: N pairs per case instead
- * of 3, or 1 with --quick).
+ * of 3, or 1 with --quick). Section 7: a re-run beside the first copy.
  */
 import { execSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
@@ -58,6 +58,7 @@ import {
 import { sectionIntegrity } from './integrity-cost.js';
 import { sectionPackages } from './packages.js';
 import { processCpuMs, runChild, type S3Process, startS3Process } from './processes.js';
+import { sectionRerun } from './rerun.js';
 import { fmt, median, mib, mibPerSec, percentile, table } from './stats.js';
 import type { CaseId } from './verdicts.js';
 import { sectionVersusRclone } from './versus-rclone.js';
@@ -128,6 +129,14 @@ const PLAN = QUICK
         startupRuns: 3,
         ...versusFlags,
       },
+      rerun: {
+        sets: [
+          ['small-64KiB', 500],
+          ['medium-5MiB', 50],
+        ] as Array<[Exclude<SmallSet, 'api-refs'>, number]>,
+        reruns: 1,
+        keySetLines: 200_000,
+      },
     }
   : {
       // One 1 GiB run varies by ±6 % on the shared machine; five give a steadier median for the 0.95 verdict.
@@ -158,6 +167,15 @@ const PLAN = QUICK
         latencyMs: 50,
         startupRuns: 10,
         ...versusFlags,
+      },
+      // Section 7 (issue 12): the first copy once, the re-run three times (a re-run changes nothing, so repeats).
+      rerun: {
+        sets: [
+          ['small-64KiB', 2_000],
+          ['medium-5MiB', 200],
+        ] as Array<[Exclude<SmallSet, 'api-refs'>, number]>,
+        reruns: 3,
+        keySetLines: 200_000,
       },
     };
 
@@ -740,9 +758,10 @@ async function main(): Promise<void> {
     sourcemap: false,
   });
 
-  const needsServers = runs(1) || runs(2) || runs(3) || runs(4) || runs(6) || runs(8) || runs(9);
+  const needsServers = runs(1) || runs(2) || runs(3) || runs(4) || runs(6) || runs(7) || runs(8) || runs(9);
   let sandbox: EkuaibaoSandbox | undefined;
   let s3: S3Process | undefined;
+  let serverCtx: Ctx | undefined;
   try {
     if (needsServers) {
       sandbox = await startEkuaibaoSandbox({ files: [], forms: [] });
@@ -772,10 +791,15 @@ async function main(): Promise<void> {
       if (runs(3)) batches = await sectionBatches(ctx);
       if (runs(4)) await sectionApi(ctx, batches);
       if (runs(8)) await sectionIntegrity(integrityDeps(ctx), PLAN.integrity);
+      serverCtx = ctx;
     }
     if (runs(5)) await sectionColdStart(tmp);
     if (runs(6) && sandbox && s3) {
       await sectionVersusRclone({ sandbox, s3, bucket: BUCKET, tmp, emit }, PLAN.versus);
+    }
+    const rerunCtx = serverCtx;
+    if (runs(7) && rerunCtx) {
+      await sectionRerun({ ...rerunCtx, emit, clean: (prefix) => cleanPrefix(rerunCtx, prefix) }, PLAN.rerun);
     }
     if (runs(9) && s3) await sectionPackages({ s3, bucket: BUCKET, childBundle, emit }, PLAN.packages);
   } finally {

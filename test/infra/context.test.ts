@@ -102,6 +102,31 @@ describe('CDK context', () => {
   });
 });
 
+describe('CDK context: lanes', () => {
+  it('refuses a template or archive prefix that overlaps a system lane, naming it', () => {
+    const app = new App({
+      context: { objectKeyTemplate: 'jobs/{jobId}/{fileName}', archivePrefixes: 'sync/archive,scans' },
+    });
+    expect(() => settingsFromContext(app.node)).toThrow(
+      /jobs\/\{jobId\}\/\{fileName\}.*system lane "jobs\/"/,
+    );
+    expect(() => settingsFromContext(app.node)).toThrow(
+      /archive prefix "sync\/archive\/" overlaps the system lane "sync\/"/,
+    );
+  });
+
+  it('grants the copy role the archive prefixes it is given, and tells every function', () => {
+    const { template } = synthTemplate({ context: { archivePrefixes: 'scans/2024' }, bundle: false });
+    const json = JSON.stringify(template.toJSON().Resources);
+    expect(json).toContain('"/scans/2024/*"');
+    for (const fn of resourcesOf(template, 'AWS::Lambda::Function').filter((f) =>
+      String(f.Properties.Runtime).startsWith('nodejs'),
+    )) {
+      expect(fn.Properties.Environment.Variables.EKB_ARCHIVE_PREFIXES).toBe('scans/2024');
+    }
+  });
+});
+
 // Variants synthesize without esbuild: their bundles would be byte-identical to the default synth's.
 describe('stack variants', () => {
   it('schedules the sync against fan-out when scheduleExpression is set', () => {

@@ -62,6 +62,32 @@ const statements = (): Array<{ roles: string[]; Action: string[]; Resource: unkn
 
 const roleOf = (fn: Resource): string => refOf(fn.Properties.Role)!;
 
+/** IAM's `*` and `?` wildcards as a whole-string regular expression. */
+const wildcard = (pattern: string): RegExp =>
+  new RegExp(
+    `^${pattern
+      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+      .replace(/\*/g, '.*')
+      .replace(/\?/g, '.')}$`,
+  );
+
+/**
+ * Whether some Allow statement lets `role` PutObject `key` in the stack's bucket, judged the way IAM does: the
+ * action pattern matches s3:PutObject and a resource `<bucket ARN>/<pattern>` matches the key.
+ */
+function rolePuts(all: ReturnType<typeof statements>, role: string, key: string): boolean {
+  return all.some(
+    (s) =>
+      s.roles.includes(role) &&
+      s.Action.some((a) => wildcard(a).test('s3:PutObject')) &&
+      s.Resource.some((r) => {
+        if (r === '*') return true;
+        const suffix = (r as CfnJson)?.['Fn::Join']?.[1]?.[1] as string | undefined;
+        return suffix !== undefined && wildcard(suffix).test(`/${key}`);
+      }),
+  );
+}
+
 describe('EkbArchiveStack functions', () => {
   it('runs every app function on nodejs24.x, arm64, from an ESM bundle handler', () => {
     const fns = appFunctions();
@@ -360,7 +386,44 @@ describe('EkbArchiveStack secret and IAM', () => {
       '/manifests/*',
       '/sync/*',
     ]);
-    expect(objectScopes('SQS copy batches', 's3:PutObject')).toEqual(['/*']);
+    expect(objectScopes('SQS copy batches', 's3:PutObject')).toEqual([
+      '/attachments/*',
+      '/forms/*',
+      '/jobs/*/batches/*',
+      '/jobs/*/index/*',
+    ]);
+    expect(objectScopes('SQS copy batches', 's3:GetObject*')).toEqual(['/attachments/*', '/forms/*']);
+  });
+
+  it('lets the copy role write archived files and its own reports, never a job record, sync state or manifest', () => {
+    const copy = roleOf(functionByDescription('SQS copy batches')[1]);
+    const canPut = (key: string): boolean => rolePuts(statements(), copy, key);
+    for (const key of [
+      'sync/state.json',
+      'sync/lock',
+      'manifests/x.jsonl',
+      'manifests/2026/june.csv',
+      'jobs/20261124T101500Z-1a2b3c4d/job.json',
+      'jobs/job.json',
+      'hooks/x.json',
+      'verify/run-1.json',
+      'elsewhere/x.pdf',
+      'attachments',
+    ]) {
+      expect(canPut(key), key).toBe(false);
+    }
+    for (const key of [
+      'attachments/F1/发票.pdf',
+      'forms/expense/B24000123/F1-发票.pdf',
+      'jobs/20261124T101500Z-1a2b3c4d/batches/b00001.json',
+      'jobs/20261124T101500Z-1a2b3c4d/index/files-00001.jsonl',
+    ]) {
+      expect(canPut(key), key).toBe(true);
+    }
+    // The checker itself tells the two apart on the other roles' grants.
+    const jobsApi = roleOf(functionByDescription('POST /copy-jobs')[1]);
+    expect(rolePuts(statements(), jobsApi, 'jobs/j/job.json')).toBe(true);
+    expect(rolePuts(statements(), jobsApi, 'attachments/F1/x.pdf')).toBe(false);
   });
 
   it('archives form packages: the route goes to the jobs API, fan-out is told the sync mode and states', () => {

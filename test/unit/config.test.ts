@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_ALLOWED_DOWNLOAD_HOSTS, loadConfig } from '../../functions/config.js';
+import { DEFAULT_ALLOWED_DOWNLOAD_HOSTS, lanesOf, loadConfig } from '../../functions/config.js';
 import { ValidationError } from '../../functions/core/errors.js';
 import { FORM_TYPES } from '../../functions/core/model/forms.js';
 
@@ -85,5 +85,40 @@ describe('loadConfig', () => {
     ]) {
       expect(message).toContain(part);
     }
+  });
+
+  it('builds the lanes from the templates and EKB_ARCHIVE_PREFIXES', () => {
+    const c = loadConfig({ EKB_ARCHIVE_PREFIXES: 'scans, /old-archive/ ' });
+    expect(c.archivePrefixes).toEqual(['scans', '/old-archive/']);
+    expect(lanesOf(c).archive).toEqual(['attachments/', 'forms/', 'scans/', 'old-archive/']);
+    expect(lanesOf(c).system.map((s) => s.prefix)).toEqual([
+      'jobs/',
+      'sync/',
+      'manifests/',
+      'hooks/',
+      'verify/',
+    ]);
+  });
+
+  it('refuses templates and archive prefixes that overlap a system lane, with every other bad key', () => {
+    let caught: unknown;
+    try {
+      loadConfig({
+        EKB_OBJECT_KEY_TEMPLATE: 'jobs/{jobId}/{fileName}',
+        EKB_SYNC_OBJECT_KEY_TEMPLATE: 'forms/{fileName',
+        EKB_ARCHIVE_PREFIXES: 'manifests/in',
+        EKB_COPY_CONCURRENCY: '0',
+      });
+    } catch (err) {
+      caught = err;
+    }
+    expect(caught).toBeInstanceOf(ValidationError);
+    const message = (caught as Error).message;
+    expect(message).toContain(
+      '"jobs/{jobId}/{fileName}": key template root "jobs/" is in the system lane "jobs/"',
+    );
+    expect(message).toContain('"forms/{fileName": key template has an unclosed \'{\'');
+    expect(message).toContain('archive prefix "manifests/in/" overlaps the system lane "manifests/"');
+    expect(message).toContain('EKB_COPY_CONCURRENCY must be an integer');
   });
 });

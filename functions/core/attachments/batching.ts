@@ -8,6 +8,7 @@
 import { createHash } from 'node:crypto';
 import type { BadInput, JobItem } from '../model/job.js';
 import type { CopyRef } from '../model/refs.js';
+import type { TargetCheck } from './job-targets.js';
 
 /** 合思's downloadurls takes at most 100 refs per call; one batch is one call. */
 export const MAX_REFS_PER_BATCH = 100;
@@ -52,6 +53,10 @@ export interface BatchOptions {
   batchSize?: number;
   maxBatchBytes?: number;
   maxBadLines?: number;
+  /** Where each distinct ref goes (job-targets.ts): refusals become bad lines, the same file twice a duplicate. */
+  targets?: { check(ref: CopyRef, line: number): TargetCheck };
+  /** Told every bad line as it passes (the CLI prints them at once). */
+  onBad?: (bad: BadInput) => void;
 }
 
 /** Bytes a ref adds to a message's JSON (its text plus the separating comma). */
@@ -71,10 +76,14 @@ export async function* batchItems(
   const seen = new Set<string>();
   let batch: CopyRef[] = [];
   let bytes = 0;
+  const badLine = (bad: BadInput): void => {
+    tally.badLines++;
+    if (tally.bad.length < maxBad) tally.bad.push(bad);
+    options.onBad?.(bad);
+  };
   for await (const item of items) {
     if ('bad' in item) {
-      tally.badLines++;
-      if (tally.bad.length < maxBad) tally.bad.push(item.bad);
+      badLine(item.bad);
       continue;
     }
     const id = refDedupeKey(item.ok);
@@ -83,6 +92,15 @@ export async function* batchItems(
       continue;
     }
     seen.add(id);
+    const target = options.targets?.check(item.ok, item.line);
+    if (target && 'refusal' in target) {
+      badLine({ line: item.line, code: target.refusal.code, message: target.refusal.message });
+      continue;
+    }
+    if (target && 'duplicate' in target) {
+      tally.duplicates++;
+      continue;
+    }
     const size = refBytes(item.ok);
     if (batch.length > 0 && (batch.length >= batchSize || bytes + size > maxBytes)) {
       yield batch;

@@ -144,6 +144,26 @@ export function originalFileName(ref: CopyRef, resolution?: Resolution): string 
   return ref.id;
 }
 
+/** Placeholder syntax of a key template: every `{` closed, no nesting, no stray `}`, no empty or unknown name. */
+export function templateSyntaxProblem(template: string): string | undefined {
+  for (let i = 0; i < template.length; i++) {
+    const ch = template[i];
+    if (ch === '}') return `has a '}' without its '{' at character ${i + 1}`;
+    if (ch !== '{') continue;
+    const close = template.indexOf('}', i + 1);
+    const nested = template.indexOf('{', i + 1);
+    if (close < 0) return `has an unclosed '{' at character ${i + 1}`;
+    if (nested >= 0 && nested < close) return `has a '{' inside a placeholder at character ${nested + 1}`;
+    const name = template.slice(i + 1, close);
+    if (!(OBJECT_KEY_PLACEHOLDERS as readonly string[]).includes(name)) {
+      const known = OBJECT_KEY_PLACEHOLDERS.map((p) => `{${p}}`).join(' ');
+      return `has an unknown placeholder {${name}} (known: ${known})`;
+    }
+    i = close;
+  }
+  return undefined;
+}
+
 /**
  * The object key for a ref: `ref.targetKey` when given (validated; a bad one → AppError `invalid_target_key`),
  * else `template` filled in. Each placeholder value is sanitised as one segment; missing template vars become
@@ -172,14 +192,10 @@ export function objectKeyFor(
     formType: part(ref.vars?.formType),
     ext: extensionOf(fileName),
   };
-  const key = template.replace(/\{([^{}]*)\}/g, (_m, name: string) => {
-    if (!Object.hasOwn(values, name)) {
-      throw new AppError('invalid_object_key', `object key template has an unknown placeholder {${name}}`, {
-        status: 400,
-      });
-    }
-    return values[name as keyof typeof values];
-  });
+  // An unclosed `{` would otherwise be written literally; an unknown name would be left in the key.
+  const syntax = templateSyntaxProblem(template);
+  if (syntax) throw new AppError('invalid_object_key', `object key template ${syntax}`, { status: 400 });
+  const key = template.replace(/\{([^{}]*)\}/g, (_m, name: string) => values[name as keyof typeof values]);
   const problem = objectKeyProblem(key);
   if (problem) throw new AppError('invalid_object_key', `object key ${problem}`, { status: 400 });
   return key;

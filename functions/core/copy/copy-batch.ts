@@ -1,20 +1,28 @@
 /**
  * The copy engine: one batch of ≤100 refs → objects in the bucket. Every ref ends in exactly one result (copied,
- * skipped, failed with a code), in input order; nothing is lost silently.
+ * skipped, failed with a code), in input order; nothing is lost silently, and nothing the job does not own is
+ * written.
  *
- * Two steps: resolve the batch (resolve-batch.ts: one downloadurls call right before downloading), then copy each
- * planned file (copy-file.ts), a few at once. When `ctx.signal` aborts (the Lambda deadline nears) no new file
- * starts, in-flight GETs and uploads are aborted, and every unfinished ref comes back `deadline` (retryable), so the
- * queue hands it out again; `cancelled` instead when the signal's reason is a CancelledError (the CLI's Ctrl-C).
+ * Four steps: plan (plan-targets.ts: each ref's object key, held to the bucket's lanes, one file per key), claim
+ * (claim-targets.ts: what already sits at each key — the same file is skipped before any 合思 call, another one is
+ * refused or, opted in, overwritten), resolve what is left (resolve-batch.ts: one downloadurls call right before
+ * downloading), then copy each planned file (copy-file.ts), a few at once, with a conditional write. When
+ * `ctx.signal` aborts (the Lambda deadline nears) no new file starts, in-flight GETs and uploads are aborted, and
+ * every unfinished ref comes back `deadline` (retryable), so the queue hands it out again; `cancelled` instead when
+ * the signal's reason is a CancelledError (the CLI's Ctrl-C).
  */
 import pLimit, { type LimitFunction } from 'p-limit';
+import { fallbackLanes, type Lanes } from '../attachments/lanes.js';
+import { DEFAULT_OBJECT_KEY_TEMPLATE } from '../attachments/object-key.js';
 import type { CopyResult } from '../model/copy-result.js';
 import type { CopyRef } from '../model/refs.js';
 import { DEFAULT_EXPIRATION_SECONDS } from '../model/resolution.js';
 import type { Downloader, DownloadUrlResolver, FormFilesSource, Logger, ObjectSink } from '../ports.js';
 import { type BackoffPolicy, defaultSleep, type Sleep } from '../util/backoff.js';
+import { claimTargets } from './claim-targets.js';
 import { fromError, stoppedResult } from './copy-failure.js';
 import { type CopyFileEnv, type CopyStats, copyFile } from './copy-file.js';
+import { planTargets } from './plan-targets.js';
 import { type PlannedFile, resolveBatch } from './resolve-batch.js';
 
 export type { CopyStats } from './copy-file.js';
@@ -40,6 +48,10 @@ export interface CopyContext {
   expiration?: number;
   /** Counters this run adds to (metrics). */
   stats?: CopyStats;
+  /** The bucket's lanes (config); default: the template's root plus attachments/ and forms/. */
+  lanes?: Lanes;
+  /** `overwrite`: replace objects of other identity at the target keys (else they fail target_occupied). */
+  onConflict?: 'overwrite';
 }
 
 export interface CopyDeps {
@@ -69,19 +81,32 @@ export async function copyBatch(
 ): Promise<CopyResult[]> {
   const signal = ctx.signal ?? new AbortController().signal;
   const expiration = ctx.expiration ?? DEFAULT_EXPIRATION_SECONDS;
-  const { results, planned } = await resolveBatch(
-    refs,
-    { jobId: ctx.jobId, keyTemplate: ctx.keyTemplate, expiration, signal, now: deps.now ?? Date.now },
+  const concurrency = Math.max(1, Math.floor(ctx.concurrency ?? DEFAULT_COPY_CONCURRENCY));
+  const keyTemplate = ctx.keyTemplate ?? DEFAULT_OBJECT_KEY_TEMPLATE;
+  const log = deps.logger.child({ jobId: ctx.jobId });
+  const lanes = ctx.lanes ?? fallbackLanes(keyTemplate);
+  const { results, targets } = planTargets(refs, { jobId: ctx.jobId, keyTemplate, lanes });
+  const claim = await claimTargets(targets, {
+    sink: deps.sink,
+    signal,
+    concurrency,
+    log,
+    ...(ctx.onConflict ? { onConflict: ctx.onConflict } : {}),
+  });
+  const resolved = await resolveBatch(
+    claim.claimed,
+    { expiration, signal, now: deps.now ?? Date.now },
     deps.resolver,
     deps.formFiles,
   );
+  for (const [index, result] of [...claim.results, ...resolved.results]) results[index] = result;
   const env: CopyFileEnv = {
     resolver: deps.resolver,
     formFiles: deps.formFiles,
     sink: deps.sink,
     downloader: deps.downloader,
     checkUrl: deps.checkUrl,
-    log: deps.logger.child({ jobId: ctx.jobId }),
+    log,
     now: deps.now ?? Date.now,
     sleep: deps.sleep ?? defaultSleep,
     random: deps.random ?? Math.random,
@@ -90,8 +115,8 @@ export async function copyBatch(
     signal,
     stats: ctx.stats ?? newCopyStats(),
   };
-  const limit = ctx.limit ?? pLimit(Math.max(1, Math.floor(ctx.concurrency ?? DEFAULT_COPY_CONCURRENCY)));
-  await limit.map(planned, async (file) => {
+  const limit = ctx.limit ?? pLimit(concurrency);
+  await limit.map(resolved.planned, async (file) => {
     results[file.index] = await copyOrFail(file, env);
   });
   return results.map((r, i) => r ?? stoppedResult(refs[i] as CopyRef, signal.reason));

@@ -1,7 +1,8 @@
 /**
- * The second half of copying a batch: one planned file → one object. In order:
- * 1. the skip check: an object already at the key that is this very file (object-identity.ts) is `skipped`, without
- *    a GET when the size is known up front;
+ * The last step of copying a batch: one planned file → one object. (Whether the key is free, holds this very file
+ * or another one was settled before: claim-targets.ts.) In order:
+ * 1. the write's condition: only where no object is (If-None-Match: *), or, for an opted-in overwrite, only over
+ *    the object that was looked at (If-Match); a lost race → read what won and end skipped or target_occupied;
  * 2. the transfer: GET body → VerifyingTransform (core/integrity: length, SHA-256, the source's CRC-64 / MD5;
  *    verified-body.ts) → sink.put, streamed, never buffered whole; a body shorter or longer than its
  *    Content-Length, or whose bytes fail the source's checksum, fails the upload, so no such object is left; a copied
@@ -33,8 +34,9 @@ import type {
   PutObjectResult,
 } from '../ports.js';
 import { abortableSleep, type BackoffPolicy, backoffDelay, type Sleep } from '../util/backoff.js';
+import { settleConflict } from './claim-targets.js';
 import { CopyFailure, deadlineFailure, safeMessage, TransientDownload } from './copy-failure.js';
-import { objectMetadata, sameObject } from './object-identity.js';
+import { objectMetadata } from './object-identity.js';
 import { resolveRefs } from './ref-resolution.js';
 import type { PlannedFile } from './resolve-batch.js';
 import { checkedBody, giveUpOnChecksums, passOnDownloadError } from './verified-body.js';
@@ -71,28 +73,28 @@ export interface CopyFileEnv {
 }
 
 /** What the object is told about itself: fixed from the first resolution, whatever later re-resolves answer. */
-type ObjectProps = Pick<PutObjectOptions, 'contentType' | 'contentDisposition' | 'metadata'>;
+type ObjectProps = Pick<PutObjectOptions, 'contentType' | 'contentDisposition' | 'metadata' | 'condition'>;
 
 type Transfer =
   | { kind: 'copied'; bytes: number; proof: BodyProof; stored: PutObjectResult }
-  | { kind: 'skipped' }
   | { kind: 'expired' };
 
-/** Skipped: the object is this very file; its proof record comes along when the object carries its SHA-256. */
-function skipped(ref: CopyRef, objectKey: string, head: ObjectHead | undefined, now: number): CopyResult {
-  const record = head && recordFromHead(head, ref, objectKey, now);
-  return {
-    status: 'skipped',
-    id: ref.id,
-    key: ref.key,
-    objectKey,
-    reason: 'exists',
-    ...(record ? { record } : {}),
-  };
+/** Copies one file; a lost conditional write is settled by what won. */
+export async function copyFile(file: PlannedFile, env: CopyFileEnv): Promise<CopyResult> {
+  try {
+    return await copyOnce(file, env);
+  } catch (err) {
+    if (!isAppError(err) || err.code !== ErrorCode.WriteConflict || env.signal.aborted) throw err;
+    env.log.info('the target key was written by someone else meanwhile; reading what is there', {
+      id: file.ref.id,
+      objectKey: file.objectKey,
+    });
+    return settleConflict(file, env.sink, env.signal);
+  }
 }
 
 /** Copies one file; throws CopyFailure (or the cause) for anything that ends it failed. */
-export async function copyFile(file: PlannedFile, env: CopyFileEnv): Promise<CopyResult> {
+async function copyOnce(file: PlannedFile, env: CopyFileEnv): Promise<CopyResult> {
   const { ref, objectKey } = file;
   const { signal } = env;
   let resolution = file.resolution;
@@ -102,10 +104,8 @@ export async function copyFile(file: PlannedFile, env: CopyFileEnv): Promise<Cop
     contentType: contentTypeFor(name, resolution.fileType),
     contentDisposition: contentDisposition(name),
     metadata: objectMetadata(ref),
+    condition: file.replaces?.etag ? { ifMatch: file.replaces.etag } : { ifNoneMatch: true },
   };
-  const head = await headOf(objectKey, env);
-  // The size is known before any byte moves (DP: JSON, or the client's answer): skip without a GET.
-  if (sameObject(head, resolution.fileSize, ref)) return skipped(ref, objectKey, head, env.now());
 
   let reResolved = false;
   let attempt = 0;
@@ -119,8 +119,7 @@ export async function copyFile(file: PlannedFile, env: CopyFileEnv): Promise<Cop
     attempt += 1;
     try {
       await env.checkUrl?.(resolution.url);
-      const outcome = await transfer(file, resolution, put, head, env);
-      if (outcome.kind === 'skipped') return skipped(ref, objectKey, head, env.now());
+      const outcome = await transfer(file, resolution, put, env);
       if (outcome.kind === 'copied') {
         const { bytes, proof, stored } = outcome;
         const now = env.now();
@@ -155,19 +154,6 @@ export async function copyFile(file: PlannedFile, env: CopyFileEnv): Promise<Cop
   }
 }
 
-async function headOf(objectKey: string, env: CopyFileEnv): Promise<ObjectHead | undefined> {
-  try {
-    return await env.sink.head(objectKey, env.signal);
-  } catch (err) {
-    if (env.signal.aborted) throw err;
-    throw new CopyFailure(
-      isAppError(err) ? err.code : ErrorCode.HeadFailed,
-      `cannot check the target object: ${safeMessage(err)}`,
-      isAppError(err) ? err.retryable : true,
-    );
-  }
-}
-
 async function reResolve(ref: DownloadRef, env: CopyFileEnv): Promise<ResolvedAttachment> {
   env.stats.reResolves += 1;
   const [again] = await resolveRefs(
@@ -199,7 +185,6 @@ async function transfer(
   file: PlannedFile,
   resolution: ResolvedAttachment,
   put: ObjectProps,
-  existing: ObjectHead | undefined,
   env: CopyFileEnv,
 ): Promise<Transfer> {
   const { ref, objectKey } = file;
@@ -223,10 +208,6 @@ async function transfer(
     if (isTransientStatus(res.status))
       throw new TransientDownload(code, `download answered ${res.status}`, true);
     throw new CopyFailure(code, `download answered ${res.status}`, false);
-  }
-  if (sameObject(existing, res.contentLength, ref)) {
-    await discard(res);
-    return { kind: 'skipped' };
   }
   const { verifier, metadata } = await checkedBody(res, () => discard(res));
   let downloadError: unknown;
@@ -252,6 +233,7 @@ async function transfer(
     body.destroy();
     if (signal.aborted) throw deadlineFailure();
     if (downloadError !== undefined) passOnDownloadError(downloadError);
+    if (isAppError(err) && err.code === ErrorCode.WriteConflict) throw err;
     throw new CopyFailure(
       isAppError(err) ? err.code : ErrorCode.UploadFailed,
       `upload failed: ${safeMessage(err)}`,

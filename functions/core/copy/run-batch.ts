@@ -3,6 +3,7 @@
  * batch report. The handler only maps SQS records in and partial-batch failures out.
  */
 import type { LimitFunction } from 'p-limit';
+import { fallbackLanes, type Lanes } from '../attachments/lanes.js';
 import { ErrorCode } from '../errors.js';
 import { writeBatchIndex } from '../jobs/file-index.js';
 import { batchReportKey } from '../jobs/keys.js';
@@ -34,6 +35,8 @@ export interface RunBatchDeps extends CopyDeps {
   limit?: LimitFunction;
   /** Runs package messages (message.packages); without it they fail `misconfigured`. */
   packages?: PackageBatchRunner;
+  /** The bucket's lanes (config); default: the default template's root plus attachments/ and forms/. */
+  lanes?: Lanes;
 }
 
 export interface RunBatchInput {
@@ -107,6 +110,8 @@ export async function runBatchMessage(input: RunBatchInput, deps: RunBatchDeps):
         keyTemplate: message.keyTemplate ?? deps.defaultKeyTemplate,
         concurrency: deps.concurrency,
         ...(deps.limit ? { limit: deps.limit } : {}),
+        lanes: deps.lanes ?? fallbackLanes(deps.defaultKeyTemplate, deps.reportPrefix),
+        ...(message.onConflict === 'overwrite' ? { onConflict: message.onConflict } : {}),
         ...signal,
         stats,
       },

@@ -41,6 +41,9 @@ export function parseBatchMessage(body: string): BatchMessage {
     throw new ValidationError('message keyTemplate must be a non-empty string when given');
   }
   const packages = m.packages === undefined ? undefined : readPackages(m.packages);
+  if (m.onConflict !== undefined && m.onConflict !== 'overwrite') {
+    throw new ValidationError('message onConflict must be "overwrite" when given');
+  }
   return {
     v: 1,
     jobId: m.jobId,
@@ -48,6 +51,7 @@ export function parseBatchMessage(body: string): BatchMessage {
     refs: m.refs as CopyRef[],
     ...(m.keyTemplate === undefined ? {} : { keyTemplate: m.keyTemplate as string }),
     ...(packages === undefined ? {} : { packages }),
+    ...(m.onConflict === 'overwrite' ? { onConflict: 'overwrite' as const } : {}),
   };
 }
 

@@ -1,12 +1,17 @@
 /**
  * The body of POST /copy-jobs, checked before anything is queued:
- *   {"refs": [{id, key, fileName?, targetKey?}, …], "keyTemplate"?: "…"}   or   {"manifest": "s3://bucket/key"}
+ *   {"refs": [{id, key, fileName?, targetKey?}, …], "keyTemplate"?: "…", "onConflict"?: "fail"|"overwrite"}
+ *   or {"manifest": "s3://bucket/key", "keyTemplate"?, "onConflict"?}
  * Refs are judged exactly as manifest lines are (manifest-item.ts); a bad one refuses the whole request with a 400
- * naming the item (from 0) and the field. Too many refs is a 413.
+ * naming the item (from 0) and the field, and so does a targetKey outside the archive lanes or in a system lane
+ * (lanes.ts), or a keyTemplate whose root is. Too many refs is a 413. Two refs on one object key are not a 400: the
+ * job keeps the first and reports the others (target_key_conflict), as for a manifest.
  */
+import { keyTemplateProblem, type Lanes, laneProblem } from '../attachments/lanes.js';
 import { manifestItemFrom } from '../attachments/manifest-item.js';
 import { objectKeyFor } from '../attachments/object-key.js';
 import { AppError, TooLargeError, ValidationError } from '../errors.js';
+import type { OnConflict } from '../model/job.js';
 import type { CopyRef } from '../model/refs.js';
 
 /** Refs one request may carry; larger jobs belong in a manifest (no size limit, read as a stream). */
@@ -15,9 +20,14 @@ const MAX_TEMPLATE_CHARS = 512;
 /** A 400 names this many bad refs; the count says how many there were. */
 const MAX_NAMED_PROBLEMS = 5;
 
+interface JobOptions {
+  keyTemplate?: string;
+  onConflict?: 'overwrite';
+}
+
 export type CopyJobRequest =
-  | { kind: 'refs'; refs: CopyRef[]; keyTemplate?: string }
-  | { kind: 'manifest'; bucket: string; key: string; keyTemplate?: string };
+  | ({ kind: 'refs'; refs: CopyRef[] } & JobOptions)
+  | ({ kind: 'manifest'; bucket: string; key: string } & JobOptions);
 
 export interface CopyJobRequestOptions {
   maxRefs?: number;
@@ -25,9 +35,21 @@ export interface CopyJobRequestOptions {
   bucket: string;
   /** Manifests must sit under this prefix (the function may read nothing else; default `manifests/`). */
   manifestsPrefix?: string;
+  /** The bucket's lanes: targetKeys and keyTemplates are held to them (400 naming the item and the rule). */
+  lanes?: Lanes;
 }
 
-function checkKeyTemplate(value: unknown): string | undefined {
+const ON_CONFLICT: readonly OnConflict[] = ['fail', 'overwrite'];
+
+function checkOnConflict(value: unknown): { onConflict?: 'overwrite' } {
+  if (value === undefined || value === null || value === 'fail') return {};
+  if (value === 'overwrite') return { onConflict: 'overwrite' };
+  throw new ValidationError(
+    `"onConflict" must be ${ON_CONFLICT.map((v) => `"${v}"`).join(' or ')} (got ${JSON.stringify(value)})`,
+  );
+}
+
+function checkKeyTemplate(value: unknown, lanes: Lanes | undefined): string | undefined {
   if (value === undefined || value === null) return undefined;
   if (typeof value !== 'string' || value.trim() === '') {
     throw new ValidationError('"keyTemplate" must be a non-empty string');
@@ -42,6 +64,8 @@ function checkKeyTemplate(value: unknown): string | undefined {
     if (err instanceof AppError) throw new ValidationError(`"keyTemplate": ${err.message}`);
     throw err;
   }
+  const problem = lanes && keyTemplateProblem(value, lanes);
+  if (problem) throw new ValidationError(`"keyTemplate": ${problem.message}`);
   return value;
 }
 
@@ -65,8 +89,11 @@ export function parseCopyJobRequest(text: string, options: CopyJobRequestOptions
     throw new ValidationError('body must be a JSON object: {"refs": [...]} or {"manifest": "s3://…"}');
   }
   const o = body as Record<string, unknown>;
-  const keyTemplate = checkKeyTemplate(o.keyTemplate);
-  const withTemplate = keyTemplate === undefined ? {} : { keyTemplate };
+  const keyTemplate = checkKeyTemplate(o.keyTemplate, options.lanes);
+  const withTemplate = {
+    ...(keyTemplate === undefined ? {} : { keyTemplate }),
+    ...checkOnConflict(o.onConflict),
+  };
   const hasRefs = o.refs !== undefined;
   const hasManifest = o.manifest !== undefined;
   if (hasRefs === hasManifest) {
@@ -101,12 +128,17 @@ export function parseCopyJobRequest(text: string, options: CopyJobRequestOptions
   let bad = 0;
   o.refs.forEach((raw, index) => {
     const item = manifestItemFrom(raw, index + 1);
-    if ('ok' in item) {
+    const lane =
+      'ok' in item && item.ok.targetKey !== undefined && options.lanes
+        ? laneProblem(item.ok.targetKey, options.lanes)
+        : undefined;
+    if ('ok' in item && !lane) {
       refs.push(item.ok);
       return;
     }
     bad += 1;
-    if (problems.length < MAX_NAMED_PROBLEMS) problems.push(`refs[${index}]: ${item.bad.message}`);
+    const message = 'bad' in item ? item.bad.message : `"targetKey" ${lane?.message} [${lane?.code}]`;
+    if (problems.length < MAX_NAMED_PROBLEMS) problems.push(`refs[${index}]: ${message}`);
   });
   if (bad > 0) {
     const more = bad > problems.length ? ` (and ${bad - problems.length} more bad refs)` : '';

@@ -9,6 +9,9 @@
  *   failed attempt queued are then repeated, which is safe: the copy worker skips files already archived.
  * - Input that is unusable as a whole (ValidationError from a parser: CSV header without "id", not a JSON array)
  *   is not worth retrying: job.json is written with `error`, and the batches queued before the error still run.
+ * - With `lanes`, every ref's object key is checked as it streams past (attachments/job-targets.ts): a key outside
+ *   the archive lanes or inside a system lane, and a second file on a key the job already gave away, become bad
+ *   lines with their rule's code; the good refs still run.
  */
 import {
   type BatchOptions,
@@ -17,9 +20,11 @@ import {
   newBatchTally,
   refsAsItems,
 } from '../attachments/batching.js';
+import { JobTargets } from '../attachments/job-targets.js';
+import { keyTemplateProblem, type Lanes } from '../attachments/lanes.js';
 import { AppError, ValidationError } from '../errors.js';
 import type { BatchMessage } from '../model/batch.js';
-import type { JobItem, JobRecord, JobSource } from '../model/job.js';
+import type { BadInput, JobItem, JobRecord, JobSource } from '../model/job.js';
 import type { CopyRef } from '../model/refs.js';
 import { type BatchQueue, type Logger, type ReportStore, silentLogger } from '../ports.js';
 import { assertValidJobId, batchIdFor, jobRecordKey } from './keys.js';
@@ -37,6 +42,10 @@ export interface CreateJobInput {
    * Batches queued before it are not recalled.
    */
   rejectInvalidManifest?: boolean;
+  /** `overwrite`: the job replaces objects of other identity at its keys (default: they fail target_occupied). */
+  onConflict?: 'overwrite';
+  /** Told every bad line (parser's or target check's) as it passes. */
+  onBadItem?: (bad: BadInput) => void;
   /**
    * When job.json exists, queue the job's batches again instead of doing nothing (the CLI resuming a job with the
    * same --job-id; its copy side skips what is settled). The same input cuts the same batches: each is checked
@@ -54,6 +63,11 @@ export interface CreateJobDeps {
   reportPrefix?: string;
   signal?: AbortSignal;
   batch?: BatchOptions;
+  /**
+   * The bucket's lanes (config): the template is checked whole before anything is queued, and every ref's object
+   * key as it passes. Every deployed caller passes them; without, keys are checked only by the copy worker.
+   */
+  lanes?: Lanes;
 }
 
 export interface CreateJobResult {
@@ -77,6 +91,15 @@ export async function createJobOnce(input: CreateJobInput, deps: CreateJobDeps):
     return { record: existing, created: false };
   }
 
+  if (deps.lanes) {
+    const problem = keyTemplateProblem(input.keyTemplate, deps.lanes);
+    if (problem) throw new ValidationError(`"keyTemplate": ${problem.message}`);
+  }
+  const batchOptions: BatchOptions = {
+    ...deps.batch,
+    ...(deps.lanes ? { targets: new JobTargets(deps.lanes, input.keyTemplate, input.jobId) } : {}),
+    ...(input.onBadItem ? { onBad: input.onBadItem } : {}),
+  };
   const tally = newBatchTally();
   const batchIds: string[] = [];
   const batchSizes: number[] = [];
@@ -100,12 +123,13 @@ export async function createJobOnce(input: CreateJobInput, deps: CreateJobDeps):
       log.warn('job input unusable past this point; queuing what came before', { error: err.message });
     }
   }
-  for await (const refs of batchItems(untilUnusable(), tally, deps.batch)) {
+  const onConflict = input.onConflict === 'overwrite' ? { onConflict: input.onConflict } : {};
+  for await (const refs of batchItems(untilUnusable(), tally, batchOptions)) {
     if (existing) assertSameBatch(existing, batchIds.length, refs.length);
     const batchId = batchIdFor(batchIds.length);
     batchIds.push(batchId);
     batchSizes.push(refs.length);
-    pending.push({ v: 1, jobId: input.jobId, batchId, refs, keyTemplate: input.keyTemplate });
+    pending.push({ v: 1, jobId: input.jobId, batchId, refs, keyTemplate: input.keyTemplate, ...onConflict });
     if (pending.length >= MESSAGES_PER_SEND) await flush();
   }
   await flush();
@@ -121,6 +145,7 @@ export async function createJobOnce(input: CreateJobInput, deps: CreateJobDeps):
     source: input.source,
     createdAt: (deps.now?.() ?? new Date()).toISOString(),
     keyTemplate: input.keyTemplate,
+    ...onConflict,
     counts: {
       refs: tally.refs,
       batches: batchIds.length,
@@ -202,6 +227,7 @@ export async function recordFailedJob(
  */
 export function refsJobStarter(
   deps: CreateJobDeps,
+  options: Pick<CreateJobInput, 'onBadItem'> = {},
 ): (input: Omit<CreateJobInput, 'items'> & { items: Iterable<CopyRef> }) => Promise<JobRecord> {
-  return (input) => createJob({ ...input, items: refsAsItems(input.items) }, deps);
+  return (input) => createJob({ ...options, ...input, items: refsAsItems(input.items) }, deps);
 }

@@ -22,6 +22,8 @@ export interface ManifestJobInput {
   /** Default `{kind: 'manifest', bucket, key}`. */
   source?: JobSource;
   rejectUnusable?: boolean;
+  /** `overwrite`: replace objects of other identity (POST /copy-jobs {"onConflict": "overwrite"}). */
+  onConflict?: 'overwrite';
 }
 
 export interface ManifestJobDeps extends CreateJobDeps {
@@ -71,5 +73,6 @@ export async function runManifestJob(
     yield first.value;
     yield* items;
   };
-  return createJobOnce({ jobId, source, items: all(), keyTemplate }, deps);
+  const onConflict = input.onConflict === 'overwrite' ? { onConflict: input.onConflict } : {};
+  return createJobOnce({ jobId, source, items: all(), keyTemplate, ...onConflict }, deps);
 }

@@ -13,9 +13,16 @@ export async function startCopyJob(
   deps: ManifestJobDeps,
 ): Promise<CreateJobResult> {
   const keyTemplate = request.keyTemplate ?? job.defaultKeyTemplate;
+  const onConflict = request.onConflict === 'overwrite' ? { onConflict: request.onConflict } : {};
   if (request.kind === 'refs') {
     return createJobOnce(
-      { jobId: job.jobId, source: { kind: 'api' }, items: refsAsItems(request.refs), keyTemplate },
+      {
+        jobId: job.jobId,
+        source: { kind: 'api' },
+        items: refsAsItems(request.refs),
+        keyTemplate,
+        ...onConflict,
+      },
       deps,
     );
   }
@@ -26,6 +33,7 @@ export async function startCopyJob(
       key: request.key,
       keyTemplate,
       source: { kind: 'api', manifest: `s3://${request.bucket}/${request.key}` },
+      ...onConflict,
       // A caller waiting for an answer hears about an unreadable manifest as a 400, not as a failed job.
       rejectUnusable: true,
     },

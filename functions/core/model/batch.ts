@@ -19,6 +19,8 @@ export interface BatchMessage {
    * copies the files, then writes each package's form.json, print.pdf and index (core/packages/).
    */
   packages?: PackageInfo[];
+  /** `overwrite`: replace an object of other identity at a target key (else it fails `target_occupied`). */
+  onConflict?: 'overwrite';
 }
 
 /** jobs/<jobId>/batches/<batchId>.json: written by the copy worker after each attempt. */

@@ -62,6 +62,8 @@ export type CopyResult =
       retryable: boolean;
       /** Safe to show: no URL query, header or token. */
       message: string;
+      /** target_occupied: what holds the key instead (from its metadata and HEAD; never a URL). */
+      occupant?: { source?: string; fileId?: string; size: number; lastModified?: string };
     };
 
 export type FailedResult = Extract<CopyResult, { status: 'failed' }>;

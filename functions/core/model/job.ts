@@ -32,7 +32,12 @@ export interface BadInput {
   /** 1-based line number in the manifest (for a JSON array: the item's 1-based index). */
   line: number;
   message: string;
+  /** The rule a refused target broke (target_in_system_lane, target_key_conflict, …); absent for malformed lines. */
+  code?: string;
 }
+
+/** What a job does with an object at its target key that is not the ref's own file. */
+export type OnConflict = 'fail' | 'overwrite';
 
 /**
  * One input item on its way into a job: a usable ref with the (1-based) line it came from, or a bad line.
@@ -47,6 +52,8 @@ export interface JobRecord {
   source: JobSource;
   createdAt: string;
   keyTemplate: string;
+  /** Set when the job replaces objects of other identity (the default, absent, fails them `target_occupied`). */
+  onConflict?: 'overwrite';
   counts: {
     /** Refs queued (after de-duplication). */
     refs: number;

@@ -3,8 +3,8 @@
  * compare-and-set so that two runs can never both believe they hold the lock or both move the watermark.
  *
  * Why a separate port instead of ReportStore: ReportStore has no versions. Real S3 has conditional writes
- * (PutObject If-None-Match: * / If-Match: <etag>), which is all a lock needs; s3rver does not, so the local
- * stack and the tests use the one-process implementations in ./versioned-store.ts.
+ * (PutObject If-None-Match: * / If-Match: <etag>), which is all a lock needs (so does the local stack's embedded
+ * S3); unit tests and stores without them use the one-process implementations in ./versioned-store.ts.
  */
 import { AppError } from '../errors.js';
 import type { VersionedStore } from '../ports.js';

@@ -2,8 +2,9 @@
  * The pipeline `copy` and `sync` share: job creation (the functions' createJob) → the in-process queue
  * (CopyRunner) → the copy engine (runBatchMessage with the copy function's own collaborators from the composition
  * root, so it also writes jobs/<jobId>/batches/*.json like the copy function), with live progress and Ctrl-C
- * handling. `--dry-run` runs only the engine's first step (resolveBatch: one downloadurls call, the object keys) and
- * prints what it would write, touching no bucket; without 合思 credentials it plans from the manifest alone.
+ * handling. `--dry-run` runs only the engine's planning (planTargets: the object keys, held to the lanes; then
+ * resolveBatch: one downloadurls call) and prints what it would write, touching no bucket; without 合思 credentials
+ * it plans from the manifest alone.
  *
  * Two things make a run end as a whole rather than ref by ref:
  * - a batch whose every ref failed for the same reason outside the file (合思 refused the credentials, cannot be
@@ -13,9 +14,12 @@
  */
 import { pipeline, type Readable, Transform } from 'node:stream';
 import pLimit, { type LimitFunction } from 'p-limit';
+import { lanesFromConfig } from '../../../functions/config.js';
+import type { Lanes } from '../../../functions/core/attachments/lanes.js';
 import { OBJECT_KEY_PLACEHOLDERS } from '../../../functions/core/attachments/object-key.js';
 import { parseDpKey } from '../../../functions/core/attachments/ref.js';
 import type { CopyDeps } from '../../../functions/core/copy/copy-batch.js';
+import { planTargets } from '../../../functions/core/copy/plan-targets.js';
 import { resolveBatch } from '../../../functions/core/copy/resolve-batch.js';
 import { runBatchMessage } from '../../../functions/core/copy/run-batch.js';
 import {
@@ -50,6 +54,8 @@ export interface PipelineOptions {
   /** Files in flight in all. */
   concurrency: number;
   dryRun: boolean;
+  /** The bucket's lanes for this run (cliLanes). */
+  lanes: Lanes;
   /**
    * The job may have run before (copy --job-id): each batch's stored report is read first, and its settled refs
    * (copied, skipped, or failed for a reason of the file's own) are not run again.
@@ -80,6 +86,16 @@ export function checkKeyTemplate(template: string): void {
     );
   }
   if (template.trim() === '') throw new UsageError('--key-template must not be empty');
+}
+
+/**
+ * The lanes of a CLI run: the configured ones plus the root of a --key-template (the flag is configuration, like
+ * EKB_OBJECT_KEY_TEMPLATE), which may not lie in a system lane (jobs/, sync/, manifests/, hooks/, verify/).
+ */
+export function cliLanes(ctx: CliContext, keyTemplate: string): Lanes {
+  const { lanes, problems } = lanesFromConfig(ctx.config, [keyTemplate]);
+  if (problems.length > 0) throw new UsageError(`--key-template or lanes: ${problems.join('; ')}`);
+  return lanes;
 }
 
 export function parseConcurrency(raw: string | undefined, fallback: number): number {
@@ -139,6 +155,7 @@ function countingSink(
 ): ObjectSink {
   return {
     head: (key, signal) => sink.head(key, signal),
+    ...(sink.listKeys ? { listKeys: sink.listKeys.bind(sink) } : {}),
     async put(key, body: Readable, options) {
       const counter = new Transform({
         transform(chunk: Buffer, _encoding, callback) {
@@ -179,7 +196,7 @@ export async function createPipeline(ctx: CliContext, options: PipelineOptions):
   let runBatch: RunBatch;
   if (options.dryRun) {
     store = memoryStore();
-    runBatch = await planner(ctx, options.bucket);
+    runBatch = await planner(ctx, options.bucket, options.lanes);
   } else {
     if (!options.bucket) throw new UsageError('which bucket? pass --bucket or set EKB_BUCKET');
     // Loaded when a copy runs, not when the CLI starts: --help never pays for the AWS SDK or undici.
@@ -193,10 +210,7 @@ export async function createPipeline(ctx: CliContext, options: PipelineOptions):
       ctx,
       engine,
       { reports: store, index: textStoreIn(ctx.composition(), options.bucket) },
-      {
-        concurrency: options.concurrency,
-        files,
-      },
+      { concurrency: options.concurrency, files, lanes: options.lanes },
     );
     runBatch = options.resume ? resuming(ctx, store, copy, stopRun) : (m, s) => copy(m, s, [], 1);
   }
@@ -245,8 +259,11 @@ const offlineResolver: DownloadUrlResolver = {
   },
 };
 
-/** The dry run: each batch resolved and planned exactly as the engine would, each planned key printed. */
-async function planner(ctx: CliContext, bucket: string | undefined): Promise<RunBatch> {
+/**
+ * The dry run: each batch planned and resolved exactly as the engine would (object keys held to the lanes, one
+ * downloadurls call), each planned key printed; the bucket is not read, so nothing says skipped yet.
+ */
+async function planner(ctx: CliContext, bucket: string | undefined, lanes: Lanes): Promise<RunBatch> {
   let resolver: DownloadUrlResolver;
   if (ctx.hasEkuaibaoCredentials) {
     resolver = await ctx.ekuaibao();
@@ -257,14 +274,14 @@ async function planner(ctx: CliContext, bucket: string | undefined): Promise<Run
     );
   }
   return async (message, signal) => {
+    const plan = planTargets(message.refs, {
+      jobId: message.jobId,
+      keyTemplate: message.keyTemplate ?? ctx.config.objectKeyTemplate,
+      lanes,
+    });
     const { results, planned } = await resolveBatch(
-      message.refs,
-      {
-        jobId: message.jobId,
-        keyTemplate: message.keyTemplate ?? ctx.config.objectKeyTemplate,
-        expiration: DEFAULT_EXPIRATION_SECONDS,
-        signal,
-      },
+      plan.targets,
+      { expiration: DEFAULT_EXPIRATION_SECONDS, signal },
       resolver,
     );
     for (const { ref, resolution, objectKey } of planned) {
@@ -278,7 +295,7 @@ async function planner(ctx: CliContext, bucket: string | undefined): Promise<Run
         ...(resolution.fileSize === undefined ? {} : { size: resolution.fileSize }),
       });
     }
-    return results.filter((r): r is CopyResult => r !== undefined);
+    return [...plan.results.filter((r): r is CopyResult => r !== undefined), ...results.values()];
   };
 }
 
@@ -294,7 +311,7 @@ function copier(
   ctx: CliContext,
   engine: CopyDeps,
   { reports, index }: { reports: ReportStore; index: TextStore },
-  { concurrency, files }: { concurrency: number; files: LimitFunction },
+  { concurrency, files, lanes }: { concurrency: number; files: LimitFunction; lanes: Lanes },
 ): CopyBatch {
   const { config } = ctx;
   const liveByBatch = new Map<string, { files: number; bytes: number }>();
@@ -326,6 +343,7 @@ function copier(
           defaultKeyTemplate: config.objectKeyTemplate,
           concurrency,
           limit: files,
+          lanes,
         },
       );
       return outcome.report.results;

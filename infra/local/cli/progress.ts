@@ -39,7 +39,7 @@ export type ItemEvent =
       fileName?: string;
       size?: number;
     }
-  | { type: 'bad_line'; line: number; message: string }
+  | { type: 'bad_line'; line: number; message: string; code?: string }
   | { type: 'info'; message: string; [field: string]: unknown };
 
 export interface Totals {
@@ -261,7 +261,7 @@ export class Reporter {
         if (e.code === 'cancelled') return undefined;
         return `failed   ${e.id} ${JSON.stringify(e.key)}: ${e.code}: ${e.message}`;
       case 'bad_line':
-        return `line ${e.line}: ${e.message}`;
+        return `line ${e.line}: ${e.code ? `${e.code}: ` : ''}${e.message}`;
       case 'planned':
         return `would write  ${e.bucket ? `s3://${e.bucket}/` : ''}${e.objectKey}${e.size === undefined ? '' : `  (${formatBytes(e.size)})`}  ← ${e.id}`;
       case 'info':

@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createS3Client } from '../../../functions/aws/s3-client.js';
 import { createS3ManifestSource } from '../../../functions/aws/s3-manifest-source.js';
 import { createS3ReportStore } from '../../../functions/aws/s3-report-store.js';
+import { buildLanes } from '../../../functions/core/attachments/lanes.js';
 import { jobRecordKey } from '../../../functions/core/jobs/keys.js';
 import type { JobRecord } from '../../../functions/core/model/job.js';
 import { createHandler, type FanOutHandlerDeps } from '../../../functions/fan-out/handler.js';
@@ -58,6 +59,12 @@ function fanOut() {
     logger: createLogger({ write: () => {} }),
     bucket: s3.bucket,
     keyTemplate: 'attachments/{fileId}/{fileName}',
+    // refs.jsonl sends one file to targetKey archive/2025/…: a deployment with that archive lane.
+    lanes: buildLanes({
+      templates: ['attachments/{fileId}/{fileName}'],
+      extraArchive: ['archive/'],
+      reportPrefix: 'jobs/',
+    }).lanes,
   };
   return { queue, handler: createHandler(deps) };
 }

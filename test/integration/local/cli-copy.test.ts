@@ -160,6 +160,58 @@ describe('ekb-archive copy (bin as a child process, s3rver via AWS_ENDPOINT_URL_
     expect(badTemplate.stderr).toContain('unknown placeholder(s) {nope}');
   });
 
+  it('holds every target to the lanes: a template in a system lane is a usage error, a line aimed there is a bad line, an occupied key is refused unless --overwrite', async () => {
+    const files = demoFiles().slice(10, 12);
+    const manifest = join(dir, 'lanes.jsonl');
+    const occupied = `lanes/${files[1]?.id}/${files[1]?.fileName}`;
+    await writeFile(
+      manifest,
+      [
+        JSON.stringify({ id: files[0]?.id, key: files[0]?.key, targetKey: 'sync/state.json' }),
+        JSON.stringify({ id: files[1]?.id, key: files[1]?.key }),
+      ].join('\n'),
+    );
+    const badTemplate = await runCli(
+      ['copy', '--manifest', manifest, '--sandbox', '--key-template', 'jobs/{fileId}/{fileName}'],
+      { env },
+    );
+    expect(badTemplate.code).toBe(2);
+    expect(badTemplate.stderr).toMatch(/system lane "jobs\/"/);
+
+    const { PutObjectCommand } = await import('@aws-sdk/client-s3');
+    await s3.client.send(new PutObjectCommand({ Bucket: s3.bucket, Key: occupied, Body: 'placeholder' }));
+    const args = [
+      'copy',
+      '--manifest',
+      manifest,
+      '--sandbox',
+      '--json',
+      '--key-template',
+      'lanes/{fileId}/{fileName}',
+    ];
+    const refused = await runCli(args, { env });
+    expect(refused.code).toBe(1);
+    const events = jsonLines(refused.stdout);
+    expect(events.filter((e) => e.type === 'bad_line')).toEqual([
+      expect.objectContaining({ line: 1, code: 'target_in_system_lane' }),
+    ]);
+    expect(events.filter((e) => e.type === 'failed')).toEqual([
+      expect.objectContaining({ id: files[1]?.id, code: 'target_occupied', retryable: false }),
+    ]);
+    expect(await keysUnder(s3, 'sync/')).toEqual([]);
+
+    const overwritten = await runCli([...args, '--overwrite'], { env });
+    expect(overwritten.code).toBe(1);
+    expect(
+      jsonLines(overwritten.stdout)
+        .filter((e) => e.type === 'copied')
+        .map((e) => e.objectKey),
+    ).toEqual([occupied]);
+    expect(await objectSha256(s3, occupied)).toBe(
+      await sha256OfContent(files[1]?.id as string, files[1]?.size as number),
+    );
+  });
+
   it('sync --since archives the attachments of the forms changed since then, one job per window', async () => {
     const run = await runCli(['sync', '--since', '2026-03-04', '--sandbox', '--json'], { env });
     expect(run.code).toBe(0);

@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -134,6 +134,90 @@ describe('embedded S3 (s3rver) with S3 event notifications', () => {
         await s3.send(new GetObjectCommand({ Bucket: 'archive', Key: 'c/src.txt' }))
       ).Body?.transformToString(),
     ).toBe('0123456789');
+  });
+
+  describe("S3's conditional writes (s3rver ignores them; the copy engine relies on them)", () => {
+    const text = async (key: string) =>
+      (await s3.send(new GetObjectCommand({ Bucket: 'archive', Key: key }))).Body?.transformToString();
+    const put = (key: string, body: string, condition: { IfNoneMatch?: string; IfMatch?: string }) =>
+      s3.send(
+        new PutObjectCommand({
+          Bucket: 'archive',
+          Key: key,
+          Body: body,
+          Metadata: { fileid: body.slice(0, 8) },
+          ...condition,
+        }),
+      );
+    const leftovers = async () =>
+      (await readdir(dir, { recursive: true })).filter((f) => /ekb-tmp-|ekb-commit/.test(String(f)));
+
+    it('If-None-Match: * writes a free key only; on a taken key it is 412 and the object stays as it was', async () => {
+      await put('cond/a.txt', 'first', { IfNoneMatch: '*' });
+      await expect(put('cond/a.txt', 'second', { IfNoneMatch: '*' })).rejects.toMatchObject({
+        name: 'PreconditionFailed',
+        $metadata: { httpStatusCode: 412 },
+      });
+      expect(await text('cond/a.txt')).toBe('first');
+      const head = await s3.send(new HeadObjectCommand({ Bucket: 'archive', Key: 'cond/a.txt' }));
+      expect(head.Metadata).toEqual({ fileid: 'first' });
+      expect(await leftovers()).toEqual([]);
+    });
+
+    it('If-Match replaces only the object with that ETag; a stale one is 412, a missing key 404 NoSuchKey', async () => {
+      const first = await put('cond/b.txt', 'one', {});
+      await put('cond/b.txt', 'two', { IfMatch: first.ETag as string });
+      expect(await text('cond/b.txt')).toBe('two');
+      await expect(put('cond/b.txt', 'three', { IfMatch: first.ETag as string })).rejects.toMatchObject({
+        name: 'PreconditionFailed',
+        $metadata: { httpStatusCode: 412 },
+      });
+      expect(await text('cond/b.txt')).toBe('two');
+      await expect(put('cond/none.txt', 'x', { IfMatch: first.ETag as string })).rejects.toMatchObject({
+        name: 'NoSuchKey',
+        $metadata: { httpStatusCode: 404 },
+      });
+      await expect(
+        s3.send(new HeadObjectCommand({ Bucket: 'archive', Key: 'cond/none.txt' })),
+      ).rejects.toMatchObject({ $metadata: { httpStatusCode: 404 } });
+    });
+
+    it('of writers racing for one free key with If-None-Match: *, exactly one wins and its bytes are the object', async () => {
+      const bodies = Array.from({ length: 8 }, (_, i) => `writer-${i}-${'x'.repeat(64 * 1024)}`);
+      const outcomes = await Promise.allSettled(
+        bodies.map((b) => put('cond/race.txt', b, { IfNoneMatch: '*' })),
+      );
+      const won = outcomes.flatMap((o, i) => (o.status === 'fulfilled' ? [i] : []));
+      expect(won).toHaveLength(1);
+      for (const o of outcomes) {
+        if (o.status === 'rejected') expect(o.reason).toMatchObject({ $metadata: { httpStatusCode: 412 } });
+      }
+      expect(await text('cond/race.txt')).toBe(bodies[won[0] as number]);
+      expect(await leftovers()).toEqual([]);
+    });
+
+    it('CompleteMultipartUpload is conditional too: a multipart write onto a taken key is refused whole', async () => {
+      const partSize = 5 * 1024 * 1024;
+      const upload = (key: string, fill: number) =>
+        new Upload({
+          client: s3,
+          params: {
+            Bucket: 'archive',
+            Key: key,
+            Body: Buffer.alloc(partSize + 1024, fill),
+            IfNoneMatch: '*',
+          },
+          partSize,
+          leavePartsOnError: false,
+        }).done();
+      await upload('cond/big.bin', 1);
+      await expect(upload('cond/big.bin', 2)).rejects.toMatchObject({ $metadata: { httpStatusCode: 412 } });
+      const got = await s3.send(new GetObjectCommand({ Bucket: 'archive', Key: 'cond/big.bin' }));
+      const bytes = Buffer.from((await got.Body?.transformToByteArray()) ?? []);
+      expect(bytes.length).toBe(partSize + 1024);
+      expect(bytes.every((b) => b === 1)).toBe(true);
+      expect(await leftovers()).toEqual([]);
+    });
   });
 
   it('encodes keys like S3 notifications do', () => {

@@ -96,6 +96,8 @@ function depsFor(sandbox: EkuaibaoSandbox, prefix: string): CopyHandlerDeps {
     EKB_APP_SECURITY: sandbox.appSecurity,
     EKB_BUCKET: s3.bucket,
     EKB_REPORT_PREFIX: `${prefix}-reports/`,
+    // The messages' templates write under `${prefix}/`: an archive lane of this deployment.
+    EKB_ARCHIVE_PREFIXES: prefix,
     // The local stack's settings: loopback http allowed, the default vendor list still applies.
     EKB_ALLOW_INSECURE_DOWNLOADS: 'true',
   });

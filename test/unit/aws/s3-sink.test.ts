@@ -4,6 +4,7 @@ import {
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
   HeadObjectCommand,
+  ListObjectsV2Command,
   PutObjectCommand,
   S3Client,
   S3ServiceException,
@@ -167,5 +168,106 @@ describe('createS3Sink', () => {
     ac.abort();
     await expect(sink().put('k', body(1), putOptions(ac.signal))).rejects.toMatchObject({ code: 'aborted' });
     expect(s3.calls()).toHaveLength(0);
+  });
+
+  it('answers HEAD with the entity tag and last-modified time an overwrite and a report need', async () => {
+    s3.on(HeadObjectCommand).resolves({
+      ContentLength: 3,
+      Metadata: {},
+      ETag: '"abc"',
+      LastModified: new Date('2026-01-02T03:04:05Z'),
+    });
+    expect(await sink().head('k')).toEqual({
+      size: 3,
+      metadata: {},
+      etag: '"abc"',
+      lastModified: '2026-01-02T03:04:05.000Z',
+    });
+  });
+
+  it('lists one page of keys after StartAfter and says whether more follow', async () => {
+    s3.on(ListObjectsV2Command).resolves({
+      Contents: [{ Key: 'attachments/a' }, { Key: 'attachments/b' }],
+      IsTruncated: true,
+    });
+    expect(
+      await sink().listKeys?.({ prefix: 'attachments/', startAfter: 'attachments/', maxKeys: 1000 }),
+    ).toEqual({
+      keys: ['attachments/a', 'attachments/b'],
+      truncated: true,
+    });
+    expect(s3.commandCalls(ListObjectsV2Command)[0]?.args[0].input).toEqual({
+      Bucket: 'b',
+      Prefix: 'attachments/',
+      StartAfter: 'attachments/',
+      MaxKeys: 1000,
+    });
+  });
+
+  it('writes a free key with If-None-Match: * on the one PutObject', async () => {
+    await sink().put('a', Readable.from([Buffer.from('hi')]), {
+      ...putOptions(),
+      condition: { ifNoneMatch: true },
+    });
+    expect(s3.commandCalls(PutObjectCommand)[0]?.args[0].input).toMatchObject({ IfNoneMatch: '*' });
+    expect(s3.commandCalls(PutObjectCommand)[0]?.args[0].input).not.toHaveProperty('IfMatch');
+  });
+
+  it('makes a multipart upload conditional where S3 decides it: on CompleteMultipartUpload', async () => {
+    await sink().put('big', body(12), {
+      ...putOptions(undefined, 12 * MIB),
+      condition: { ifNoneMatch: true },
+    });
+    expect(s3.commandCalls(CompleteMultipartUploadCommand)[0]?.args[0].input).toMatchObject({
+      Key: 'big',
+      UploadId: 'u1',
+      IfNoneMatch: '*',
+    });
+  });
+
+  it('names the entity tag of the object an overwrite replaces (If-Match)', async () => {
+    await sink().put('a', Readable.from([Buffer.from('hi')]), {
+      ...putOptions(),
+      condition: { ifMatch: '"e1"' },
+    });
+    expect(s3.commandCalls(PutObjectCommand)[0]?.args[0].input).toMatchObject({ IfMatch: '"e1"' });
+    await sink().put('big', body(12), { ...putOptions(undefined, 12 * MIB), condition: { ifMatch: '"e2"' } });
+    expect(s3.commandCalls(CompleteMultipartUploadCommand)[0]?.args[0].input).toMatchObject({
+      IfMatch: '"e2"',
+    });
+  });
+
+  it('turns a lost race (412 on PutObject) into write_conflict', async () => {
+    s3.on(PutObjectCommand).rejects(s3Error('PreconditionFailed', 412));
+    await expect(
+      sink().put('a', Readable.from([Buffer.from('hi')]), {
+        ...putOptions(),
+        condition: { ifNoneMatch: true },
+      }),
+    ).rejects.toMatchObject({ code: 'write_conflict', retryable: true });
+  });
+
+  it('turns 412 and 409 on CompleteMultipartUpload into write_conflict and aborts the parts', async () => {
+    for (const [name, status] of [
+      ['PreconditionFailed', 412],
+      ['ConditionalRequestConflict', 409],
+    ] as const) {
+      s3.reset();
+      s3.on(CreateMultipartUploadCommand).resolves({ UploadId: 'u1' });
+      s3.on(UploadPartCommand).resolves({ ETag: '"e"' });
+      s3.on(AbortMultipartUploadCommand).resolves({});
+      s3.on(CompleteMultipartUploadCommand).rejects(s3Error(name, status));
+      await expect(
+        sink().put('big', body(12), { ...putOptions(undefined, 12 * MIB), condition: { ifNoneMatch: true } }),
+      ).rejects.toMatchObject({ code: 'write_conflict' });
+      expect(s3.commandCalls(AbortMultipartUploadCommand)).toHaveLength(1);
+    }
+  });
+
+  it('passes a 412 on an unconditional write on as it is', async () => {
+    s3.on(PutObjectCommand).rejects(s3Error('PreconditionFailed', 412));
+    await expect(sink().put('a', Readable.from([Buffer.from('hi')]), putOptions())).rejects.toThrow(
+      'PreconditionFailed',
+    );
   });
 });

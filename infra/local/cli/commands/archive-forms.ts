@@ -15,7 +15,7 @@ import {
 import { EXIT, UsageError } from '../cli-errors.js';
 import type { CommandSpec, ParsedArgs } from '../command.js';
 import type { CliContext } from '../context.js';
-import { createPipeline, parseConcurrency } from '../copy-pipeline.js';
+import { cliLanes, createPipeline, parseConcurrency } from '../copy-pipeline.js';
 import { preflight } from '../preflight.js';
 
 const list = (v: unknown): string[] | undefined =>
@@ -105,7 +105,8 @@ export const archiveFormsCommand: CommandSpec = {
     const bucket = (args.values.bucket as string | undefined) ?? ctx.config.bucket;
     if (!bucket) throw new UsageError('which bucket? pass --bucket or set EKB_BUCKET');
     const jobId = newJobId(new Date());
-    const pipeline = await createPipeline(ctx, { bucket, concurrency, dryRun: false });
+    const lanes = cliLanes(ctx, ctx.config.objectKeyTemplate);
+    const pipeline = await createPipeline(ctx, { bucket, concurrency, dryRun: false, lanes });
     // The job's id is known, but its record is the planner's to write: the bucket is asked for here.
     await preflight(ctx, { ekuaibao: true, bucket: { kind: 'head', bucket } });
     const client = await ctx.ekuaibao();

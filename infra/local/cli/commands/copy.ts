@@ -14,16 +14,23 @@
  */
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
+import type { Lanes } from '../../../../functions/core/attachments/lanes.js';
 import { parseManifest } from '../../../../functions/core/attachments/manifest.js';
 import { createJobOnce } from '../../../../functions/core/jobs/create-job.js';
 import { isValidJobId, jobPrefix, jobRecordKey, newJobId } from '../../../../functions/core/jobs/keys.js';
-import type { JobItem, JobRecord } from '../../../../functions/core/model/job.js';
+import type { BadInput, JobRecord } from '../../../../functions/core/model/job.js';
 import type { ReportStore } from '../../../../functions/core/ports.js';
 import type { DataLock } from '../../data-lock.js';
 import { EXIT, explainError, UsageError } from '../cli-errors.js';
 import type { CommandSpec } from '../command.js';
 import type { CliContext } from '../context.js';
-import { checkKeyTemplate, createPipeline, type Pipeline, parseConcurrency } from '../copy-pipeline.js';
+import {
+  checkKeyTemplate,
+  cliLanes,
+  createPipeline,
+  type Pipeline,
+  parseConcurrency,
+} from '../copy-pipeline.js';
 import { lockJob } from '../job-lock.js';
 import { preflight } from '../preflight.js';
 
@@ -40,13 +47,15 @@ export function parseS3Url(text: string): { bucket: string; key: string } | unde
 /** What a CLI run writes under its job's prefix: the bucket's write probe, then the run's outcome. */
 export const CLI_RUN_RECORD = 'cli-run.json';
 
-/** Reports bad lines as they stream past, so a long manifest shows them at once, not at the end. */
-async function* tapBadLines(items: AsyncIterable<JobItem>, ctx: CliContext): AsyncGenerator<JobItem> {
-  for await (const item of items) {
-    if ('bad' in item)
-      ctx.reporter.event({ type: 'bad_line', line: item.bad.line, message: item.bad.message });
-    yield item;
-  }
+/** Reports bad lines (malformed, or a target refused with its rule) as they stream past, not at the end. */
+function reportBadLine(ctx: CliContext): (bad: BadInput) => void {
+  return (bad) =>
+    ctx.reporter.event({
+      type: 'bad_line',
+      line: bad.line,
+      message: bad.message,
+      ...(bad.code === undefined ? {} : { code: bad.code }),
+    });
 }
 
 interface CopyFlags {
@@ -58,6 +67,8 @@ interface CopyFlags {
   bucket: string | undefined;
   jobId: string;
   resumable: boolean;
+  /** Replace an object of other identity at a target key (default: it fails target_occupied). */
+  overwrite: boolean;
 }
 
 function readFlags(ctx: CliContext, values: Record<string, unknown>): CopyFlags {
@@ -65,7 +76,11 @@ function readFlags(ctx: CliContext, values: Record<string, unknown>): CopyFlags 
   if (!manifest) throw new UsageError('--manifest is required (a file, - for stdin, or s3://bucket/key)');
   const dryRun = values['dry-run'] === true;
   const keyTemplate = values['key-template'] as string | undefined;
-  if (keyTemplate !== undefined) checkKeyTemplate(keyTemplate);
+  if (keyTemplate !== undefined) {
+    checkKeyTemplate(keyTemplate);
+    // Its lanes too (a root in a system lane is a usage error), before anything is asked of 合思 or the bucket.
+    cliLanes(ctx, keyTemplate);
+  }
   const bucket = (values.bucket as string | undefined) ?? ctx.config.bucket;
   if (!bucket && !dryRun) throw new UsageError('which bucket? pass --bucket or set EKB_BUCKET');
   const given = values['job-id'] as string | undefined;
@@ -83,6 +98,7 @@ function readFlags(ctx: CliContext, values: Record<string, unknown>): CopyFlags 
     bucket,
     jobId: given ?? newJobId(new Date()),
     resumable: given !== undefined,
+    overwrite: values.overwrite === true,
   };
 }
 
@@ -149,7 +165,7 @@ export const copyCommand: CommandSpec = {
   name: 'copy',
   summary: 'archive the attachments a manifest lists into the bucket (in-process, with progress)',
   usage:
-    'ekb-archive copy --manifest <file|-|s3://bucket/key> [--bucket NAME] [--job-id ID] [--concurrency N] [--key-template T] [--dry-run] [--json] [--sandbox]',
+    'ekb-archive copy --manifest <file|-|s3://bucket/key> [--bucket NAME] [--job-id ID] [--concurrency N] [--key-template T] [--overwrite] [--dry-run] [--json] [--sandbox]',
   options: {
     manifest: {
       type: 'string',
@@ -175,6 +191,11 @@ export const copyCommand: CommandSpec = {
       valueName: 'T',
       description: 'object key template (default: EKB_OBJECT_KEY_TEMPLATE, attachments/{fileId}/{fileName})',
     },
+    overwrite: {
+      type: 'boolean',
+      description:
+        'replace an object of another file at a target key (default: that ref fails target_occupied); a versioned bucket keeps the old version',
+    },
     'dry-run': {
       type: 'boolean',
       description: 'print the object keys it would write and write nothing (works without credentials)',
@@ -196,20 +217,29 @@ export const copyCommand: CommandSpec = {
       });
     }
     try {
+      // The job as the bucket holds it comes first: a resumed job keeps its template, and so its lanes.
+      if (!flags.dryRun) {
+        // Loaded when a copy runs (never for --help): the AWS SDK.
+        const { reportStoreIn } = await import('../../../../functions/compose/storage.js');
+        existing = await prepare(ctx, flags, reportStoreIn(ctx.composition(), flags.bucket as string));
+      }
+      const keyTemplate = flags.keyTemplate ?? existing?.keyTemplate ?? ctx.config.objectKeyTemplate;
+      const lanes = cliLanes(ctx, keyTemplate);
       const pipeline = await createPipeline(ctx, {
         bucket: flags.bucket,
         concurrency: flags.concurrency,
         dryRun: flags.dryRun,
         resume: flags.resumable,
+        lanes,
       });
-      if (!flags.dryRun) existing = await prepare(ctx, flags, pipeline.store);
       if (existing) {
         ctx.reporter.note(
           `resuming job ${flags.jobId} (${existing.counts.refs} refs in ${existing.counts.batches} batch(es), started ${existing.createdAt}): refs already done are not copied again`,
         );
       }
-      const keyTemplate = flags.keyTemplate ?? existing?.keyTemplate ?? ctx.config.objectKeyTemplate;
-      return await runJob(ctx, flags, pipeline, keyTemplate, existing !== undefined);
+      // A resumed job keeps the overwrite it was started with: its batches must be the same as before.
+      const overwrite = flags.overwrite || existing?.onConflict === 'overwrite';
+      return await runJob(ctx, flags, pipeline, { keyTemplate, lanes, overwrite }, existing !== undefined);
     } finally {
       lock?.release();
     }
@@ -220,17 +250,14 @@ async function runJob(
   ctx: CliContext,
   flags: CopyFlags,
   pipeline: Pipeline,
-  keyTemplate: string,
+  { keyTemplate, lanes, overwrite }: { keyTemplate: string; lanes: Lanes; overwrite: boolean },
   resuming: boolean,
 ): Promise<number> {
   const { reporter } = ctx;
   reporter.setLabel(flags.dryRun ? 'planning' : resuming ? 'resuming' : 'copying');
   let fatal: unknown;
   try {
-    const items = tapBadLines(
-      parseManifest(openManifest(ctx, flags), { name: flags.s3Source?.key ?? flags.manifest }),
-      ctx,
-    );
+    const items = parseManifest(openManifest(ctx, flags), { name: flags.s3Source?.key ?? flags.manifest });
     await createJobOnce(
       {
         jobId: flags.jobId,
@@ -239,6 +266,8 @@ async function runJob(
         keyTemplate,
         rejectInvalidManifest: true,
         resume: flags.resumable,
+        onBadItem: reportBadLine(ctx),
+        ...(overwrite ? { onConflict: 'overwrite' as const } : {}),
       },
       {
         queue: pipeline.runner,
@@ -246,6 +275,7 @@ async function runJob(
         logger: ctx.logger,
         reportPrefix: ctx.config.reportPrefix,
         signal: pipeline.signal,
+        lanes,
       },
     );
   } catch (err) {

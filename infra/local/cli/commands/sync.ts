@@ -10,7 +10,7 @@ import { syncOptionsFromConfig } from '../../../../functions/core/sync/sync-opti
 import { createMemoryVersionedStore } from '../../../../functions/core/sync/versioned-store.js';
 import { EXIT, UsageError } from '../cli-errors.js';
 import type { CommandSpec } from '../command.js';
-import { checkKeyTemplate, createPipeline, parseConcurrency } from '../copy-pipeline.js';
+import { checkKeyTemplate, cliLanes, createPipeline, parseConcurrency } from '../copy-pipeline.js';
 import { preflight } from '../preflight.js';
 
 export const syncCommand: CommandSpec = {
@@ -58,6 +58,7 @@ export const syncCommand: CommandSpec = {
     const keyTemplate =
       (args.values['key-template'] as string | undefined) ?? ctx.config.syncObjectKeyTemplate;
     checkKeyTemplate(keyTemplate);
+    const lanes = cliLanes(ctx, keyTemplate);
     const concurrency = parseConcurrency(
       args.values.concurrency as string | undefined,
       ctx.config.copyConcurrency,
@@ -70,7 +71,7 @@ export const syncCommand: CommandSpec = {
       .map((s) => s.trim())
       .filter(Boolean);
 
-    const pipeline = await createPipeline(ctx, { bucket, concurrency, dryRun });
+    const pipeline = await createPipeline(ctx, { bucket, concurrency, dryRun, lanes });
     // Its jobs' ids come per window, later: the bucket is asked for here, and written by the first report.
     await preflight(ctx, {
       ekuaibao: true,
@@ -95,12 +96,24 @@ export const syncCommand: CommandSpec = {
         {
           forms: client,
           state: createMemoryVersionedStore(),
-          startJob: refsJobStarter({
-            queue: pipeline.runner,
-            store: pipeline.store,
-            logger: ctx.logger,
-            reportPrefix: ctx.config.reportPrefix,
-          }),
+          startJob: refsJobStarter(
+            {
+              queue: pipeline.runner,
+              store: pipeline.store,
+              logger: ctx.logger,
+              reportPrefix: ctx.config.reportPrefix,
+              lanes,
+            },
+            {
+              onBadItem: (bad) =>
+                ctx.reporter.event({
+                  type: 'bad_line',
+                  line: bad.line,
+                  message: bad.message,
+                  ...(bad.code === undefined ? {} : { code: bad.code }),
+                }),
+            },
+          ),
           logger: ctx.logger,
         },
       );
@@ -113,7 +126,7 @@ export const syncCommand: CommandSpec = {
     if (fatal && !aborted && !pipeline.stopped) throw fatal;
     if (pipeline.stopped) throw pipeline.stopped;
     const t = reporter.totals;
-    const ok = !aborted && t.failed === 0 && summary?.status !== 'partial';
+    const ok = !aborted && t.failed === 0 && t.badLines === 0 && summary?.status !== 'partial';
     const exitCode = aborted ? EXIT.interrupted : ok ? EXIT.ok : EXIT.itemsFailed;
     reporter.finish({
       command: dryRun ? 'sync --dry-run' : 'sync',

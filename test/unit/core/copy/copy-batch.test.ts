@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import pLimit from 'p-limit';
 import { describe, expect, it, vi } from 'vitest';
 import { type CopyDeps, copyBatch, newCopyStats } from '../../../../functions/core/copy/copy-batch.js';
@@ -74,6 +75,8 @@ describe('copyBatch', () => {
     expect(stored?.options.metadata).toEqual({
       fileid: 'A1',
       'ekb-key': encodeURIComponent('openapi-x-发票.pdf'),
+      'ekb-source': 'file:A1',
+      'ekb-key-sha256': createHash('sha256').update('openapi-x-发票.pdf', 'utf8').digest('hex'),
     });
     expect(stored?.options.contentLength).toBe(1000);
   });
@@ -123,6 +126,12 @@ describe('copyBatch', () => {
     expect(resolver.calls[0]?.map((r) => r.id)).toEqual(['F0', 'F1']);
   });
 
+  it('fails a ref whose targetKey is not a string as invalid_ref, permanently', async () => {
+    const { deps } = setup(files(1));
+    const results = await copyBatch([{ id: 'F0', key: 'k', targetKey: 42 } as unknown as CopyRef], ctx, deps);
+    expect(results[0]).toMatchObject({ status: 'failed', code: 'invalid_ref', retryable: false });
+  });
+
   it('fails a malformed ref (missing id) as invalid_ref', async () => {
     const { deps } = setup([]);
     const results = await copyBatch([{ key: 'k' } as unknown as CopyRef], ctx, deps);
@@ -139,44 +148,209 @@ describe('copyBatch', () => {
     expect(results[1]?.status).toBe('copied');
   });
 
-  it('skips without a GET when the size is known up front and the object matches', async () => {
-    const fs = [{ id: 'D1', key: DP_KEY, fileName: '钉钉.jpg', fileSize: 1000 }];
-    const { downloader, deps } = setup(fs);
-    await copyBatch([{ id: 'D1', key: DP_KEY }], ctx, deps);
-    const again = await copyBatch([{ id: 'D1', key: DP_KEY }], ctx, deps);
-    expect(only(again[0], 'skipped').reason).toBe('exists');
-    expect(downloader.calls).toHaveLength(1);
-  });
-
-  it('skips after the headers when Content-Length matches the stored object, without uploading', async () => {
-    const fs = files(2);
-    const { sink, deps } = setup(fs);
+  it('skips a file already archived before any 合思 call: no resolve, no GET, no upload', async () => {
+    const fs = [{ id: 'D1', key: DP_KEY, fileName: '钉钉.jpg', fileSize: 1000 }, ...files(2)];
+    const { resolver, downloader, sink, deps } = setup(fs);
     await copyBatch(refsOf(fs), ctx, deps);
-    const putsBefore = sink.puts;
+    const before = { resolves: resolver.calls.length, gets: downloader.calls.length, puts: sink.puts };
     const again = await copyBatch(refsOf(fs), ctx, deps);
-    expect(again.map((r) => r.status)).toEqual(['skipped', 'skipped']);
-    expect(sink.puts).toBe(putsBefore);
+    expect(again.map((r) => r.status)).toEqual(['skipped', 'skipped', 'skipped']);
+    expect(only(again[0], 'skipped').reason).toBe('exists');
+    expect(resolver.calls.length).toBe(before.resolves);
+    expect(downloader.calls.length).toBe(before.gets);
+    expect(sink.puts).toBe(before.puts);
   });
 
-  it('copies again when the stored object has the same size but another file id', async () => {
-    const fs = files(1);
+  it('finds which keys exist with one listing per batch: a first copy HEADs nothing, a re-run HEADs each file', async () => {
+    const fs = files(5);
     const { sink, deps } = setup(fs);
     await copyBatch(refsOf(fs), ctx, deps);
-    const stored = sink.objects.get('attachments/F0/file0.pdf');
-    if (stored) stored.options.metadata.fileid = 'SOMEONE-ELSE';
-    const [r] = await copyBatch(refsOf(fs), ctx, deps);
-    expect(r?.status).toBe('copied');
+    expect({ lists: sink.lists, heads: sink.heads }).toEqual({ lists: 1, heads: 0 });
+    await copyBatch(refsOf(fs), ctx, deps);
+    expect({ lists: sink.lists, heads: sink.heads }).toEqual({ lists: 2, heads: 5 });
   });
 
-  it('copies again when the stored object has another size', async () => {
+  it('HEADs each key the listing did not reach when the listing is truncated', async () => {
+    const fs = files(3);
+    const { sink, deps } = setup(fs);
+    for (let i = 0; i < 1_200; i++) sink.place(`attachments/F1/filler-${i}`, Buffer.from('x'), {});
+    const results = await copyBatch(refsOf(fs), ctx, deps);
+    expect(results.map((r) => r.status)).toEqual(['copied', 'copied', 'copied']);
+    expect(sink.lists).toBe(1);
+    expect(sink.heads).toBe(3);
+  });
+
+  it('refuses to overwrite another file of the same size, and says what occupies the key', async () => {
+    const fs = files(2);
+    const { sink, downloader, deps } = setup(fs);
+    sink.place('attachments/F0/file0.pdf', content('F0'), {
+      fileid: 'SOMEONE-ELSE',
+      'ekb-source': 'file:SOMEONE-ELSE',
+      'ekb-key-sha256': 'ab'.repeat(32),
+    });
+    const results = await copyBatch(refsOf(fs), ctx, deps);
+    expect(results[0]).toMatchObject({
+      status: 'failed',
+      code: 'target_occupied',
+      retryable: false,
+      objectKey: 'attachments/F0/file0.pdf',
+      occupant: { source: 'file:SOMEONE-ELSE', fileId: 'SOMEONE-ELSE', size: 1000 },
+    });
+    expect(results[0]?.status === 'failed' && results[0].message).toContain('ekb-source "file:SOMEONE-ELSE"');
+    expect(results[1]?.status).toBe('copied');
+    expect(sink.objects.get('attachments/F0/file0.pdf')?.options.metadata.fileid).toBe('SOMEONE-ELSE');
+    expect(downloader.calls.map((c) => idOfUrl(c.url))).toEqual(['F1']);
+  });
+
+  it('refuses an object without identity metadata, whatever its size (never skipped by size)', async () => {
     const fs = files(1);
     const { sink, deps } = setup(fs);
-    sink.objects.set('attachments/F0/file0.pdf', {
-      body: Buffer.from('old'),
-      options: { contentType: 'x', contentDisposition: 'x', metadata: { fileid: 'F0' } },
+    sink.place('attachments/F0/file0.pdf', Buffer.alloc(1000), {});
+    const [r] = await copyBatch(refsOf(fs), ctx, deps);
+    expect(r).toMatchObject({ status: 'failed', code: 'target_occupied', occupant: { size: 1000 } });
+    expect(r?.status === 'failed' && r.message).toContain('an object without archive identity');
+  });
+
+  it("refuses an older object of this file id whose stored key is another file's", async () => {
+    const fs = files(1);
+    const { sink, deps } = setup(fs);
+    sink.place('attachments/F0/file0.pdf', Buffer.from('old'), {
+      fileid: 'F0',
+      'ekb-key': 'tenant%2Fother.pdf',
     });
     const [r] = await copyBatch(refsOf(fs), ctx, deps);
+    expect(r).toMatchObject({
+      status: 'failed',
+      code: 'target_occupied',
+      occupant: { fileId: 'F0', size: 3 },
+    });
+  });
+
+  it('recognises an object archived by an older version (fileid and the stored key match) and skips it', async () => {
+    const fs = files(1);
+    const { sink, resolver, deps } = setup(fs);
+    sink.place('attachments/F0/file0.pdf', content('F0'), {
+      fileid: 'F0',
+      'ekb-key': encodeURIComponent('tenant/k0/file0.pdf'),
+    });
+    const [r] = await copyBatch(refsOf(fs), ctx, deps);
+    expect(only(r, 'skipped').objectKey).toBe('attachments/F0/file0.pdf');
+    expect(resolver.calls).toHaveLength(0);
+  });
+
+  it('with onConflict "overwrite" replaces exactly the object it looked at (If-Match its etag)', async () => {
+    const fs = files(1);
+    const { sink, deps } = setup(fs);
+    sink.place('attachments/F0/file0.pdf', Buffer.from('old'), { fileid: 'F0' });
+    const puts: unknown[] = [];
+    const put = sink.put.bind(sink);
+    sink.put = async (key, body, options) => {
+      puts.push(options.condition);
+      return put(key, body, options);
+    };
+    const [r] = await copyBatch(refsOf(fs), { ...ctx, onConflict: 'overwrite' }, deps);
     expect(only(r, 'copied').bytes).toBe(1000);
+    expect(puts).toEqual([{ ifMatch: '"e1"' }]);
+    expect(sink.objects.get('attachments/F0/file0.pdf')?.options.metadata['ekb-source']).toBe('file:F0');
+  });
+
+  it('writes a free key only if it is still free (If-None-Match)', async () => {
+    const fs = files(1);
+    const { sink, deps } = setup(fs);
+    const conditions: unknown[] = [];
+    const put = sink.put.bind(sink);
+    sink.put = async (key, body, options) => {
+      conditions.push(options.condition);
+      return put(key, body, options);
+    };
+    await copyBatch(refsOf(fs), ctx, deps);
+    expect(conditions).toEqual([{ ifNoneMatch: true }]);
+  });
+
+  it('loses a race to the same file gracefully: the conditional write fails, the key is read, the ref is skipped', async () => {
+    const fs = files(1);
+    const { sink, deps } = setup(fs);
+    const rival = setup(fs);
+    sink.beforeCommit = (key) => {
+      sink.beforeCommit = undefined;
+      // Another job copies the same file to the same key while this upload is in flight.
+      const other = rival.sink.objects.get(key);
+      if (other) sink.objects.set(key, other);
+    };
+    await copyBatch(refsOf(fs), ctx, rival.deps);
+    const [r] = await copyBatch(refsOf(fs), ctx, deps);
+    expect(only(r, 'skipped').objectKey).toBe('attachments/F0/file0.pdf');
+  });
+
+  it('loses a race to another file: target_occupied, and the winner stays', async () => {
+    const fs = files(1);
+    const { sink, deps } = setup(fs);
+    sink.beforeCommit = (key) => {
+      sink.beforeCommit = undefined;
+      sink.place(key, Buffer.from('winner'), { 'ekb-source': 'file:OTHER', 'ekb-key-sha256': '00' });
+    };
+    const [r] = await copyBatch(refsOf(fs), ctx, deps);
+    expect(r).toMatchObject({
+      status: 'failed',
+      code: 'target_occupied',
+      occupant: { source: 'file:OTHER' },
+    });
+    expect(sink.objects.get('attachments/F0/file0.pdf')?.body.toString()).toBe('winner');
+  });
+
+  it('an overwrite that finds the object changed again does not replace the newer one', async () => {
+    const fs = files(1);
+    const { sink, deps } = setup(fs);
+    sink.place('attachments/F0/file0.pdf', Buffer.from('old'), {});
+    sink.beforeCommit = (key) => {
+      sink.beforeCommit = undefined;
+      sink.place(key, Buffer.from('newer'), { 'ekb-source': 'file:NEWER', 'ekb-key-sha256': '00' });
+    };
+    const [r] = await copyBatch(refsOf(fs), { ...ctx, onConflict: 'overwrite' }, deps);
+    expect(r).toMatchObject({
+      status: 'failed',
+      code: 'target_occupied',
+      occupant: { source: 'file:NEWER' },
+    });
+    expect(sink.objects.get('attachments/F0/file0.pdf')?.body.toString()).toBe('newer');
+  });
+
+  it('refuses a second file on a key another ref of the batch holds, naming it, and copies the first', async () => {
+    const fs = files(2);
+    const { sink, deps } = setup(fs);
+    const refs = refsOf(fs).map((r) => ({ ...r, targetKey: 'attachments/shared.pdf' }));
+    const results = await copyBatch(refs, ctx, deps);
+    expect(results[0]?.status).toBe('copied');
+    expect(results[1]).toMatchObject({ status: 'failed', code: 'target_key_conflict', retryable: false });
+    expect(results[1]?.status === 'failed' && results[1].message).toContain('ref id "F0"');
+    expect(sink.objects.get('attachments/shared.pdf')?.body.equals(content('F0'))).toBe(true);
+  });
+
+  it.each([
+    ['jobs/other-job/job.json', 'target_in_system_lane'],
+    ['jobs/other-job/batches/b00003.json', 'target_in_system_lane'],
+    ['sync/state.json', 'target_in_system_lane'],
+    ['manifests/x.jsonl', 'target_in_system_lane'],
+    ['elsewhere/x.pdf', 'target_outside_archive_lanes'],
+  ])('refuses targetKey %s with %s, writes nothing there, and copies the rest', async (targetKey, code) => {
+    const fs = files(2);
+    const { sink, resolver, deps } = setup(fs);
+    const refs = refsOf(fs);
+    (refs[0] as CopyRef).targetKey = targetKey;
+    const results = await copyBatch(refs, ctx, deps);
+    expect(results[0]).toMatchObject({ status: 'failed', code, retryable: false });
+    expect(results[1]?.status).toBe('copied');
+    expect(sink.objects.has(targetKey)).toBe(false);
+    expect(resolver.calls[0]?.map((r) => r.id)).toEqual(['F1']);
+  });
+
+  it('refuses every ref of a message whose template lands in a system lane', async () => {
+    const fs = files(2);
+    const { sink, resolver, deps } = setup(fs);
+    const results = await copyBatch(refsOf(fs), { ...ctx, keyTemplate: 'jobs/{jobId}/job.json' }, deps);
+    for (const r of results) expect(r).toMatchObject({ status: 'failed', code: 'target_in_system_lane' });
+    expect(sink.objects.size).toBe(0);
+    expect(resolver.calls).toHaveLength(0);
   });
 
   it('resolves a ref again when its GET answers 403, then copies it', async () => {

@@ -147,7 +147,8 @@ describe('copyBatch: the source checksums', () => {
       options: {
         contentType: 'application/pdf',
         contentDisposition: 'attachment',
-        metadata: { fileid: 'F0' },
+        // As an older version wrote it: fileid and the 合思 key, no ekb-source (identity, lanes issue).
+        metadata: { fileid: 'F0', 'ekb-key': encodeURIComponent(FILE.key) },
       },
     });
     const r = await copyOne(deps);

@@ -1,11 +1,13 @@
 /** Plain fakes of the copy engine's ports: an in-memory sink, a scripted downloader and a recording resolver. */
 import { Readable } from 'node:stream';
+import { AppError } from '../../../../functions/core/errors.js';
 import type { AttachmentRef } from '../../../../functions/core/model/refs.js';
 import type { Resolution } from '../../../../functions/core/model/resolution.js';
 import type {
   Downloader,
   DownloadResponse,
   DownloadUrlResolver,
+  KeyListing,
   ObjectHead,
   ObjectSink,
   PutObjectOptions,
@@ -19,20 +21,54 @@ export interface StoredObject {
   options: Omit<PutObjectOptions, 'signal' | 'sha256'>;
   /** The SHA-256 the engine handed over once the body ended (the S3 sink's metadata `sha256` or tag). */
   sha256?: string;
+  etag?: string;
 }
 
+const utf8Order = (a: string, b: string): number => Buffer.compare(Buffer.from(a), Buffer.from(b));
+
+/**
+ * An in-memory bucket with S3's conditional writes (If-None-Match: *, If-Match: etag → write_conflict when they do
+ * not hold) and ListObjectsV2's order and truncation; counts every request by kind.
+ */
 export class MemorySink implements ObjectSink {
   readonly objects = new Map<string, StoredObject>();
   heads = 0;
   puts = 0;
+  lists = 0;
+  #etags = 0;
+  /** Called when a put's body has been read, before its condition is checked (a race can be staged here). */
+  beforeCommit: ((key: string) => void) | undefined;
   async head(key: string): Promise<ObjectHead | undefined> {
     this.heads += 1;
     const o = this.objects.get(key);
-    if (!o) return undefined;
-    return {
-      size: o.body.length,
-      metadata: { ...o.options.metadata, ...(o.sha256 ? { sha256: o.sha256 } : {}) },
-    };
+    return o
+      ? {
+          size: o.body.length,
+          metadata: { ...o.options.metadata, ...(o.sha256 ? { sha256: o.sha256 } : {}) },
+          etag: o.etag ?? '"0"',
+          lastModified: '2026-01-02T03:04:05.000Z',
+        }
+      : undefined;
+  }
+  async listKeys(query: { prefix: string; startAfter?: string; maxKeys: number }): Promise<KeyListing> {
+    this.lists += 1;
+    const keys = [...this.objects.keys()]
+      .filter(
+        (k) =>
+          k.startsWith(query.prefix) &&
+          (query.startAfter === undefined || utf8Order(k, query.startAfter) > 0),
+      )
+      .sort(utf8Order);
+    return { keys: keys.slice(0, query.maxKeys), truncated: keys.length > query.maxKeys };
+  }
+  /** Puts an object as another writer would (no condition). */
+  place(key: string, body: Buffer, metadata: Record<string, string>): void {
+    this.#etags += 1;
+    this.objects.set(key, {
+      body,
+      options: { contentType: 'x', contentDisposition: 'x', metadata },
+      etag: `"e${this.#etags}"`,
+    });
   }
   async put(key: string, body: Readable, options: PutObjectOptions): Promise<{ bytes: number }> {
     this.puts += 1;
@@ -56,10 +92,22 @@ export class MemorySink implements ObjectSink {
       });
     });
     const buf = Buffer.concat(chunks);
+    this.beforeCommit?.(key);
+    const existing = this.objects.get(key);
+    const c = options.condition;
+    if (c && ('ifMatch' in c ? existing?.etag !== c.ifMatch : existing !== undefined)) {
+      throw new AppError('write_conflict', `precondition failed for ${key}`, { retryable: true });
+    }
+    this.#etags += 1;
     // As the S3 sink does: the body's SHA-256, known once it ended, is kept with the object.
-    const { sha256, ...props } = rest;
+    const { condition: _condition, sha256, ...stored } = rest;
     const digest = sha256?.();
-    this.objects.set(key, { body: buf, options: props, ...(digest === undefined ? {} : { sha256: digest }) });
+    this.objects.set(key, {
+      body: buf,
+      options: stored,
+      etag: `"e${this.#etags}"`,
+      ...(digest === undefined ? {} : { sha256: digest }),
+    });
     return { bytes: buf.length };
   }
 }

@@ -22,6 +22,12 @@ describe('parseBatchMessage', () => {
     );
   });
 
+  it('keeps onConflict "overwrite"', () => {
+    expect(parseBatchMessage(JSON.stringify({ ...good, onConflict: 'overwrite' })).onConflict).toBe(
+      'overwrite',
+    );
+  });
+
   it('passes single refs through unchecked (a bad one fails alone in the engine)', () => {
     const m = parseBatchMessage(JSON.stringify({ ...good, refs: [{ id: 'a' }, 'junk'] }));
     expect(m.refs).toHaveLength(2);
@@ -38,6 +44,7 @@ describe('parseBatchMessage', () => {
     [JSON.stringify({ ...good, refs: {} }), 'non-empty array'],
     [JSON.stringify({ ...good, refs: Array.from({ length: 101 }, () => good.refs[0]) }), 'at most 100'],
     [JSON.stringify({ ...good, keyTemplate: '' }), 'keyTemplate'],
+    [JSON.stringify({ ...good, onConflict: 'replace' }), 'onConflict'],
   ])('refuses %s naming the problem', (body, words) => {
     expect(refusal(body)).toContain(words);
   });

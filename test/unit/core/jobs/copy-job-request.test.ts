@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { buildLanes } from '../../../../functions/core/attachments/lanes.js';
 import { TooLargeError, ValidationError } from '../../../../functions/core/errors.js';
 import { parseCopyJobRequest, parseS3Uri } from '../../../../functions/core/jobs/copy-job-request.js';
 
@@ -110,5 +111,76 @@ describe('parseS3Uri', () => {
     expect(parseS3Uri('s3://b/manifests/a%20b.csv')).toEqual({ bucket: 'b', key: 'manifests/a%20b.csv' });
     expect(parseS3Uri('s3://b/')).toBeUndefined();
     expect(parseS3Uri('s3:/b/k')).toBeUndefined();
+  });
+});
+
+describe('parseCopyJobRequest with the bucket lanes', () => {
+  const lanes = buildLanes({
+    templates: ['attachments/{fileId}/{fileName}', 'forms/{formType}/{flowCode}/{fileId}-{fileName}'],
+    extraArchive: ['archive/'],
+    reportPrefix: 'jobs/',
+  }).lanes;
+  const parseL = (body: unknown) =>
+    parseCopyJobRequest(JSON.stringify(body), { ...opts, maxRefs: 10, lanes });
+  const refusalL = (body: unknown): Error => {
+    try {
+      parseL(body);
+    } catch (err) {
+      return err as Error;
+    }
+    throw new Error('expected a refusal');
+  };
+
+  it.each([
+    ['jobs/20260101T000000Z-aa/job.json', 'system lane "jobs/"'],
+    ['jobs/other/batches/b00003.json', 'system lane "jobs/"'],
+    ['sync/state.json', 'system lane "sync/"'],
+    ['manifests/x.jsonl', 'system lane "manifests/"'],
+    ['verify/x', 'system lane "verify/"'],
+    ['somewhere/x.pdf', 'outside the archive lanes'],
+  ])('answers a targetKey %s with a 400 naming the item, the field and the rule', (targetKey, rule) => {
+    const err = refusalL({
+      refs: [
+        { id: 'a', key: 'k' },
+        { id: 'b', key: 'k', targetKey },
+      ],
+    });
+    expect(err).toBeInstanceOf(ValidationError);
+    expect(err.message).toContain('refs[1]: "targetKey"');
+    expect(err.message).toContain(rule);
+  });
+
+  it.each([
+    ['jobs/{jobId}/job.json', /system lane "jobs\/"/],
+    ['manifests/{fileName}', /system lane "manifests\/"/],
+    ['{fileName', /unclosed/],
+    ['attachments/{fileName', /unclosed/],
+    ['other/{fileId}/{fileName}', /outside the archive lanes/],
+    ['{fileId}/{fileName}', /fixed folder/],
+  ])('answers keyTemplate %s with a 400 naming the rule', (keyTemplate, rule) => {
+    const err = refusalL({ refs: [{ id: 'a', key: 'k' }], keyTemplate });
+    expect(err).toBeInstanceOf(ValidationError);
+    expect(err.message).toMatch(/^"keyTemplate": /);
+    expect(err.message).toMatch(rule);
+  });
+
+  it('accepts a template rooted in a configured lane, and onConflict', () => {
+    expect(
+      parseL({
+        refs: [{ id: 'a', key: 'k' }],
+        keyTemplate: 'archive/{jobId}/{fileName}',
+        onConflict: 'overwrite',
+      }),
+    ).toMatchObject({
+      keyTemplate: 'archive/{jobId}/{fileName}',
+      onConflict: 'overwrite',
+    });
+    expect(parseL({ refs: [{ id: 'a', key: 'k' }], onConflict: 'fail' })).not.toHaveProperty('onConflict');
+    expect(parseL({ manifest: 's3://archive/manifests/m.csv', onConflict: 'overwrite' })).toMatchObject({
+      onConflict: 'overwrite',
+    });
+    expect(refusalL({ refs: [{ id: 'a', key: 'k' }], onConflict: 'replace' }).message).toMatch(
+      /"onConflict" must be "fail" or "overwrite"/,
+    );
   });
 });

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { buildLanes } from '../../../../functions/core/attachments/lanes.js';
 import { parseManifest } from '../../../../functions/core/attachments/manifest.js';
 import { AppError, ValidationError } from '../../../../functions/core/errors.js';
 import {
@@ -265,6 +266,114 @@ describe('createJob with rejectInvalidManifest', () => {
       ),
     ).rejects.toThrow('lacks the column "id"');
     expect(store.data.size).toBe(0);
+  });
+});
+
+describe('createJob with the bucket lanes', () => {
+  const lanes = buildLanes({
+    templates: ['attachments/{fileId}/{fileName}', 'forms/{formType}/{flowCode}/{fileId}-{fileName}'],
+    reportPrefix: 'jobs/',
+  }).lanes;
+
+  it('refuses targets in a system lane or outside the archive lanes as bad lines with their code; the rest run', async () => {
+    const store = memoryStore();
+    const queue = recordingQueue();
+    const seen: string[] = [];
+    const input: JobItem[] = [
+      { ok: { id: 'a', key: 'ka' }, line: 1 },
+      { ok: { id: 'b', key: 'kb', targetKey: 'jobs/other-job/batches/b00003.json' }, line: 2 },
+      { ok: { id: 'c', key: 'kc', targetKey: 'sync/state.json' }, line: 3 },
+      { ok: { id: 'd', key: 'kd', targetKey: 'manifests/x.jsonl' }, line: 4 },
+      { ok: { id: 'e', key: 'ke', targetKey: 'elsewhere/e.pdf' }, line: 5 },
+      { ok: { id: 'f', key: 'kf', targetKey: 'attachments/custom/f.pdf' }, line: 6 },
+    ];
+    const record = await createJob(
+      {
+        jobId: 'job-l',
+        source: { kind: 'api' },
+        items: input,
+        keyTemplate: 'attachments/{fileId}/{fileName}',
+        onBadItem: (bad) => seen.push(`${bad.line}:${bad.code}`),
+      },
+      { queue, store, now: () => NOW, lanes },
+    );
+    expect(record.counts).toMatchObject({ refs: 2, badLines: 4 });
+    expect(record.badLines).toEqual([
+      expect.objectContaining({ line: 2, code: 'target_in_system_lane' }),
+      expect.objectContaining({ line: 3, code: 'target_in_system_lane' }),
+      expect.objectContaining({ line: 4, code: 'target_in_system_lane' }),
+      expect.objectContaining({ line: 5, code: 'target_outside_archive_lanes' }),
+    ]);
+    expect(record.badLines[0]?.message).toMatch(
+      /"targetKey" is object key "jobs\/other-job.*system lane "jobs\/"/,
+    );
+    expect(seen).toEqual([
+      '2:target_in_system_lane',
+      '3:target_in_system_lane',
+      '4:target_in_system_lane',
+      '5:target_outside_archive_lanes',
+    ]);
+    expect(queue.messages.flatMap((m) => m.refs.map((r) => r.id))).toEqual(['a', 'f']);
+  });
+
+  it('gives each object key to the first file; a second file on it is refused naming the holder, the same file twice is a duplicate', async () => {
+    const store = memoryStore();
+    const queue = recordingQueue();
+    const input: JobItem[] = [
+      { ok: { id: 'a', key: 'k', fileName: '发票.pdf', targetKey: 'attachments/x/发票.pdf' }, line: 1 },
+      // Same file, other vars, same key: nothing new to do.
+      { ok: { id: 'a', key: 'k', targetKey: 'attachments/x/发票.pdf', vars: { flowCode: 'B2' } }, line: 2 },
+      // Another file on the same key.
+      { ok: { id: 'b', key: 'k2', targetKey: 'attachments/x/发票.pdf' }, line: 3 },
+      // Template without {fileId}: two files of one name collide.
+      { ok: { id: 'c', key: 'openapi-c', fileName: 'scan.pdf', vars: { flowCode: 'B1' } }, line: 4 },
+      { ok: { id: 'd', key: 'openapi-d', fileName: 'scan.pdf', vars: { flowCode: 'B1' } }, line: 5 },
+    ];
+    const record = await createJob(
+      { jobId: 'job-c', source: { kind: 'api' }, items: input, keyTemplate: 'forms/{flowCode}/{fileName}' },
+      { queue, store, now: () => NOW, lanes },
+    );
+    expect(record.counts).toMatchObject({ refs: 2, duplicates: 1, badLines: 2 });
+    expect(record.badLines.map((b) => [b.line, b.code])).toEqual([
+      [3, 'target_key_conflict'],
+      [5, 'target_key_conflict'],
+    ]);
+    expect(record.badLines[0]?.message).toContain('already taken in this job by line 1 (id "a")');
+    expect(record.badLines[1]?.message).toContain(
+      '"forms/B1/scan.pdf" is already taken in this job by line 4 (id "c")',
+    );
+  });
+
+  it('refuses a template whose root is a system lane or outside the lanes before queuing anything', async () => {
+    for (const keyTemplate of ['jobs/{jobId}/job.json', 'other/{fileId}', 'attachments/{fileName']) {
+      const store = memoryStore();
+      const queue = recordingQueue();
+      await expect(
+        createJob(
+          { jobId: 'job-t', source: { kind: 'api' }, items: items(refs(3)), keyTemplate },
+          { queue, store, lanes },
+        ),
+      ).rejects.toBeInstanceOf(ValidationError);
+      expect(queue.messages).toEqual([]);
+      expect(store.data.size).toBe(0);
+    }
+  });
+
+  it('carries onConflict "overwrite" into every message and the job record', async () => {
+    const store = memoryStore();
+    const queue = recordingQueue();
+    const record = await createJob(
+      {
+        jobId: 'job-o',
+        source: { kind: 'api' },
+        items: items(refs(150)),
+        keyTemplate: 'attachments/{fileId}/{fileName}',
+        onConflict: 'overwrite',
+      },
+      { queue, store, lanes },
+    );
+    expect(record.onConflict).toBe('overwrite');
+    expect(queue.messages.map((m) => m.onConflict)).toEqual(['overwrite', 'overwrite']);
   });
 });
 
