@@ -122,18 +122,25 @@ async function readWhole(body: Readable, signal: AbortSignal, length?: number): 
   }
 }
 
+/**
+ * Parts are proven by TLS or by S3's per-part checksums (on against AWS S3): then they need no SHA-256 of their own
+ * for the signature, which would be a second pass over every byte (payload-hash.ts).
+ */
+function unsignPartsWhereProven(client: S3Client, options: S3SinkOptions): void {
+  unsignedPartsWhen(
+    client,
+    async () =>
+      (await usesTls(client)) || (await checksumsWanted(client, options.checksums, options.retention)),
+  );
+}
+
 export function createS3Sink(options: S3SinkOptions): ObjectSink {
   const { client, bucket, retention } = options;
   const floor = options.partSizeBytes ?? DEFAULT_PART_BYTES;
   const queueSize = options.queueSize ?? DEFAULT_PART_CONCURRENCY;
   const abortGraceMs = options.abortGraceMs ?? 5_000;
   const now = options.now ?? Date.now;
-  // Parts are proven by TLS or by S3's per-part checksums (on against AWS S3): they need no SHA-256 of their own
-  // for the signature, which would be a second pass over every byte (payload-hash.ts).
-  unsignedPartsWhen(
-    client,
-    async () => (await usesTls(client)) || (await checksumsWanted(client, options.checksums, retention)),
-  );
+  unsignPartsWhereProven(client, options);
 
   async function singlePut(key: string, body: Readable, put: PutObjectOptions): Promise<PutObjectResult> {
     const { signal } = put;
@@ -157,8 +164,7 @@ export function createS3Sink(options: S3SinkOptions): ObjectSink {
       ...lockParams(retention, now()),
       ...conditionParams(put.condition),
     });
-    // The signature covers the body by the SHA-256 the verifying transform computed over these very bytes (S3
-    // refuses a body that does not match it), instead of the signer hashing the body a second time.
+    // Signed by the SHA-256 the verifying transform took of these bytes, not hashed again (payload-hash.ts).
     const out = await client
       .send(sha256 ? signWithKnownSha256(command, sha256) : command, { abortSignal: signal })
       .catch((err: unknown) => {

@@ -119,7 +119,9 @@ describe('checksums on the functions', () => {
       expect(allows(r, copy, action).length, action).toBeGreaterThan(0);
       expect(
         allows(r, copy, action).every((on) =>
-          [...on.matchAll(/"\/([^"]*)"/g)].every((m) => /^(attachments\/|forms\/|jobs\/\*\/(batches|index)\/)/.test(m[1] ?? '')),
+          [...on.matchAll(/"\/([^"]*)"/g)].every((m) =>
+            /^(attachments\/|forms\/|jobs\/\*\/(batches|index)\/)/.test(m[1] ?? ''),
+          ),
         ),
         action,
       ).toBe(true);
