@@ -35,5 +35,10 @@ export function createS3Client(options: S3ClientOptions = {}): S3Client {
     if (!env.AWS_REQUEST_CHECKSUM_CALCULATION) config.requestChecksumCalculation ??= 'WHEN_REQUIRED';
     if (!env.AWS_RESPONSE_CHECKSUM_VALIDATION) config.responseChecksumValidation ??= 'WHEN_REQUIRED';
   }
+  // The SDK adds `Expect: 100-continue` to bodies of 2 MiB and more, and its HTTP handler sends each such request on
+  // a fresh connection (its keep-alive agent is bypassed for them): every part of a multipart upload and every
+  // mid-size file paid a TCP (and on AWS a TLS) handshake plus a round trip before its first byte. Our PUTs are
+  // signed, bounded (≤ one part) and rarely refused, so the connections stay warm instead.
+  config.expectContinueHeader ??= false;
   return new S3Client(config);
 }

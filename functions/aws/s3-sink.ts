@@ -33,6 +33,7 @@ import type {
   PutObjectResult,
   WriteCondition,
 } from '../core/ports.js';
+import { signWithKnownSha256, unsignedPartsWhen, usesTls } from './payload-hash.js';
 import {
   checksumOf,
   checksumsWanted,
@@ -96,12 +97,30 @@ function conflictOr(err: unknown, key: string, put: PutObjectOptions): unknown {
 }
 
 /** Reads a body of at most one part whole; rejects when it errors or the signal fires. */
-async function readWhole(body: Readable, signal: AbortSignal): Promise<Buffer> {
+async function readWhole(body: Readable, signal: AbortSignal, length?: number): Promise<Buffer> {
   const onAbort = (): void => void body.destroy(new AbortedError('upload aborted', signal.reason));
   signal.addEventListener('abort', onAbort, { once: true });
   try {
+    // With the length known, each chunk is copied into the one buffer as it arrives and dropped: a file in flight
+    // holds its size once, not its chunks and then their concatenation as well.
+    let whole = length !== undefined && length > 0 ? Buffer.allocUnsafe(length) : undefined;
+    let filled = 0;
     const chunks: Buffer[] = [];
-    for await (const chunk of body) chunks.push(chunk as Buffer);
+    for await (const chunk of body) {
+      const b = chunk as Buffer;
+      if (whole && filled + b.length <= whole.length) {
+        b.copy(whole, filled);
+        filled += b.length;
+        continue;
+      }
+      if (whole) {
+        // More bytes than announced (the verifying transform fails such a body): keep every byte, as without a length.
+        chunks.push(whole.subarray(0, filled));
+        whole = undefined;
+      }
+      chunks.push(b);
+    }
+    if (whole) return filled === whole.length ? whole : whole.subarray(0, filled);
     return chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
   } finally {
     signal.removeEventListener('abort', onAbort);
@@ -138,39 +157,51 @@ async function abortLeftover(
   });
 }
 
+/**
+ * Parts are proven by TLS or by S3's per-part checksums (on against AWS S3): then they need no SHA-256 of their own
+ * for the signature, which would be a second pass over every byte (payload-hash.ts).
+ */
+function unsignPartsWhereProven(client: S3Client, options: S3SinkOptions): void {
+  unsignedPartsWhen(
+    client,
+    async () =>
+      (await usesTls(client)) || (await checksumsWanted(client, options.checksums, options.retention)),
+  );
+}
+
 export function createS3Sink(options: S3SinkOptions): ObjectSink {
   const { client, bucket, retention } = options;
   const floor = options.partSizeBytes ?? DEFAULT_PART_BYTES;
   const queueSize = options.queueSize ?? DEFAULT_PART_CONCURRENCY;
   const abortGraceMs = options.abortGraceMs ?? 5_000;
   const now = options.now ?? Date.now;
+  unsignPartsWhereProven(client, options);
 
   async function singlePut(key: string, body: Readable, put: PutObjectOptions): Promise<PutObjectResult> {
     const { signal } = put;
-    const data = await readWhole(body, signal);
+    const data = await readWhole(body, signal, put.contentLength);
     // The body ended, so it passed its checks and its SHA-256 is known.
     const sha256 = put.sha256?.();
     const checksums = await checksumsWanted(client, options.checksums, retention);
+    const command = new PutObjectCommand({
+      Bucket: bucket,
+      Key: key,
+      Body: data,
+      ContentLength: data.length,
+      ContentType: put.contentType,
+      ContentDisposition: put.contentDisposition,
+      Metadata: sha256 ? { ...put.metadata, [SHA256_METADATA]: sha256 } : put.metadata,
+      ...(checksums
+        ? sha256
+          ? { ChecksumSHA256: hexToBase64(sha256) }
+          : { ChecksumAlgorithm: MULTIPART_CHECKSUM.ChecksumAlgorithm }
+        : {}),
+      ...lockParams(retention, now()),
+      ...conditionParams(put.condition),
+    });
+    // Signed by the SHA-256 the verifying transform took of these bytes, not hashed again (payload-hash.ts).
     const out = await client
-      .send(
-        new PutObjectCommand({
-          Bucket: bucket,
-          Key: key,
-          Body: data,
-          ContentLength: data.length,
-          ContentType: put.contentType,
-          ContentDisposition: put.contentDisposition,
-          Metadata: sha256 ? { ...put.metadata, [SHA256_METADATA]: sha256 } : put.metadata,
-          ...(checksums
-            ? sha256
-              ? { ChecksumSHA256: hexToBase64(sha256) }
-              : { ChecksumAlgorithm: MULTIPART_CHECKSUM.ChecksumAlgorithm }
-            : {}),
-          ...lockParams(retention, now()),
-          ...conditionParams(put.condition),
-        }),
-        { abortSignal: signal },
-      )
+      .send(sha256 ? signWithKnownSha256(command, sha256) : command, { abortSignal: signal })
       .catch((err: unknown) => {
         throw conflictOr(err, key, put);
       });

@@ -31,6 +31,8 @@ export interface ProfileSummary {
   topInclusive: Array<{ name: string; where: string; inclusiveMs: number }>;
   /** Filled in by the caller: the profiled run's wall time and where the raw profile was kept. */
   runMs?: number;
+  /** Filled in by the caller: the case the profiled run copied. */
+  caseLabel?: string;
   file?: string | undefined;
 }
 

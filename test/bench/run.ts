@@ -12,8 +12,10 @@
  * second and vendor calls per form; 7 is the re-run of an archived job (lanes).
  *
  * Flags: --quick (smaller sets, single repeats, no 4 GiB), --only=1,3 (sections), --out=FILE (Markdown report),
- * --profile[=DIR] (section 6: CPU profile of the CLI on the small case; DIR keeps the raw .cpuprofile),
- * --cases=small,medium,large,latency (section 6: only these cases). Section 7: a re-run beside the first copy.
+ * --profile[=DIR] (section 6: CPU profile of the CLI on the small case, else the first case run; DIR keeps the raw
+ * .cpuprofile),
+ * --cases=small,medium,large,latency (section 6: only these cases), --pairs=N (section 6: N pairs per case instead
+ * of 3, or 1 with --quick). Section 7: a re-run beside the first copy.
  */
 import { execSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
@@ -77,11 +79,20 @@ const runs = (section: number): boolean => !only || only.includes(section);
 /** Section 6: --profile adds a CPU profile of the CLI on the small case (--profile=DIR keeps the raw file); --cases= picks cases. */
 const profileArg = argv.find((a) => a === '--profile' || a.startsWith('--profile='));
 const casesArg = argv.find((a) => a.startsWith('--cases='))?.slice(8);
+const pairsArg = argv.find((a) => a.startsWith('--pairs='))?.slice(8);
 const versusFlags = {
+  ...(pairsArg ? { pairs: parsePairs(pairsArg) } : {}),
   profile: profileArg !== undefined,
   ...(profileArg?.startsWith('--profile=') ? { profileDir: resolve(profileArg.slice(10)) } : {}),
   ...(casesArg ? { cases: parseCases(casesArg) } : {}),
 };
+
+function parsePairs(text: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1 || n > 20)
+    throw new Error(`--pairs: a whole number from 1 to 20 (got ${text})`);
+  return n;
+}
 
 function parseCases(text: string): CaseId[] {
   const known: CaseId[] = ['small', 'medium', 'large', 'latency'];

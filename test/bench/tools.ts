@@ -1,14 +1,14 @@
 /**
  * The two copiers of the rclone section as a user runs them, and the wrapper that measures one run of either.
  *
- * - ekb-archive: the CLI's own bin (infra/local/cli/ekb-archive.mjs, which loads the TypeScript through tsx, as
- *   `npx ekb-archive` does) with `copy --manifest … --concurrency 8`; 合思 is the sandbox (EKB_* keys), S3 is
+ * - ekb-archive: the CLI's own bin (infra/local/cli/ekb-archive.mjs, which runs the bundle `npm ci` built in
+ *   dist/local, as `npx ekb-archive` does) with `copy --manifest … --concurrency 8`; 合思 is the sandbox (EKB_* keys), S3 is
  *   s3rver through the AWS SDK's own environment (AWS_ENDPOINT_URL_S3 and the S3RVER key pair).
  * - rclone: `rclone copy :http:/<dir>/ :s3:<bucket>/<prefix>/ --transfers 8 --checkers 8`, every backend option
  *   on the command line and `--config ""` (in-memory configuration), so no rclone.conf is read or written.
  *
  * Each run goes through GNU time (`/usr/bin/time`), whose wait4() rusage covers the tool's whole process tree
- * (user + system CPU of the process and every child it waited for, e.g. esbuild under tsx) and its peak RSS
+ * (user + system CPU of the process and every child it waited for) and its peak RSS
  * (ru_maxrss: the largest resident set of any one process in that tree).
  */
 import { spawn, spawnSync } from 'node:child_process';

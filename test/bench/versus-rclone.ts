@@ -72,7 +72,10 @@ export interface VersusPlan {
   latencyFiles: number;
   latencyMs: number;
   startupRuns: number;
-  /** Take a CPU profile of the CLI on the small case (an extra, unmeasured run); keep it in this folder if set. */
+  /**
+   * Take a CPU profile of the CLI on the small case, or the first case run when small is not (an extra, unmeasured
+   * run); keep it in this folder if set.
+   */
   profile: boolean;
   profileDir?: string;
   /** Only these cases (all when absent): re-running one case is then one short command. */
@@ -336,8 +339,7 @@ export async function sectionVersusRclone(deps: VersusDeps, plan: VersusPlan): P
   };
 
   try {
-    // Warm-up, not measured: tsx compiles the CLI's TypeScript into its cache on the first run, and both binaries
-    // come into the page cache.
+    // Warm-up, not measured: both binaries (and the CLI's bundle, dist/local) come into the page cache.
     await runMeasured(process.execPath, [CLI_BIN, '--version'], ekbEnv, join(work, 'warm.out'));
     await runMeasured('rclone', RCLONE_VERSION_ARGS, rcEnv, join(work, 'warm.out'));
 
@@ -364,18 +366,20 @@ export async function sectionVersusRclone(deps: VersusDeps, plan: VersusPlan): P
     }
 
     let profile: ProfileSummary | undefined;
-    const small = cases.find((c) => c.id === 'small');
-    if (plan.profile && small) {
+    // The small case when it runs (where per-file work shows most), else the first case asked for.
+    const profiled = cases.find((c) => c.id === 'small') ?? cases[0];
+    if (plan.profile && profiled) {
       const profDir = plan.profileDir ?? join(work, 'profile');
       rmSync(profDir, { recursive: true, force: true });
       mkdirSync(profDir, { recursive: true });
-      const r = await runOnce('ekb', small, ['--cpu-prof', `--cpu-prof-dir=${profDir}`]);
+      const r = await runOnce('ekb', profiled, ['--cpu-prof', `--cpu-prof-dir=${profDir}`]);
       // CPU.<date>.<time>.<pid>.<thread>.<seq>.cpuprofile: thread 0 is the main thread (the copy runs there).
       const files = readdirSync(profDir).filter((n) => n.endsWith('.cpuprofile'));
       const file = files.find((n) => /\.\d+\.0\.\d+\.cpuprofile$/.test(n)) ?? files[0];
       if (!file) throw new Error(`node wrote no .cpuprofile into ${profDir}`);
       profile = summarizeProfile(JSON.parse(readFileSync(join(profDir, file), 'utf8')), repoRoot);
       profile.runMs = r.ms;
+      profile.caseLabel = profiled.label;
       profile.file = plan.profileDir ? join(profDir, file) : undefined;
     }
 
@@ -420,7 +424,7 @@ const perFile = (ms: number) => fmt(ms, ms >= 100 ? 0 : 2);
 function report(emit: (t?: string) => void, r: ReportInput): void {
   const { plan } = r;
   emit(
-    `\`ekb-archive copy --concurrency ${CONCURRENCY}\` (the CLI's bin, through tsx, as \`npx ekb-archive\` runs it) ` +
+    `\`ekb-archive copy --concurrency ${CONCURRENCY}\` (the CLI's bin running the bundle \`npm ci\` built, dist/local, as \`npx ekb-archive\` runs it) ` +
       `against \`rclone copy --transfers ${CONCURRENCY} --checkers ${CONCURRENCY}\` (${r.version}), ` +
       `${plan.pairs} pair(s) per case, run ekb then rclone, every run into a fresh prefix, every object checked ` +
       "byte for byte (SHA-256) after its run. Time is spawn to exit; CPU is user + system of the tool's whole " +
@@ -614,8 +618,9 @@ function report(emit: (t?: string) => void, r: ReportInput): void {
   emit(
     `GB-seconds = CPU-seconds × ${r.copyMemoryMb} / 1024 (median run of each case). At 1,769 MB a function has one ` +
       'vCPU, so a busy copy bills about its CPU time and any waiting is billed on top: this is a floor, not an ' +
-      `estimate. The CLI's run includes its start-up (${fmt(startupCpu, 0)} ms CPU for \`--version\` here, through ` +
-      'tsx), which a warm Lambda invocation does not pay; the second row of each case subtracts it. The rclone row ' +
+      `estimate. The CLI's run includes its start-up, which a warm Lambda invocation does not pay; the second row of ` +
+      `each case subtracts ${fmt(startupCpu, 0)} ms, the CPU of \`--version\` here (answered by the bin without ` +
+      "loading the CLI, so this under-subtracts the copy command's own loading). The rclone row " +
       `prices rclone's CPU time the same way, for scale. ${PRICE_NOTE}. The stack deploys on Arm (Graviton); these ` +
       'CPU-seconds were measured on x86, so the Arm column assumes the same CPU time.',
   );
@@ -671,7 +676,7 @@ function report(emit: (t?: string) => void, r: ReportInput): void {
     const p = r.profile;
     const pct = (ms: number) => fmt((100 * ms) / p.totalMs, 1);
     emit(
-      `### Where the CLI's CPU goes: node --cpu-prof, ${r.cases.find((c) => c.id === 'small')?.label} (one extra run, ${s(p.runMs ?? Number.NaN)} s)`,
+      `### Where the CLI's CPU goes: node --cpu-prof, ${p.caseLabel ?? ''} (one extra run, ${s(p.runMs ?? Number.NaN)} s)`,
     );
     emit();
     emit(

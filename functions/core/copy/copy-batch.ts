@@ -11,7 +11,7 @@
  * every unfinished ref comes back `deadline` (retryable), so the queue hands it out again; `cancelled` instead when
  * the signal's reason is a CancelledError (the CLI's Ctrl-C).
  */
-import pLimit from 'p-limit';
+import pLimit, { type LimitFunction } from 'p-limit';
 import { fallbackLanes, type Lanes } from '../attachments/lanes.js';
 import { DEFAULT_OBJECT_KEY_TEMPLATE } from '../attachments/object-key.js';
 import type { CopyResult } from '../model/copy-result.js';
@@ -37,6 +37,11 @@ export interface CopyContext {
   keyTemplate?: string;
   /** Files in flight at once. Default 8. */
   concurrency?: number;
+  /**
+   * Files in flight across several batches at once (the CLI runs the next batch while this one's last files finish);
+   * replaces `concurrency` when given.
+   */
+  limit?: LimitFunction;
   /** Fires before the Lambda deadline: stop starting files, abort in-flight ones. */
   signal?: AbortSignal;
   /** Seconds the resolved URLs stay valid (1..1800). Default 1800. */
@@ -110,7 +115,7 @@ export async function copyBatch(
     signal,
     stats: ctx.stats ?? newCopyStats(),
   };
-  const limit = pLimit(concurrency);
+  const limit = ctx.limit ?? pLimit(concurrency);
   await limit.map(resolved.planned, async (file) => {
     results[file.index] = await copyOrFail(file, env);
   });

@@ -2,7 +2,7 @@
  * One copy-queue message, start to finish: copy the batch, decide whether this attempt is final, and write the
  * batch report. The handler only maps SQS records in and partial-batch failures out.
  */
-
+import type { LimitFunction } from 'p-limit';
 import { fallbackLanes, type Lanes } from '../attachments/lanes.js';
 import { ErrorCode } from '../errors.js';
 import { writeBatchIndex } from '../jobs/file-index.js';
@@ -31,6 +31,8 @@ export interface RunBatchDeps extends CopyDeps {
   /** Used when the message names no template. */
   defaultKeyTemplate: string;
   concurrency: number;
+  /** Files in flight shared with other batches running at the same time (the CLI); replaces `concurrency`. */
+  limit?: LimitFunction;
   /** Runs package messages (message.packages); without it they fail `misconfigured`. */
   packages?: PackageBatchRunner;
   /** The bucket's lanes (config); default: the default template's root plus attachments/ and forms/. */
@@ -107,6 +109,7 @@ export async function runBatchMessage(input: RunBatchInput, deps: RunBatchDeps):
         jobId: message.jobId,
         keyTemplate: message.keyTemplate ?? deps.defaultKeyTemplate,
         concurrency: deps.concurrency,
+        ...(deps.limit ? { limit: deps.limit } : {}),
         lanes: deps.lanes ?? fallbackLanes(deps.defaultKeyTemplate, deps.reportPrefix),
         ...(message.onConflict === 'overwrite' ? { onConflict: message.onConflict } : {}),
         ...signal,

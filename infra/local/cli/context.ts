@@ -11,7 +11,6 @@ import { type Config, loadConfig } from '../../../functions/config.js';
 import type { EkuaibaoClient } from '../../../functions/core/ekuaibao/client.js';
 import type { Logger } from '../../../functions/core/ports.js';
 import { createLogger, type LogLevel } from '../../../functions/logger.js';
-import { startEkuaibaoSandbox } from '../sandbox/server.js';
 import type { EkuaibaoSandbox } from '../sandbox/types.js';
 import { UsageError } from './cli-errors.js';
 import type { Output, Reporter } from './progress.js';
@@ -74,6 +73,8 @@ export async function createCliContext(options: ContextOptions): Promise<CliCont
   let config = loadCliConfig(io.env);
   let sandbox: EkuaibaoSandbox | undefined;
   if (options.sandbox) {
+    // Loaded only with --sandbox: the sandbox is a whole HTTP server a real run never needs.
+    const { startEkuaibaoSandbox } = await import('../sandbox/server.js');
     sandbox = await startEkuaibaoSandbox({});
     // The sandbox serves plain-http loopback download URLs; only this local mode may accept them.
     config = {

@@ -13,12 +13,12 @@
  * - resuming (copy --job-id) a batch whose stored report describes other refs than the manifest gives: exit 2.
  */
 import { pipeline, type Readable, Transform } from 'node:stream';
-import { copyEngine } from '../../../functions/compose/copy.js';
-import { reportStoreIn, textStoreIn } from '../../../functions/compose/storage.js';
+import pLimit, { type LimitFunction } from 'p-limit';
 import { lanesFromConfig } from '../../../functions/config.js';
 import type { Lanes } from '../../../functions/core/attachments/lanes.js';
 import { OBJECT_KEY_PLACEHOLDERS } from '../../../functions/core/attachments/object-key.js';
 import { parseDpKey } from '../../../functions/core/attachments/ref.js';
+import type { CopyDeps } from '../../../functions/core/copy/copy-batch.js';
 import { planTargets } from '../../../functions/core/copy/plan-targets.js';
 import { resolveBatch } from '../../../functions/core/copy/resolve-batch.js';
 import { runBatchMessage } from '../../../functions/core/copy/run-batch.js';
@@ -30,13 +30,23 @@ import {
   ValidationError,
 } from '../../../functions/core/errors.js';
 import { batchReportKey } from '../../../functions/core/jobs/keys.js';
-import type { BatchMessage, BatchReport } from '../../../functions/core/model/batch.js';
+import {
+  type BatchMessage,
+  type BatchReport,
+  MAX_REFS_PER_MESSAGE,
+} from '../../../functions/core/model/batch.js';
 import type { CopyResult } from '../../../functions/core/model/copy-result.js';
 import { DEFAULT_EXPIRATION_SECONDS, type Resolution } from '../../../functions/core/model/resolution.js';
-import type { DownloadUrlResolver, ObjectSink, ReportStore } from '../../../functions/core/ports.js';
+import type {
+  DownloadUrlResolver,
+  ObjectSink,
+  ReportStore,
+  TextStore,
+} from '../../../functions/core/ports.js';
 import { RunStoppedError, UsageError } from './cli-errors.js';
 import type { CliContext } from './context.js';
 import { abortedResult, CopyRunner } from './copy-runner.js';
+import type { ItemEvent } from './progress.js';
 
 export interface PipelineOptions {
   /** Target bucket; undefined only for a dry run. */
@@ -165,8 +175,11 @@ function countingSink(
 }
 
 export async function createPipeline(ctx: CliContext, options: PipelineOptions): Promise<Pipeline> {
-  const batchesInFlight = Math.min(2, options.concurrency);
-  const perBatch = Math.max(1, Math.floor(options.concurrency / batchesInFlight));
+  // Files in flight are counted across batches: while one batch's last files finish, the next batch (already
+  // resolved: its downloadurls call ran while the first one copied) fills the free slots, so the run never idles at
+  // a batch boundary. One batch more than the slots need keeps a resolved batch waiting behind the running ones.
+  const files = pLimit(options.concurrency);
+  const batchesInFlight = Math.max(2, Math.ceil(options.concurrency / MAX_REFS_PER_MESSAGE) + 1);
   const stop = new AbortController();
   const signal = AbortSignal.any([ctx.signal, stop.signal]);
   let stopped: RunStoppedError | undefined;
@@ -186,8 +199,19 @@ export async function createPipeline(ctx: CliContext, options: PipelineOptions):
     runBatch = await planner(ctx, options.bucket, options.lanes);
   } else {
     if (!options.bucket) throw new UsageError('which bucket? pass --bucket or set EKB_BUCKET');
+    // Loaded when a copy runs, not when the CLI starts: --help never pays for the AWS SDK or undici.
+    const [{ reportStoreIn, textStoreIn }, { copyEngine }] = await Promise.all([
+      import('../../../functions/compose/storage.js'),
+      import('../../../functions/compose/copy.js'),
+    ]);
     store = reportStoreIn(ctx.composition(), options.bucket);
-    const copy = copier(ctx, options.bucket, store, { concurrency: perBatch, lanes: options.lanes });
+    const engine = copyEngine(ctx.composition(), options.bucket);
+    const copy = copier(
+      ctx,
+      engine,
+      { reports: store, index: textStoreIn(ctx.composition(), options.bucket) },
+      { concurrency: options.concurrency, files, lanes: options.lanes },
+    );
     runBatch = options.resume ? resuming(ctx, store, copy, stopRun) : (m, s) => copy(m, s, [], 1);
   }
   const runner = new CopyRunner({
@@ -201,10 +225,10 @@ export async function createPipeline(ctx: CliContext, options: PipelineOptions):
       if (stopped) {
         // The run ends with one line: its refs are counted, not listed.
         ctx.reporter.countUnfinished(results.filter((r) => r.status === 'failed').length);
-        for (const r of results) if (r.status !== 'failed') reportResult(ctx, r);
+        ctx.reporter.events(results.filter((r) => r.status !== 'failed').map(eventOf));
         return;
       }
-      for (const r of results) reportResult(ctx, r);
+      ctx.reporter.events(results.map(eventOf));
     },
   });
   return {
@@ -285,12 +309,11 @@ type CopyBatch = (
 /** The copy: runBatchMessage with the copy function's collaborators, and live progress for the bar. */
 function copier(
   ctx: CliContext,
-  bucket: string,
-  reports: ReportStore,
-  { concurrency, lanes }: { concurrency: number; lanes: Lanes },
+  engine: CopyDeps,
+  { reports, index }: { reports: ReportStore; index: TextStore },
+  { concurrency, files, lanes }: { concurrency: number; files: LimitFunction; lanes: Lanes },
 ): CopyBatch {
   const { config } = ctx;
-  const engine = copyEngine(ctx.composition(), bucket);
   const liveByBatch = new Map<string, { files: number; bytes: number }>();
   const publishLive = () => {
     let files = 0;
@@ -311,13 +334,15 @@ function copier(
         { message, attempt, maxReceiveCount: attempt, signal, settled },
         {
           ...engine,
-          sink: countingSink(engine.sink, live, publishLive),
+          // Only the bar shows bytes as they stream; the plain and JSON modes skip the extra Transform per file.
+          sink: ctx.reporter.mode === 'tty' ? countingSink(engine.sink, live, publishLive) : engine.sink,
           reports,
-          index: textStoreIn(ctx.composition(), bucket),
+          index,
           logger: ctx.logger,
           reportPrefix: config.reportPrefix,
           defaultKeyTemplate: config.objectKeyTemplate,
           concurrency,
+          limit: files,
           lanes,
         },
       );
@@ -367,9 +392,9 @@ function describesBatch(report: BatchReport, message: BatchMessage): boolean {
   return report.results.every((r, i) => r.id === message.refs[i]?.id && r.key === message.refs[i]?.key);
 }
 
-function reportResult(ctx: CliContext, r: CopyResult): void {
+function eventOf(r: CopyResult): ItemEvent {
   if (r.status === 'copied') {
-    ctx.reporter.event({
+    return {
       type: 'copied',
       id: r.id,
       key: r.key,
@@ -378,14 +403,12 @@ function reportResult(ctx: CliContext, r: CopyResult): void {
       ms: r.ms,
       sha256: r.record.sha256,
       sourceVerified: r.record.source.verified,
-    });
-    return;
+    };
   }
   if (r.status === 'skipped') {
-    ctx.reporter.event({ type: 'skipped', id: r.id, key: r.key, objectKey: r.objectKey, reason: r.reason });
-    return;
+    return { type: 'skipped', id: r.id, key: r.key, objectKey: r.objectKey, reason: r.reason };
   }
-  ctx.reporter.event({
+  return {
     type: 'failed',
     id: r.id,
     key: r.key,
@@ -393,5 +416,5 @@ function reportResult(ctx: CliContext, r: CopyResult): void {
     code: r.code,
     message: r.message,
     retryable: r.retryable,
-  });
+  };
 }

@@ -2,7 +2,6 @@
  * `ekb-archive job <jobId> --index [--format ndjson|csv]`: the job's file index from the bucket to stdout, one
  * batch object at a time (memory: one batch, whatever the job's size), as JSON lines or CSV.
  */
-import { textStoreIn } from '../../../functions/compose/storage.js';
 import { csvHeader, csvRow, ndjsonRow, readJobIndex } from '../../../functions/core/jobs/file-index.js';
 import { UsageError } from './cli-errors.js';
 import type { CliContext } from './context.js';
@@ -22,6 +21,8 @@ export async function exportJobIndex(
   jobId: string,
   format: IndexExportFormat,
 ): Promise<number> {
+  // Loaded when the export runs (never for --help): the AWS SDK.
+  const { textStoreIn } = await import('../../../functions/compose/storage.js');
   const store = textStoreIn(ctx.composition(), bucket);
   const row = format === 'csv' ? csvRow : ndjsonRow;
   if (format === 'csv') ctx.io.stdout.write(csvHeader());

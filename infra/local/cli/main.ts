@@ -8,7 +8,9 @@ import { CancelledError } from '../../../functions/core/errors.js';
 import { redactText } from '../../../functions/core/util/redact.js';
 import { EXIT, explainError, UsageError } from './cli-errors.js';
 import type { CommandSpec, OptionSpec, ParsedArgs } from './command.js';
-import { type CliContext, type CliIo, createCliContext } from './context.js';
+// Types only: the context (the composition root, the AWS SDK, undici, the sandbox) loads when a command runs, so
+// --help and --version answer without it.
+import type { CliContext, CliIo } from './context.js';
 import { CANCELLED_MESSAGE } from './copy-runner.js';
 import { chooseMode, Reporter } from './progress.js';
 
@@ -130,15 +132,15 @@ export interface MainOptions {
 
 export async function main(argv: readonly string[], options: MainOptions = {}): Promise<number> {
   const io = options.io ?? defaultIo();
-  const commands = await loadCommands();
   const [name, ...rest] = argv;
-  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
-    (name === undefined ? io.stderr : io.stdout).write(`${topHelp(commands)}\n`);
-    return name === undefined ? EXIT.usage : EXIT.ok;
-  }
   if (name === '--version' || name === '-v') {
     io.stdout.write('ekb-archive 0.1.0\n');
     return EXIT.ok;
+  }
+  const commands = await loadCommands();
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    (name === undefined ? io.stderr : io.stdout).write(`${topHelp(commands)}\n`);
+    return name === undefined ? EXIT.usage : EXIT.ok;
   }
   const command = commands.find((c) => c.name === name);
   if (!command) {
@@ -206,6 +208,7 @@ export async function main(argv: readonly string[], options: MainOptions = {}): 
   });
   let ctx: CliContext | undefined;
   try {
+    const { createCliContext } = await import('./context.js');
     ctx = await createCliContext({
       io,
       reporter,

@@ -5,8 +5,6 @@
  * it writes nothing outside the job) or, for a command without a job id yet, asked for (HeadBucket). They run at once; the first
  * failure becomes one line and exit 3 (cli-errors.ts), instead of one failed line per ref later.
  */
-import { HeadBucketCommand } from '@aws-sdk/client-s3';
-import { s3Client } from '../../../functions/compose/storage.js';
 import type { ReportStore } from '../../../functions/core/ports.js';
 import { PreflightError } from './cli-errors.js';
 import type { CliContext } from './context.js';
@@ -37,10 +35,11 @@ export async function preflight(ctx: CliContext, checks: PreflightChecks): Promi
   } else if (bucket?.kind === 'head') {
     probes.push({
       what: `the bucket ${bucket.bucket} cannot be used`,
-      run: () =>
-        s3Client(ctx.composition()).send(new HeadBucketCommand({ Bucket: bucket.bucket }), {
-          abortSignal: ctx.signal,
-        }),
+      run: async () => {
+        // Loaded when the check runs, not when the CLI starts (--help never loads the AWS SDK).
+        const { headBucket } = await import('./head-bucket.js');
+        await headBucket(ctx, bucket.bucket);
+      },
     });
   }
   const outcomes = await Promise.allSettled(probes.map((p) => p.run()));

@@ -193,6 +193,31 @@ export class Reporter {
   }
 
   event(e: ItemEvent): void {
+    this.events([e]);
+  }
+
+  /** A batch's events: counted one by one, written with one write per stream (not one per file). */
+  events(list: readonly ItemEvent[]): void {
+    let out = '';
+    let err = '';
+    for (const e of list) {
+      this.#count(e);
+      if (this.#o.mode === 'json') {
+        out += `${JSON.stringify(e)}\n`;
+        continue;
+      }
+      const line = this.#lineFor(e);
+      if (line === undefined) continue;
+      // Results of a dry run are the command's output; the rest is progress, on stderr.
+      if (e.type === 'planned') out += `${line}\n`;
+      else err += `${line}\n`;
+    }
+    if (err !== '') this.#above(err, this.#o.err);
+    if (out !== '') this.#above(out, this.#o.out);
+    if (out === '' && err === '') this.#scheduleDraw();
+  }
+
+  #count(e: ItemEvent): void {
     switch (e.type) {
       case 'copied':
         this.totals.copied += 1;
@@ -214,18 +239,6 @@ export class Reporter {
       default:
         break;
     }
-    if (this.#o.mode === 'json') {
-      this.#o.out.write(`${JSON.stringify(e)}\n`);
-      return;
-    }
-    const line = this.#lineFor(e);
-    if (line === undefined) {
-      this.#scheduleDraw();
-      return;
-    }
-    // Results of a dry run are the command's output; the rest is progress, on stderr.
-    const target = e.type === 'planned' ? this.#o.out : this.#o.err;
-    this.#above(line, target);
   }
 
   /** A warning or note for people (never in JSON mode's stdout). */
@@ -234,7 +247,7 @@ export class Reporter {
       this.#o.err.write(`${message}\n`);
       return;
     }
-    this.#above(message, this.#o.err);
+    this.#above(`${message}\n`, this.#o.err);
   }
 
   #lineFor(e: ItemEvent): string | undefined {
@@ -258,12 +271,13 @@ export class Reporter {
     }
   }
 
-  #above(line: string, target: Output): void {
+  /** `lines`: whole lines, each ending in a newline. */
+  #above(lines: string, target: Output): void {
     if (this.#o.mode === 'tty' && this.#barShown) {
       this.#o.err.write('\r\x1b[2K');
       this.#barShown = false;
     }
-    target.write(`${line}\n`);
+    target.write(lines);
     this.#scheduleDraw();
   }
 

@@ -4,9 +4,11 @@
  * built by `npm ci` (dist/local/; the integration project's global setup builds it from the current sources).
  */
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MIN_NODE_VERSION } from '../../../infra/local/node-version.mjs';
 import { BIN, cleanEnv, PROJECT_ROOT, runCli } from './run-cli.js';
@@ -115,5 +117,48 @@ describe('ekb-archive from the build', () => {
     // The bundle answers through the same main() the tests import: `-v` with another argument is not the fast path.
     const viaMain = await runCli(['--version', '--json']);
     expect(viaMain.stdout).toBe(`ekb-archive ${pkg.version}\n`);
+  });
+});
+
+describe('ekb-archive start-up', () => {
+  const RECORDER = join(PROJECT_ROOT, 'test/fixtures/record-loaded-files.mjs');
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'ekb-startup-'));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  /** The libraries whose code was loaded by one run of the bin (the bundle keeps each module's source path). */
+  function librariesLoadedBy(args: string[], env: Record<string, string> = {}): string[] {
+    const record = join(dir, `loaded-${args.join('-').replace(/\W+/g, '_')}.txt`);
+    const run = spawnSync(process.execPath, ['--import', RECORDER, BIN, ...args], {
+      cwd: PROJECT_ROOT,
+      env: cleanEnv({ ...env, RECORD_LOADED_FILES: record }),
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(run.error).toBeUndefined();
+    const files = readFileSync(record, 'utf8').split('\n').filter(Boolean);
+    const text = files.map((url) => readFileSync(fileURLToPath(url), 'utf8')).join('\n');
+    return ['@aws-sdk/client-s3', '@aws-sdk/client-secrets-manager', 'undici'].filter((lib) =>
+      text.includes(`node_modules/${lib}/`),
+    );
+  }
+
+  it("answers --help and a command's --help without loading the AWS SDK or undici; a command that uses S3 loads them", () => {
+    expect(librariesLoadedBy(['--help'])).toEqual([]);
+    expect(librariesLoadedBy(['copy', '--help'])).toEqual([]);
+    expect(librariesLoadedBy(['--version', '--json'])).toEqual([]);
+    // The same recorder sees the SDK when a command needs it (an S3 endpoint nothing answers at: exit 3).
+    expect(
+      librariesLoadedBy(['job', 'some-job', '--bucket', 'b'], {
+        AWS_ENDPOINT_URL_S3: 'http://127.0.0.1:9',
+        AWS_REGION: 'us-east-1',
+        AWS_ACCESS_KEY_ID: 'k',
+        AWS_SECRET_ACCESS_KEY: 's',
+      }),
+    ).toContain('@aws-sdk/client-s3');
   });
 });

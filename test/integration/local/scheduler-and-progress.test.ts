@@ -107,6 +107,27 @@ describe('CLI reporter', () => {
     expect(err.text()).toBe('');
   });
 
+  it("writes a batch's events with one write per stream, the same lines and totals as one by one", () => {
+    const batch = [
+      { type: 'copied', id: 'a', key: 'k', objectKey: 'o/a', bytes: 10, ms: 1 },
+      { type: 'skipped', id: 'b', key: 'k2', objectKey: 'o/b', reason: 'exists' },
+      { type: 'failed', id: 'c', key: 'k3', code: 'not_found', message: 'no', retryable: false },
+    ] as const;
+    for (const mode of ['plain', 'json'] as const) {
+      const writes: string[] = [];
+      const counted = { write: (t: string) => void writes.push(t) };
+      const one = { out: collector(), err: collector() };
+      const together = new Reporter({ mode, out: counted, err: counted, now: () => 0 });
+      const oneByOne = new Reporter({ mode, ...one, now: () => 0 });
+      together.events(batch);
+      for (const e of batch) oneByOne.event(e);
+      expect(writes).toHaveLength(1);
+      expect(writes[0]).toBe(one.out.text() + one.err.text());
+      expect(together.totals).toEqual(oneByOne.totals);
+      expect(together.totals).toMatchObject({ copied: 1, skipped: 1, failed: 1, bytes: 10 });
+    }
+  });
+
   it('draws a bar on a TTY with files, bytes, rate and ETA, and prints failures above it', () => {
     let now = 0;
     const out = collector(true);

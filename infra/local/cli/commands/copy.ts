@@ -14,7 +14,6 @@
  */
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { manifestSource, reportStoreIn } from '../../../../functions/compose/storage.js';
 import type { Lanes } from '../../../../functions/core/attachments/lanes.js';
 import { parseManifest } from '../../../../functions/core/attachments/manifest.js';
 import { createJobOnce } from '../../../../functions/core/jobs/create-job.js';
@@ -117,6 +116,8 @@ function openManifest(ctx: CliContext, flags: CopyFlags): AsyncIterable<Uint8Arr
     const { bucket, key } = flags.s3Source;
     // The AWS SDK's own settings: region, credential chain, AWS_ENDPOINT_URL_S3, checksum settings.
     return (async function* () {
+      // Loaded only for an s3:// manifest (and never for --help): the AWS SDK.
+      const { manifestSource } = await import('../../../../functions/compose/storage.js');
       yield* (await manifestSource(ctx.composition()).open(bucket, key, ctx.signal)).body;
     })();
   }
@@ -218,6 +219,8 @@ export const copyCommand: CommandSpec = {
     try {
       // The job as the bucket holds it comes first: a resumed job keeps its template, and so its lanes.
       if (!flags.dryRun) {
+        // Loaded when a copy runs (never for --help): the AWS SDK.
+        const { reportStoreIn } = await import('../../../../functions/compose/storage.js');
         existing = await prepare(ctx, flags, reportStoreIn(ctx.composition(), flags.bucket as string));
       }
       const keyTemplate = flags.keyTemplate ?? existing?.keyTemplate ?? ctx.config.objectKeyTemplate;

@@ -4,7 +4,6 @@
  * `--index` prints the job's file index instead (JSON lines, or CSV with `--format csv`): exit 0 when exported.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { reportStoreIn } from '../../../../functions/compose/storage.js';
 import { getJobStatus } from '../../../../functions/core/jobs/job-status.js';
 import type { JobStatus } from '../../../../functions/core/model/job.js';
 import { EXIT, UsageError } from '../cli-errors.js';
@@ -87,6 +86,8 @@ export const jobCommand: CommandSpec = {
     if (args.values.format !== undefined && args.values.index !== true) {
       throw new UsageError('--format goes with --index (the file index as JSON lines or CSV)');
     }
+    // Loaded when the command runs (never for --help): the AWS SDK.
+    const { reportStoreIn } = await import('../../../../functions/compose/storage.js');
     const store = reportStoreIn(ctx.composition(), bucket);
     let status = await getJobStatus(jobId, store, ctx.config.reportPrefix);
     while (status?.state === 'running' && args.values.wait === true && !ctx.signal.aborted) {

@@ -9,8 +9,6 @@
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
-import { reportStoreIn, textStoreIn } from '../../../../functions/compose/storage.js';
-import { archiveReaderIn } from '../../../../functions/compose/verify.js';
 import { AppError, ErrorCode } from '../../../../functions/core/errors.js';
 import {
   differs,
@@ -47,8 +45,22 @@ function sourceOf(values: Record<string, unknown>): Source {
   return { kind, file: value };
 }
 
+/** The S3 adapters, loaded when the command runs (never for --help): the AWS SDK. */
+async function adapters() {
+  const [storage, verify] = await Promise.all([
+    import('../../../../functions/compose/storage.js'),
+    import('../../../../functions/compose/verify.js'),
+  ]);
+  return {
+    reportStoreIn: storage.reportStoreIn,
+    textStoreIn: storage.textStoreIn,
+    archiveReaderIn: verify.archiveReaderIn,
+  };
+}
+
 /** The expected objects of the source, counted into the bar as they are found. */
 async function* itemsOf(ctx: CliContext, bucket: string, source: Source, badLines: Finding[]) {
+  const { reportStoreIn, textStoreIn, archiveReaderIn } = await adapters();
   const c = ctx.composition();
   const { reportPrefix } = ctx.config;
   if (source.kind === 'job') {
@@ -165,6 +177,7 @@ export const verifyCommand: CommandSpec = {
       if (reporter.mode === 'json') ctx.io.stdout.write(`${JSON.stringify({ type: 'finding', ...f })}\n`);
       else if (f.status !== 'ok' || all) reporter.note(findingLine(f));
     };
+    const { archiveReaderIn } = await adapters();
     const totals = await verifyItems(
       itemsOf(ctx, bucket, source, badLines),
       archiveReaderIn(ctx.composition(), bucket),

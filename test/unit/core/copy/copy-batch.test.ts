@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import pLimit from 'p-limit';
 import { describe, expect, it, vi } from 'vitest';
 import { type CopyDeps, copyBatch, newCopyStats } from '../../../../functions/core/copy/copy-batch.js';
 import { AppError, CancelledError } from '../../../../functions/core/errors.js';
@@ -492,6 +493,30 @@ describe('copyBatch', () => {
     });
     const results = await copyBatch(refsOf(fs), { ...ctx, concurrency: 3 }, deps);
     expect(results.every((r) => r.status === 'copied')).toBe(true);
+    expect(downloader.maxInFlight).toBeLessThanOrEqual(3);
+    expect(downloader.maxInFlight).toBeGreaterThan(1);
+  });
+
+  it('shares one limit across batches: no more files in flight in all, and a slow file lets the next batch run', async () => {
+    const fs = files(10);
+    let releaseSlow: () => void = () => {};
+    const slowGate = new Promise<void>((resolve) => {
+      releaseSlow = resolve;
+    });
+    const { downloader, deps } = setup(fs, async ({ url }) => {
+      const id = idOfUrl(url);
+      if (id === 'F0') await slowGate;
+      else await new Promise((r) => setTimeout(r, 1));
+      return ok(content(id));
+    });
+    const limit = pLimit(3);
+    const first = copyBatch(refsOf(fs.slice(0, 5)), { ...ctx, limit }, deps);
+    const second = await copyBatch(refsOf(fs.slice(5)), { ...ctx, limit }, deps);
+    // The second batch finished while the first one's slow file still held its slot.
+    expect(second.every((r) => r.status === 'copied')).toBe(true);
+    releaseSlow();
+    const firstResults = await first;
+    expect(firstResults.every((r) => r.status === 'copied')).toBe(true);
     expect(downloader.maxInFlight).toBeLessThanOrEqual(3);
     expect(downloader.maxInFlight).toBeGreaterThan(1);
   });
