@@ -169,12 +169,18 @@ function unsignPartsWhereProven(client: S3Client, options: S3SinkOptions): void 
   );
 }
 
+function sinkDefaults(options: S3SinkOptions) {
+  return {
+    floor: options.partSizeBytes ?? DEFAULT_PART_BYTES,
+    queueSize: options.queueSize ?? DEFAULT_PART_CONCURRENCY,
+    abortGraceMs: options.abortGraceMs ?? 5_000,
+    now: options.now ?? Date.now,
+  };
+}
+
 export function createS3Sink(options: S3SinkOptions): ObjectSink {
   const { client, bucket, retention } = options;
-  const floor = options.partSizeBytes ?? DEFAULT_PART_BYTES;
-  const queueSize = options.queueSize ?? DEFAULT_PART_CONCURRENCY;
-  const abortGraceMs = options.abortGraceMs ?? 5_000;
-  const now = options.now ?? Date.now;
+  const { floor, queueSize, abortGraceMs, now } = sinkDefaults(options);
   unsignPartsWhereProven(client, options);
 
   async function singlePut(key: string, body: Readable, put: PutObjectOptions): Promise<PutObjectResult> {
