@@ -444,14 +444,6 @@ function apiRoutes(functions: () => LocalFunctions, queue: LocalQueue, fanOut: F
     { method: 'POST', path: '/verify-jobs', functionName: 'ekb-archive-jobs-api', handler: jobsApi },
     { method: 'GET', path: '/verify-jobs/{runId}', functionName: 'ekb-archive-jobs-api', handler: jobsApi },
     {
-      method: 'GET',
-      path: '/copy-jobs/{jobId}/index',
-      functionName: 'ekb-archive-jobs-api',
-      handler: jobsApi,
-    },
-    { method: 'POST', path: '/verify-jobs', functionName: 'ekb-archive-jobs-api', handler: jobsApi },
-    { method: 'GET', path: '/verify-jobs/{runId}', functionName: 'ekb-archive-jobs-api', handler: jobsApi },
-    {
       // Local only (no such route in AWS): the queue, its DLQ and fan-out's failure destination.
       method: 'GET',
       path: '/_local/queues',
