@@ -13,7 +13,7 @@ import type { SandboxState } from '../state.js';
 import type { SandboxFile } from '../types.js';
 import { DP_PREFIX, OSS_PREFIX } from './download-paths.js';
 import type { RouteSpec } from './route-spec.js';
-import { refuseDownload, serveDownload } from './serve-download.js';
+import { checkQuerySignature, refuseDownload, serveDownload } from './serve-download.js';
 
 export const downloadsRoute: RouteSpec = {
   scope: 'download',
@@ -111,27 +111,9 @@ function ossTarget(
     sendOssError(ctx, 404, 'NoSuchKey', 'The specified key does not exist.');
     return undefined;
   }
-  const q = url.searchParams;
-  const expires = Number(q.get('Expires'));
-  const signature = q.get('Signature');
-  const process = q.get('x-oss-process') ?? undefined;
-  if (!q.get('Expires') || !Number.isSafeInteger(expires) || !signature || !q.get('OSSAccessKeyId')) {
-    refuseDownload(ctx, state, 'AccessDenied', 'You have no right to access this object.');
-    return undefined;
-  }
-  if (!state.signer.verifyUrl(`${OSS_PREFIX}${fileId}/${fileName}`, expires, process, signature)) {
-    refuseDownload(
-      ctx,
-      state,
-      'SignatureDoesNotMatch',
-      'The request signature we calculated does not match.',
-    );
-    return undefined;
-  }
-  if (expires * 1000 < state.now()) {
-    refuseDownload(ctx, state, 'AccessDenied', 'Request has expired.');
-    return undefined;
-  }
+  const checked = checkQuerySignature(ctx, state, `${OSS_PREFIX}${fileId}/${fileName}`);
+  if (!checked) return undefined;
+  const { process } = checked;
   if (process !== undefined && process !== THUMB_PROCESS) {
     sendOssError(ctx, 400, 'InvalidArgument', 'The x-oss-process parameter is not supported here.');
     return undefined;

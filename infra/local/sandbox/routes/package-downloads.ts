@@ -8,7 +8,7 @@ import { isSupportedProcess, processedBody, type StoredObject } from '../objects
 import type { SandboxState } from '../state.js';
 import { FILES_DD_PREFIX, VIPIMG_PREFIX } from './download-paths.js';
 import type { RouteSpec } from './route-spec.js';
-import { refuseDownload, serveDownload } from './serve-download.js';
+import { checkQuerySignature, refuseDownload, serveDownload } from './serve-download.js';
 
 export const packageDownloadsRoute: RouteSpec = {
   scope: 'download',
@@ -64,27 +64,9 @@ function filesDdTarget(
     sendOssError(ctx, 404, 'NoSuchKey', 'The specified key does not exist.');
     return undefined;
   }
-  const q = ctx.url.searchParams;
-  const expires = Number(q.get('Expires'));
-  const signature = q.get('Signature');
-  const process = q.get('x-oss-process') ?? undefined;
-  if (!q.get('Expires') || !Number.isSafeInteger(expires) || !signature || !q.get('OSSAccessKeyId')) {
-    refuseDownload(ctx, state, 'AccessDenied', 'You have no right to access this object.');
-    return undefined;
-  }
-  if (!state.signer.verifyUrl(`${FILES_DD_PREFIX}${key}`, expires, process, signature)) {
-    refuseDownload(
-      ctx,
-      state,
-      'SignatureDoesNotMatch',
-      'The request signature we calculated does not match.',
-    );
-    return undefined;
-  }
-  if (expires * 1000 < state.now()) {
-    refuseDownload(ctx, state, 'AccessDenied', 'Request has expired.');
-    return undefined;
-  }
+  const checked = checkQuerySignature(ctx, state, `${FILES_DD_PREFIX}${key}`);
+  if (!checked) return undefined;
+  const { process } = checked;
   if (process !== undefined && !isSupportedProcess(process)) {
     sendOssError(ctx, 400, 'InvalidArgument', 'The x-oss-process parameter is not supported here.');
     return undefined;

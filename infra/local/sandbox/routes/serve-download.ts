@@ -34,6 +34,40 @@ export function refuseDownload(
   sendOssError(ctx, 403, code, message);
 }
 
+/**
+ * OSS's query-string signature (`Expires`, `OSSAccessKeyId`, `Signature`, optional `x-oss-process`) over `path`,
+ * checked as OSS checks it: missing parts, a signature that does not match, then expiry, each a counted 403. The
+ * `x-oss-process` value when the URL is good; undefined once the refusal is sent.
+ */
+export function checkQuerySignature(
+  ctx: RequestContext,
+  state: SandboxState,
+  path: string,
+): { process: string | undefined } | undefined {
+  const q = ctx.url.searchParams;
+  const expires = Number(q.get('Expires'));
+  const signature = q.get('Signature');
+  const process = q.get('x-oss-process') ?? undefined;
+  if (!q.get('Expires') || !Number.isSafeInteger(expires) || !signature || !q.get('OSSAccessKeyId')) {
+    refuseDownload(ctx, state, 'AccessDenied', 'You have no right to access this object.');
+    return undefined;
+  }
+  if (!state.signer.verifyUrl(path, expires, process, signature)) {
+    refuseDownload(
+      ctx,
+      state,
+      'SignatureDoesNotMatch',
+      'The request signature we calculated does not match.',
+    );
+    return undefined;
+  }
+  if (expires * 1000 < state.now()) {
+    refuseDownload(ctx, state, 'AccessDenied', 'Request has expired.');
+    return undefined;
+  }
+  return { process };
+}
+
 export async function serveDownload(
   ctx: RequestContext,
   state: SandboxState,
