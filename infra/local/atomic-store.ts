@@ -841,7 +841,11 @@ export async function recoverStore(
     await filesUnder(bucketPath, found);
     await finishCommits(found.files, report, fsync);
     await removeIncomplete(found, report);
-    await checkObjects(bucket, bucketPath, found.files, report);
+    // Listed again: a commit finished in step 1 renamed its body into the object, and the first listing would
+    // take that object's sidecars for orphans and remove them (an object served with no metadata).
+    const now = { files: [] as string[], uploads: [] as string[] };
+    await filesUnder(bucketPath, now);
+    await checkObjects(bucket, bucketPath, now.files, report);
   }
   return report;
 }

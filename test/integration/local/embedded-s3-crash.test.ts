@@ -418,6 +418,22 @@ describe('embedded S3 recovery of a folder a crash left behind', () => {
         metadata: { 'content-type': 'application/pdf', 'x-amz-meta-fileid': 'f-new' },
       }),
     );
+    // The first write of a key, killed while its commit was applied: sidecars written, body not yet renamed.
+    const firstBody = 'the first version';
+    await put('ok/first.bin._S3rver_object.md5', md5(firstBody));
+    await put(
+      'ok/first.bin._S3rver_metadata.json',
+      '{"content-type":"text/plain","x-amz-meta-fileid":"f-first"}',
+    );
+    await put('ok/first.bin._S3rver_object.ekb-tmp-0a0b0c0d0e0f0a0b', firstBody);
+    await put(
+      'ok/first.bin._S3rver_object.ekb-commit',
+      JSON.stringify({
+        data: 'first.bin._S3rver_object.ekb-tmp-0a0b0c0d0e0f0a0b',
+        md5: md5(firstBody),
+        metadata: { 'content-type': 'text/plain', 'x-amz-meta-fileid': 'f-first' },
+      }),
+    );
     // A write that did not commit, and a commit record still being written.
     await put('ok/uncommitted.bin._S3rver_object.ekb-tmp-fedcba9876543210', 'half');
     await put('ok/kept.bin._S3rver_object.ekb-commit.ekb-tmp-00112233445566ff', '{"da');
@@ -437,7 +453,7 @@ describe('embedded S3 recovery of a folder a crash left behind', () => {
 
   it('finishes committed writes, removes uncommitted ones and orphans, and quarantines objects without metadata', async () => {
     expect(s3e.recovery).toMatchObject({
-      completed: 1,
+      completed: 2,
       incompleteRemoved: 2,
       uploadsRemoved: 1,
       orphansRemoved: 2,
@@ -447,7 +463,11 @@ describe('embedded S3 recovery of a folder a crash left behind', () => {
       `${BUCKET}/legacy/truncated.pdf`,
     ]);
     const listed = await listAll(s3);
-    expect(listed.map((o) => o.key)).toEqual(['ok/committed.bin', 'ok/kept.bin']);
+    expect(listed.map((o) => o.key)).toEqual(['ok/committed.bin', 'ok/first.bin', 'ok/kept.bin']);
+    // Its sidecars were not taken for orphans once the commit had put the object in place.
+    const first = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'ok/first.bin' }));
+    expect(await first.Body?.transformToString()).toBe('the first version');
+    expect(first.Metadata).toEqual({ fileid: 'f-first' });
     const committed = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'ok/committed.bin' }));
     expect(await committed.Body?.transformToString()).toBe(newBody.toString());
     expect(committed.ContentType).toBe('application/pdf');
