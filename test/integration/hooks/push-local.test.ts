@@ -19,6 +19,7 @@ import { type LocalStack, startLocalStack } from '../../../infra/local/local-sta
 import { sha256OfContent } from '../../../infra/local/sandbox/content.js';
 import { demoFiles } from '../../../infra/local/sandbox/demo-data.js';
 import type { EkuaibaoSandbox } from '../../../infra/local/sandbox/types.js';
+import { until } from '../../helpers/until.js';
 
 const A01 = 'ID_3kPq8Xz1a01';
 const A02 = 'ID_3kPq8Xz1a02';
@@ -29,16 +30,6 @@ async function sha256Of(s3: S3Client, bucket: string, key: string): Promise<stri
   const hash = createHash('sha256');
   for await (const chunk of out.Body as AsyncIterable<Uint8Array>) hash.update(chunk);
   return hash.digest('hex');
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 describe('outbound messages on the local stack', () => {

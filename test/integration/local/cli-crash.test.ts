@@ -13,6 +13,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startEkuaibaoSandbox } from '../../../infra/local/sandbox/server.js';
 import type { EkuaibaoSandbox, SandboxFile } from '../../../infra/local/sandbox/types.js';
 import { startS3rver, type TestS3 } from '../../helpers/s3rver.js';
+import { until } from '../../helpers/until.js';
 import { cleanEnv, jsonLines, runCli } from './run-cli.js';
 
 const FILES: SandboxFile[] = Array.from({ length: 300 }, (_, i) => ({
@@ -49,16 +50,6 @@ async function sha256Of(s3: TestS3, key: string): Promise<string> {
   const hash = createHash('sha256');
   for await (const chunk of out.Body as AsyncIterable<Uint8Array>) hash.update(chunk);
   return hash.digest('hex');
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 describe('ekb-archive copy --job-id across kill -9 and a second copy of the command', () => {

@@ -13,28 +13,11 @@ import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JobStatus } from '../../../functions/core/model/job.js';
 import type { PackageIndex } from '../../../functions/core/model/package.js';
-import { type RunningStack, startStack } from './start-stack.js';
+import { until as untilOr } from '../../helpers/until.js';
+import { type RunningStack, s3For, startStack } from './start-stack.js';
 
-function s3For(stack: RunningStack): S3Client {
-  return new S3Client({
-    endpoint: stack.s3Endpoint as string,
-    region: 'us-east-1',
-    forcePathStyle: true,
-    credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-  });
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const until = <T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> =>
+  untilOr(what, probe, timeoutMs);
 
 async function jobStatus(apiUrl: string, jobId: string): Promise<JobStatus> {
   const res = await request(`${apiUrl}/copy-jobs/${encodeURIComponent(jobId)}`);

@@ -14,13 +14,14 @@ import { createHash } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JobRecord, JobStatus } from '../../../functions/core/model/job.js';
 import { startEkuaibaoSandbox } from '../../../infra/local/sandbox/server.js';
 import type { EkuaibaoSandbox, SandboxFile } from '../../../infra/local/sandbox/types.js';
-import { type RunningStack, startStack } from './start-stack.js';
+import { until as untilOr } from '../../helpers/until.js';
+import { type RunningStack, s3For, startStack } from './start-stack.js';
 
 const MIB = 1024 * 1024;
 const SMALL: SandboxFile[] = Array.from({ length: 300 }, (_, i) => ({
@@ -42,26 +43,8 @@ const STALLED = SMALL[150] as SandboxFile;
 const MANIFEST_KEY = 'manifests/crash 测试.jsonl';
 const keyOf = (f: SandboxFile) => `attachments/${f.id}/${f.fileName}`;
 
-function s3For(stack: RunningStack): S3Client {
-  return new S3Client({
-    endpoint: stack.s3Endpoint as string,
-    region: 'us-east-1',
-    forcePathStyle: true,
-    credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-  });
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const until = <T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> =>
+  untilOr(what, probe, timeoutMs);
 
 async function listAll(s3: S3Client, bucket: string, prefix: string) {
   const out: Array<{ key: string; size: number }> = [];

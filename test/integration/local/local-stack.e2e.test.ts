@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JobRecord, JobStatus } from '../../../functions/core/model/job.js';
@@ -11,34 +11,14 @@ import { demoFiles } from '../../../infra/local/sandbox/demo-data.js';
 import { startEkuaibaoSandbox } from '../../../infra/local/sandbox/server.js';
 import type { EkuaibaoSandbox } from '../../../infra/local/sandbox/types.js';
 import { startS3rver } from '../../helpers/s3rver.js';
-import { isAlive, type RunningStack, startStack } from './start-stack.js';
-
-function s3For(stack: RunningStack): S3Client {
-  return new S3Client({
-    endpoint: stack.s3Endpoint as string,
-    region: 'us-east-1',
-    forcePathStyle: true,
-    credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-  });
-}
+import { until } from '../../helpers/until.js';
+import { isAlive, type RunningStack, s3For, startStack } from './start-stack.js';
 
 async function sha256Of(s3: S3Client, bucket: string, key: string): Promise<string> {
   const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
   const hash = createHash('sha256');
   for await (const chunk of out.Body as AsyncIterable<Uint8Array>) hash.update(chunk);
   return hash.digest('hex');
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 /** SIGINT to the launcher, as Ctrl-C; every process below it must be gone too. */

@@ -1,5 +1,6 @@
 /** Starts `npm start`'s entry as a child process the way a user does, and reads what it prints. */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { S3Client } from '@aws-sdk/client-s3';
 import { cleanEnv, PROJECT_ROOT } from './run-cli.js';
 
 export interface RunningStack {
@@ -15,6 +16,18 @@ export interface RunningStack {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   /** `kill -9` of the stack's whole process group (started with `group: true`); resolves once it is gone. */
   killGroup(): Promise<void>;
+}
+
+/** An S3 client for the stack's embedded store (s3rver's fixed credentials; no checksums it cannot check). */
+export function s3For(stack: RunningStack): S3Client {
+  return new S3Client({
+    endpoint: stack.s3Endpoint as string,
+    region: 'us-east-1',
+    forcePathStyle: true,
+    credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+  });
 }
 
 export function descendantsOf(pid: number): number[] {
