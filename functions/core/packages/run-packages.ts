@@ -229,7 +229,7 @@ async function assemble(
       deps,
       signal,
     );
-    results[index.i] = copiedResult(index.ref, written);
+    results[index.i] = copiedResult(index.ref, written, deps);
   } catch (err) {
     results[index.i] = signal.aborted
       ? stoppedResult(index.ref, signal.reason, index.ref.targetKey)
@@ -255,7 +255,7 @@ function packagePending(
  * A package part this run wrote, with its proof record (FileRecord, as the copy engine gives its files): the part
  * was made here, not downloaded, so there is no source checksum to check it against (`verified: false`).
  */
-const copiedResult = (ref: CopyRef, written: PartRecord): CopyResult => ({
+const copiedResult = (ref: CopyRef, written: PartRecord, deps: RunBatchDeps): CopyResult => ({
   status: 'copied',
   id: ref.id,
   key: ref.key,
@@ -268,7 +268,7 @@ const copiedResult = (ref: CopyRef, written: PartRecord): CopyResult => ({
     sha256: written.sha256,
     source: { verified: false },
     ekbKey: ref.key,
-    at: new Date().toISOString(),
+    at: new Date((deps.now ?? Date.now)()).toISOString(),
   },
 });
 /** The package's files with what is known of each stored one; earlier parts' from their batch reports. */
@@ -344,7 +344,7 @@ async function writeFormJson(
   const body = Buffer.from(`${JSON.stringify(w.form, null, 2)}\n`);
   try {
     const written = await putBuffer(ref, w.info, body, deps, signal);
-    return { result: copiedResult(ref, written), part: { ok: written } };
+    return { result: copiedResult(ref, written, deps), part: { ok: written } };
   } catch (err) {
     const result = signal.aborted
       ? stoppedResult(ref, signal.reason, ref.targetKey)
@@ -384,7 +384,7 @@ async function writePrint(
         : fail(ErrorCode.PrintRefused, answer.message, false);
     }
     const written = await putStream(ref, w.info, answer.body, answer.contentLength, deps, signal);
-    return { result: copiedResult(ref, written), part: { ok: written } };
+    return { result: copiedResult(ref, written, deps), part: { ok: written } };
   } catch (err) {
     const result = signal.aborted
       ? stoppedResult(ref, signal.reason, ref.targetKey)
