@@ -33,6 +33,7 @@ import type {
   PutObjectResult,
   WriteCondition,
 } from '../core/ports.js';
+import { BufferPool } from '../core/util/buffer-pool.js';
 import { signWithKnownSha256, unsignedPartsWhen, usesTls } from './payload-hash.js';
 import {
   checksumOf,
@@ -96,32 +97,49 @@ function conflictOr(err: unknown, key: string, put: PutObjectOptions): unknown {
   });
 }
 
+/** A body read whole: `give()` hands its buffer back to the pool once nothing reads it any more. */
+interface WholeBody {
+  data: Buffer;
+  give(): void;
+}
+
+const noPool = (): void => undefined;
+
 /** Reads a body of at most one part whole; rejects when it errors or the signal fires. */
-async function readWhole(body: Readable, signal: AbortSignal, length?: number): Promise<Buffer> {
+async function readWhole(
+  body: Readable,
+  signal: AbortSignal,
+  pool: BufferPool,
+  length?: number,
+): Promise<WholeBody> {
   const onAbort = (): void => void body.destroy(new AbortedError('upload aborted', signal.reason));
   signal.addEventListener('abort', onAbort, { once: true });
+  // With the length known, each chunk is copied into one buffer (from the pool) as it arrives and dropped: a file in
+  // flight holds its size once, not its chunks and then their concatenation as well.
+  let whole = length !== undefined && length > 0 ? pool.take(length) : undefined;
   try {
-    // With the length known, each chunk is copied into the one buffer as it arrives and dropped: a file in flight
-    // holds its size once, not its chunks and then their concatenation as well.
-    let whole = length !== undefined && length > 0 ? Buffer.allocUnsafe(length) : undefined;
     let filled = 0;
     const chunks: Buffer[] = [];
     for await (const chunk of body) {
       const b = chunk as Buffer;
-      if (whole && filled + b.length <= whole.length) {
-        b.copy(whole, filled);
+      if (whole && filled + b.length <= whole.bytes.length) {
+        b.copy(whole.bytes, filled);
         filled += b.length;
         continue;
       }
       if (whole) {
         // More bytes than announced (the verifying transform fails such a body): keep every byte, as without a length.
-        chunks.push(whole.subarray(0, filled));
+        chunks.push(Buffer.from(whole.bytes.subarray(0, filled)));
+        whole.give();
         whole = undefined;
       }
       chunks.push(b);
     }
-    if (whole) return filled === whole.length ? whole : whole.subarray(0, filled);
-    return chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
+    if (whole) return { data: whole.bytes.subarray(0, filled), give: whole.give };
+    return { data: chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks), give: noPool };
+  } catch (err) {
+    whole?.give();
+    throw err;
   } finally {
     signal.removeEventListener('abort', onAbort);
   }
@@ -178,46 +196,62 @@ function sinkDefaults(options: S3SinkOptions) {
   };
 }
 
+/** One PutObject of a body read whole (≤ one part), sent once it ended and so passed its checks. */
+async function putWhole(
+  sink: { client: S3Client; bucket: string; options: S3SinkOptions; now: () => number; pool: BufferPool },
+  key: string,
+  body: Readable,
+  put: PutObjectOptions,
+): Promise<PutObjectResult> {
+  const { client, bucket, options, now, pool } = sink;
+  const { retention } = options;
+  const { signal } = put;
+  const whole = await readWhole(body, signal, pool, put.contentLength);
+  const { data } = whole;
+  // The body ended, so it passed its checks and its SHA-256 is known; the download's slot can go (ports.ts).
+  put.bodyIn?.(data.length);
+  const sha256 = put.sha256?.();
+  const checksums = await checksumsWanted(client, options.checksums, retention);
+  const command = new PutObjectCommand({
+    Bucket: bucket,
+    Key: key,
+    Body: data,
+    ContentLength: data.length,
+    ContentType: put.contentType,
+    ContentDisposition: put.contentDisposition,
+    Metadata: sha256 ? { ...put.metadata, [SHA256_METADATA]: sha256 } : put.metadata,
+    ...(checksums
+      ? sha256
+        ? { ChecksumSHA256: hexToBase64(sha256) }
+        : { ChecksumAlgorithm: MULTIPART_CHECKSUM.ChecksumAlgorithm }
+      : {}),
+    ...lockParams(retention, now()),
+    ...conditionParams(put.condition),
+  });
+  // Signed by the SHA-256 the verifying transform took of these bytes, not hashed again (payload-hash.ts).
+  const out = await client
+    .send(sha256 ? signWithKnownSha256(command, sha256) : command, { abortSignal: signal })
+    .catch((err: unknown) => {
+      throw conflictOr(err, key, put);
+    });
+  // Answered: the request's bytes are sent and done with (a failed one keeps its buffer out of the pool).
+  whole.give();
+  const checksum = checksumOf(out);
+  return {
+    bytes: data.length,
+    ...(out.VersionId ? { versionId: out.VersionId } : {}),
+    ...(checksum ? { checksum } : {}),
+  };
+}
+
 export function createS3Sink(options: S3SinkOptions): ObjectSink {
   const { client, bucket, retention } = options;
   const { floor, queueSize, abortGraceMs, now } = sinkDefaults(options);
+  const pool = new BufferPool();
   unsignPartsWhereProven(client, options);
 
-  async function singlePut(key: string, body: Readable, put: PutObjectOptions): Promise<PutObjectResult> {
-    const { signal } = put;
-    const data = await readWhole(body, signal, put.contentLength);
-    // The body ended, so it passed its checks and its SHA-256 is known.
-    const sha256 = put.sha256?.();
-    const checksums = await checksumsWanted(client, options.checksums, retention);
-    const command = new PutObjectCommand({
-      Bucket: bucket,
-      Key: key,
-      Body: data,
-      ContentLength: data.length,
-      ContentType: put.contentType,
-      ContentDisposition: put.contentDisposition,
-      Metadata: sha256 ? { ...put.metadata, [SHA256_METADATA]: sha256 } : put.metadata,
-      ...(checksums
-        ? sha256
-          ? { ChecksumSHA256: hexToBase64(sha256) }
-          : { ChecksumAlgorithm: MULTIPART_CHECKSUM.ChecksumAlgorithm }
-        : {}),
-      ...lockParams(retention, now()),
-      ...conditionParams(put.condition),
-    });
-    // Signed by the SHA-256 the verifying transform took of these bytes, not hashed again (payload-hash.ts).
-    const out = await client
-      .send(sha256 ? signWithKnownSha256(command, sha256) : command, { abortSignal: signal })
-      .catch((err: unknown) => {
-        throw conflictOr(err, key, put);
-      });
-    const checksum = checksumOf(out);
-    return {
-      bytes: data.length,
-      ...(out.VersionId ? { versionId: out.VersionId } : {}),
-      ...(checksum ? { checksum } : {}),
-    };
-  }
+  const singlePut = (key: string, body: Readable, put: PutObjectOptions): Promise<PutObjectResult> =>
+    putWhole({ client, bucket, options, now, pool }, key, body, put);
 
   async function multipart(key: string, body: Readable, put: PutObjectOptions): Promise<PutObjectResult> {
     const { signal } = put;

@@ -179,6 +179,12 @@ export interface PutObjectOptions {
    * the object: metadata `sha256` (and an S3 SHA-256 checksum) on a single PUT, a tag on a multipart upload.
    */
   sha256?: () => string | undefined;
+  /**
+   * Called with the body's length once the sink holds the whole body (it has ended and passed its checks) and still
+   * has to send it: the copy may give the file's download slot to the next file then (transfer-slots.ts). A sink that
+   * streams the body into its upload does not call it.
+   */
+  bodyIn?: (bytes: number) => void;
 }
 
 /** What the store says about an object it has just written. */

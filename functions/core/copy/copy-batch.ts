@@ -11,7 +11,6 @@
  * every unfinished ref comes back `deadline` (retryable), so the queue hands it out again; `cancelled` instead when
  * the signal's reason is a CancelledError (the CLI's Ctrl-C).
  */
-import pLimit, { type LimitFunction } from 'p-limit';
 import { fallbackLanes, type Lanes } from '../attachments/lanes.js';
 import { DEFAULT_OBJECT_KEY_TEMPLATE } from '../attachments/object-key.js';
 import type { CopyResult } from '../model/copy-result.js';
@@ -24,6 +23,7 @@ import { fromError, stoppedResult } from './copy-failure.js';
 import { type CopyFileEnv, type CopyStats, copyFile } from './copy-file.js';
 import { planTargets } from './plan-targets.js';
 import { type PlannedFile, resolveBatch } from './resolve-batch.js';
+import { type TransferSlots, transferSlots } from './transfer-slots.js';
 
 export type { CopyStats } from './copy-file.js';
 
@@ -35,13 +35,13 @@ export interface CopyContext {
   jobId: string;
   /** Object key template; default attachments/{fileId}/{fileName}. */
   keyTemplate?: string;
-  /** Files in flight at once. Default 8. */
+  /** Files downloading at once (each file's upload overlaps the next one's download: transfer-slots.ts). Default 8. */
   concurrency?: number;
   /**
-   * Files in flight across several batches at once (the CLI runs the next batch while this one's last files finish);
-   * replaces `concurrency` when given.
+   * Slots shared by several batches at once (the CLI runs the next batch while this one's last files finish);
+   * replace `concurrency` when given.
    */
-  limit?: LimitFunction;
+  slots?: TransferSlots;
   /** Fires before the Lambda deadline: stop starting files, abort in-flight ones. */
   signal?: AbortSignal;
   /** Seconds the resolved URLs stay valid (1..1800). Default 1800. */
@@ -115,19 +115,27 @@ export async function copyBatch(
     signal,
     stats: ctx.stats ?? newCopyStats(),
   };
-  const limit = ctx.limit ?? pLimit(concurrency);
-  await limit.map(resolved.planned, async (file) => {
-    results[file.index] = await copyOrFail(file, env);
-  });
+  const slots = ctx.slots ?? transferSlots(concurrency);
+  await Promise.all(
+    resolved.planned.map((file) =>
+      slots.run(async (bodyIn) => {
+        results[file.index] = await copyOrFail(file, env, bodyIn);
+      }),
+    ),
+  );
   return results.map((r, i) => r ?? stoppedResult(refs[i] as CopyRef, signal.reason));
 }
 
 /** One file's result, whatever happens; logged as it ends. */
-async function copyOrFail(file: PlannedFile, env: CopyFileEnv): Promise<CopyResult> {
+async function copyOrFail(
+  file: PlannedFile,
+  env: CopyFileEnv,
+  bodyIn: (bytes: number) => void,
+): Promise<CopyResult> {
   if (env.signal.aborted) return stoppedResult(file.ref, env.signal.reason, file.objectKey);
   let result: CopyResult;
   try {
-    result = await copyFile(file, env);
+    result = await copyFile(file, env, bodyIn);
   } catch (err) {
     result = env.signal.aborted
       ? stoppedResult(file.ref, env.signal.reason, file.objectKey)

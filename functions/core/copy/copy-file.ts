@@ -72,16 +72,26 @@ export interface CopyFileEnv {
 }
 
 /** What the object is told about itself: fixed from the first resolution, whatever later re-resolves answer. */
-type ObjectProps = Pick<PutObjectOptions, 'contentType' | 'contentDisposition' | 'metadata' | 'condition'>;
+type ObjectProps = Pick<
+  PutObjectOptions,
+  'contentType' | 'contentDisposition' | 'metadata' | 'condition' | 'bodyIn'
+>;
 
 type Transfer =
   | { kind: 'copied'; bytes: number; proof: BodyProof; stored: PutObjectResult }
   | { kind: 'expired' };
 
-/** Copies one file; a lost conditional write is settled by what won. */
-export async function copyFile(file: PlannedFile, env: CopyFileEnv): Promise<CopyResult> {
+/**
+ * Copies one file; a lost conditional write is settled by what won. `bodyIn` is called once the whole body is in
+ * and checked, before its upload (transfer-slots.ts).
+ */
+export async function copyFile(
+  file: PlannedFile,
+  env: CopyFileEnv,
+  bodyIn?: (bytes: number) => void,
+): Promise<CopyResult> {
   try {
-    return await copyOnce(file, env);
+    return await copyOnce(file, env, bodyIn);
   } catch (err) {
     if (!isAppError(err) || err.code !== ErrorCode.WriteConflict || env.signal.aborted) throw err;
     env.log.info('the target key was written by someone else meanwhile; reading what is there', {
@@ -93,7 +103,11 @@ export async function copyFile(file: PlannedFile, env: CopyFileEnv): Promise<Cop
 }
 
 /** Copies one file; throws CopyFailure (or the cause) for anything that ends it failed. */
-async function copyOnce(file: PlannedFile, env: CopyFileEnv): Promise<CopyResult> {
+async function copyOnce(
+  file: PlannedFile,
+  env: CopyFileEnv,
+  bodyIn?: (bytes: number) => void,
+): Promise<CopyResult> {
   const { ref, objectKey } = file;
   const { signal } = env;
   let resolution = file.resolution;
@@ -104,6 +118,7 @@ async function copyOnce(file: PlannedFile, env: CopyFileEnv): Promise<CopyResult
     contentDisposition: contentDisposition(name),
     metadata: objectMetadata(ref),
     condition: file.replaces?.etag ? { ifMatch: file.replaces.etag } : { ifNoneMatch: true },
+    ...(bodyIn ? { bodyIn } : {}),
   };
 
   let reResolved = false;

@@ -2,7 +2,6 @@
  * One copy-queue message, start to finish: copy the batch, decide whether this attempt is final, and write the
  * batch report. The handler only maps SQS records in and partial-batch failures out.
  */
-import type { LimitFunction } from 'p-limit';
 import { fallbackLanes, type Lanes } from '../attachments/lanes.js';
 import { ErrorCode } from '../errors.js';
 import { writeBatchIndex } from '../jobs/file-index.js';
@@ -12,6 +11,7 @@ import { type CopyResult, tallyResults } from '../model/copy-result.js';
 import type { ReportStore, TextStore } from '../ports.js';
 import { type CopyDeps, type CopyStats, copyBatch, newCopyStats } from './copy-batch.js';
 import { failed } from './copy-failure.js';
+import type { TransferSlots } from './transfer-slots.js';
 
 /**
  * Runs a message that carries form packages: their files through the copy engine, then each package's form.json,
@@ -31,8 +31,8 @@ export interface RunBatchDeps extends CopyDeps {
   /** Used when the message names no template. */
   defaultKeyTemplate: string;
   concurrency: number;
-  /** Files in flight shared with other batches running at the same time (the CLI); replaces `concurrency`. */
-  limit?: LimitFunction;
+  /** Download and file slots shared with other batches running at the same time (the CLI); replace `concurrency`. */
+  slots?: TransferSlots;
   /** Runs package messages (message.packages); without it they fail `misconfigured`. */
   packages?: PackageBatchRunner;
   /** The bucket's lanes (config); default: the default template's root plus attachments/ and forms/. */
@@ -109,7 +109,7 @@ export async function runBatchMessage(input: RunBatchInput, deps: RunBatchDeps):
         jobId: message.jobId,
         keyTemplate: message.keyTemplate ?? deps.defaultKeyTemplate,
         concurrency: deps.concurrency,
-        ...(deps.limit ? { limit: deps.limit } : {}),
+        ...(deps.slots ? { slots: deps.slots } : {}),
         lanes: deps.lanes ?? fallbackLanes(deps.defaultKeyTemplate, deps.reportPrefix),
         ...(message.onConflict === 'overwrite' ? { onConflict: message.onConflict } : {}),
         ...signal,

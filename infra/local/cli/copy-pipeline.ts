@@ -13,7 +13,6 @@
  * - resuming (copy --job-id) a batch whose stored report describes other refs than the manifest gives: exit 2.
  */
 import { pipeline, type Readable, Transform } from 'node:stream';
-import pLimit, { type LimitFunction } from 'p-limit';
 import { lanesFromConfig } from '../../../functions/config.js';
 import type { Lanes } from '../../../functions/core/attachments/lanes.js';
 import { OBJECT_KEY_PLACEHOLDERS } from '../../../functions/core/attachments/object-key.js';
@@ -22,6 +21,7 @@ import type { CopyDeps } from '../../../functions/core/copy/copy-batch.js';
 import { planTargets } from '../../../functions/core/copy/plan-targets.js';
 import { resolveBatch } from '../../../functions/core/copy/resolve-batch.js';
 import { runBatchMessage } from '../../../functions/core/copy/run-batch.js';
+import { type TransferSlots, transferSlots } from '../../../functions/core/copy/transfer-slots.js';
 import {
   AppError,
   CancelledError,
@@ -51,7 +51,7 @@ import type { ItemEvent } from './progress.js';
 export interface PipelineOptions {
   /** Target bucket; undefined only for a dry run. */
   bucket: string | undefined;
-  /** Files in flight in all. */
+  /** Files downloading at once, in all batches (each file's upload overlaps the next file's download). */
   concurrency: number;
   dryRun: boolean;
   /** The bucket's lanes for this run (cliLanes). */
@@ -175,10 +175,10 @@ function countingSink(
 }
 
 export async function createPipeline(ctx: CliContext, options: PipelineOptions): Promise<Pipeline> {
-  // Files in flight are counted across batches: while one batch's last files finish, the next batch (already
-  // resolved: its downloadurls call ran while the first one copied) fills the free slots, so the run never idles at
-  // a batch boundary. One batch more than the slots need keeps a resolved batch waiting behind the running ones.
-  const files = pLimit(options.concurrency);
+  // Slots are counted across batches: while one batch's last files finish, the next batch (already resolved: its
+  // downloadurls call ran while the first one copied) fills the free slots, so the run never idles at a batch
+  // boundary. One batch more than the slots need keeps a resolved batch waiting behind the running ones.
+  const slots = transferSlots(options.concurrency);
   const batchesInFlight = Math.max(2, Math.ceil(options.concurrency / MAX_REFS_PER_MESSAGE) + 1);
   const stop = new AbortController();
   const signal = AbortSignal.any([ctx.signal, stop.signal]);
@@ -210,7 +210,7 @@ export async function createPipeline(ctx: CliContext, options: PipelineOptions):
       ctx,
       engine,
       { reports: store, index: textStoreIn(ctx.composition(), options.bucket) },
-      { concurrency: options.concurrency, files, lanes: options.lanes },
+      { concurrency: options.concurrency, slots, lanes: options.lanes },
     );
     runBatch = options.resume ? resuming(ctx, store, copy, stopRun) : (m, s) => copy(m, s, [], 1);
   }
@@ -311,7 +311,7 @@ function copier(
   ctx: CliContext,
   engine: CopyDeps,
   { reports, index }: { reports: ReportStore; index: TextStore },
-  { concurrency, files, lanes }: { concurrency: number; files: LimitFunction; lanes: Lanes },
+  { concurrency, slots, lanes }: { concurrency: number; slots: TransferSlots; lanes: Lanes },
 ): CopyBatch {
   const { config } = ctx;
   const liveByBatch = new Map<string, { files: number; bytes: number }>();
@@ -342,7 +342,7 @@ function copier(
           reportPrefix: config.reportPrefix,
           defaultKeyTemplate: config.objectKeyTemplate,
           concurrency,
-          limit: files,
+          slots,
           lanes,
         },
       );

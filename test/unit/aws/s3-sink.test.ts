@@ -137,6 +137,41 @@ describe('createS3Sink', () => {
     expect(s3.commandCalls(CompleteMultipartUploadCommand)).toHaveLength(0);
   });
 
+  it('says the body is in (bodyIn) after reading it whole and before its PutObject is answered', async () => {
+    const order: string[] = [];
+    s3.on(PutObjectCommand).callsFake(async () => {
+      order.push('put');
+      return { ETag: '"p"' };
+    });
+    await sink().put('a.bin', body(3), {
+      ...putOptions(undefined, 3 * MIB),
+      bodyIn: () => order.push('bodyIn'),
+    });
+    expect(order).toEqual(['bodyIn', 'put']);
+  });
+
+  it('reuses the buffer of an answered PutObject for the next body, and never the buffer of a failed one', async () => {
+    const bodies: Buffer[] = [];
+    let fail = true;
+    s3.on(PutObjectCommand).callsFake(async (input: { Body: Buffer }) => {
+      bodies.push(input.Body);
+      if (fail) throw s3Error('InternalError', 500);
+      return { ETag: '"p"' };
+    });
+    const target = sink();
+    await expect(target.put('a', body(3), putOptions(undefined, 3 * MIB))).rejects.toThrow('InternalError');
+    fail = false;
+    await target.put('b', body(3), putOptions(undefined, 3 * MIB));
+    await target.put('c', body(2), putOptions(undefined, 2 * MIB));
+    const [failed, first, second] = bodies as [Buffer, Buffer, Buffer];
+    // The failed request's memory stays its own; the answered one's goes to the next body, filled anew.
+    expect(first.buffer).not.toBe(failed.buffer);
+    expect(second.buffer).toBe(first.buffer);
+    expect(second.length).toBe(2 * MIB);
+    expect(second[0]).toBe(1);
+    expect(second[MIB]).toBe(2);
+  });
+
   it('sends nothing when a body under one part breaks off', async () => {
     await expect(sink().put('small', body(3, 2), putOptions(undefined, 3 * MIB))).rejects.toThrow(
       'ECONNRESET',

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import pLimit from 'p-limit';
 import { describe, expect, it, vi } from 'vitest';
 import { type CopyDeps, copyBatch, newCopyStats } from '../../../../functions/core/copy/copy-batch.js';
+import { transferSlots } from '../../../../functions/core/copy/transfer-slots.js';
 import { AppError, CancelledError } from '../../../../functions/core/errors.js';
 import type { CopyResult } from '../../../../functions/core/model/copy-result.js';
 import type { CopyRef } from '../../../../functions/core/model/refs.js';
@@ -497,7 +497,7 @@ describe('copyBatch', () => {
     expect(downloader.maxInFlight).toBeGreaterThan(1);
   });
 
-  it('shares one limit across batches: no more files in flight in all, and a slow file lets the next batch run', async () => {
+  it('shares its slots across batches: no more downloads in flight in all, and a slow file lets the next batch run', async () => {
     const fs = files(10);
     let releaseSlow: () => void = () => {};
     const slowGate = new Promise<void>((resolve) => {
@@ -509,9 +509,9 @@ describe('copyBatch', () => {
       else await new Promise((r) => setTimeout(r, 1));
       return ok(content(id));
     });
-    const limit = pLimit(3);
-    const first = copyBatch(refsOf(fs.slice(0, 5)), { ...ctx, limit }, deps);
-    const second = await copyBatch(refsOf(fs.slice(5)), { ...ctx, limit }, deps);
+    const slots = transferSlots(3);
+    const first = copyBatch(refsOf(fs.slice(0, 5)), { ...ctx, slots }, deps);
+    const second = await copyBatch(refsOf(fs.slice(5)), { ...ctx, slots }, deps);
     // The second batch finished while the first one's slow file still held its slot.
     expect(second.every((r) => r.status === 'copied')).toBe(true);
     releaseSlow();
