@@ -184,7 +184,7 @@ export const copyCommand: CommandSpec = {
     concurrency: {
       type: 'string',
       valueName: 'N',
-      description: 'files in flight at once, 1-256 (default: EKB_COPY_CONCURRENCY, 8)',
+      description: 'files downloading at once (their uploads overlap the next downloads), 1-256 (default: EKB_COPY_CONCURRENCY, 8)',
     },
     'key-template': {
       type: 'string',

@@ -485,7 +485,7 @@ describe('copyBatch', () => {
     expect(downloader.calls).toHaveLength(0);
   });
 
-  it('keeps no more files in flight than the concurrency', async () => {
+  it('keeps no more downloads in flight than the concurrency', async () => {
     const fs = files(12);
     const { downloader, deps } = setup(fs, async ({ url }) => {
       await new Promise((r) => setTimeout(r, 2));
