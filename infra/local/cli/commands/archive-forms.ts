@@ -91,7 +91,8 @@ export const archiveFormsCommand: CommandSpec = {
     concurrency: {
       type: 'string',
       valueName: 'N',
-      description: 'files downloading at once (their uploads overlap the next downloads), 1-256 (default: EKB_COPY_CONCURRENCY, 8)',
+      description:
+        'files downloading at once (their uploads overlap the next downloads), 1-256 (default: EKB_COPY_CONCURRENCY, 8)',
     },
   },
   positionals: { min: 0, max: 0 },

@@ -184,7 +184,8 @@ export const copyCommand: CommandSpec = {
     concurrency: {
       type: 'string',
       valueName: 'N',
-      description: 'files downloading at once (their uploads overlap the next downloads), 1-256 (default: EKB_COPY_CONCURRENCY, 8)',
+      description:
+        'files downloading at once (their uploads overlap the next downloads), 1-256 (default: EKB_COPY_CONCURRENCY, 8)',
     },
     'key-template': {
       type: 'string',

@@ -34,7 +34,8 @@ export const syncCommand: CommandSpec = {
     concurrency: {
       type: 'string',
       valueName: 'N',
-      description: 'files downloading at once (their uploads overlap the next downloads), 1-256 (default: EKB_COPY_CONCURRENCY, 8)',
+      description:
+        'files downloading at once (their uploads overlap the next downloads), 1-256 (default: EKB_COPY_CONCURRENCY, 8)',
     },
     'dry-run': { type: 'boolean', description: 'list the forms and print the object keys; write nothing' },
     'key-template': {
