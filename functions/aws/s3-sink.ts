@@ -15,13 +15,7 @@
  * See s3-integrity.ts for the checksums, Object Lock retention and the tag.
  */
 import type { Readable } from 'node:stream';
-import {
-  type AbortMultipartUploadCommand,
-  ListObjectsV2Command,
-  PutObjectCommand,
-  type S3Client,
-} from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
+import { ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { choosePartSize, DEFAULT_PART_BYTES, DEFAULT_PART_CONCURRENCY } from '../core/copy/part-size.js';
 import { AbortedError, AppError, ErrorCode } from '../core/errors.js';
 import { SHA256_METADATA } from '../core/integrity/file-record.js';
@@ -34,6 +28,7 @@ import type {
   WriteCondition,
 } from '../core/ports.js';
 import { BufferPool } from '../core/util/buffer-pool.js';
+import { type UploadResult, uploadInParts } from './multipart-upload.js';
 import { signWithKnownSha256, unsignedPartsWhen, usesTls } from './payload-hash.js';
 import {
   checksumOf,
@@ -53,11 +48,6 @@ export interface S3SinkOptions {
   partSizeBytes?: number;
   /** Parts uploaded in parallel per file. Default 4. */
   queueSize?: number;
-  /**
-   * After the signal fires, how long to wait for lib-storage to abort the multipart upload itself (it does so once the
-   * failed body reaches it) before forcing `upload.abort()`.
-   */
-  abortGraceMs?: number;
   /**
    * S3 additional checksums (SHA-256 on single PUTs, CRC64NVME on multipart uploads). Default: on when the client
    * computes checksums when supported (AWS S3), off when it does so only when required (custom endpoints such as
@@ -146,36 +136,6 @@ async function readWhole(
 }
 
 /**
- * A failed upload leaves no multipart upload behind before put() returns. lib-storage aborts its own upload when
- * it knows the UploadId, but it learns it only when CreateMultipartUpload answers: an upload that failed (or was
- * forced to stop) while that call was in flight kept its parts until the bucket's lifecycle rule, and a Lambda
- * frozen after returning never sends the abort at all. So: wait for that call's answer and send the abort
- * lib-storage prepared, unless it already sent it (it clears it then). Both fields are lib-storage's own (not
- * typed); absent, there is nothing to do.
- */
-async function abortLeftover(
-  upload: Upload,
-  target: { client: S3Client; key: string; logger?: Logger | undefined },
-): Promise<void> {
-  const u = upload as unknown as {
-    createMultiPartPromise?: Promise<unknown>;
-    abortMultipartUploadCommand?: AbortMultipartUploadCommand | null;
-  };
-  if (!u.createMultiPartPromise) return;
-  await u.createMultiPartPromise.catch(() => undefined);
-  const command = u.abortMultipartUploadCommand;
-  // null: completed or already aborted; undefined: never created.
-  if (!command) return;
-  u.abortMultipartUploadCommand = null;
-  await target.client.send(command).catch((err: unknown) => {
-    target.logger?.debug('abort of a failed multipart upload answered an error', {
-      objectKey: target.key,
-      error: err,
-    });
-  });
-}
-
-/**
  * Parts are proven by TLS or by S3's per-part checksums (on against AWS S3): then they need no SHA-256 of their own
  * for the signature, which would be a second pass over every byte (payload-hash.ts).
  */
@@ -191,7 +151,6 @@ function sinkDefaults(options: S3SinkOptions) {
   return {
     floor: options.partSizeBytes ?? DEFAULT_PART_BYTES,
     queueSize: options.queueSize ?? DEFAULT_PART_CONCURRENCY,
-    abortGraceMs: options.abortGraceMs ?? 5_000,
     now: options.now ?? Date.now,
   };
 }
@@ -246,7 +205,7 @@ async function putWhole(
 
 export function createS3Sink(options: S3SinkOptions): ObjectSink {
   const { client, bucket, retention } = options;
-  const { floor, queueSize, abortGraceMs, now } = sinkDefaults(options);
+  const { floor, queueSize, now } = sinkDefaults(options);
   const pool = new BufferPool();
   unsignPartsWhereProven(client, options);
 
@@ -256,56 +215,39 @@ export function createS3Sink(options: S3SinkOptions): ObjectSink {
   async function multipart(key: string, body: Readable, put: PutObjectOptions): Promise<PutObjectResult> {
     const { signal } = put;
     const checksums = await checksumsWanted(client, options.checksums, retention);
-    const upload = new Upload({
-      client,
-      params: {
-        Bucket: bucket,
-        Key: key,
-        Body: body,
-        ContentType: put.contentType,
-        ContentDisposition: put.contentDisposition,
-        Metadata: put.metadata,
-        ...(put.contentLength === undefined ? {} : { ContentLength: put.contentLength }),
-        // lib-storage hands these to CreateMultipartUpload, every UploadPart and CompleteMultipartUpload.
-        ...(checksums ? MULTIPART_CHECKSUM : {}),
-        ...(checksums && put.contentLength !== undefined ? { MpuObjectSize: put.contentLength } : {}),
-        ...lockParams(retention, now()),
-        // Upload hands these to PutObject and CompleteMultipartUpload alike.
-        ...conditionParams(put.condition),
-      },
-      partSize: choosePartSize(put.contentLength, floor),
-      queueSize,
-      leavePartsOnError: false,
-    });
-    let bytes = 0;
-    upload.on('httpUploadProgress', (p) => {
-      if (typeof p.loaded === 'number' && p.loaded > bytes) bytes = p.loaded;
-    });
-    let forced: ReturnType<typeof setTimeout> | undefined;
-    // Failing the body first lets lib-storage send AbortMultipartUpload before done() rejects; upload.abort() alone
-    // rejects at once and leaves that cleanup to run after we have returned (a frozen Lambda may never run it).
-    const onAbort = (): void => {
-      body.destroy(new AbortedError('upload aborted', signal.reason));
-      forced = setTimeout(() => void upload.abort(), abortGraceMs);
-      forced.unref?.();
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-    let out: Awaited<ReturnType<Upload['done']>>;
+    let out: UploadResult;
     try {
-      out = await upload.done();
+      out = await uploadInParts(body, {
+        client,
+        params: {
+          Bucket: bucket,
+          Key: key,
+          ContentType: put.contentType,
+          ContentDisposition: put.contentDisposition,
+          Metadata: put.metadata,
+          ...(put.contentLength === undefined ? {} : { ContentLength: put.contentLength }),
+          // Sent with CreateMultipartUpload, every UploadPart and CompleteMultipartUpload.
+          ...(checksums ? MULTIPART_CHECKSUM : {}),
+          ...(checksums && put.contentLength !== undefined ? { MpuObjectSize: put.contentLength } : {}),
+          ...lockParams(retention, now()),
+          // Decided at CompleteMultipartUpload (or on the one PutObject of a body within one part).
+          ...conditionParams(put.condition),
+        },
+        partSize: choosePartSize(put.contentLength, floor),
+        queueSize,
+        pool,
+        signal,
+        logger: options.logger,
+      });
     } catch (err) {
-      await abortLeftover(upload, { client, key, logger: options.logger });
       if (signal.aborted) throw new AbortedError('upload aborted', err);
       throw conflictOr(err, key, put);
-    } finally {
-      signal.removeEventListener('abort', onAbort);
-      if (forced) clearTimeout(forced);
     }
-    await tagWithSha256(key, out.VersionId, put);
-    const checksum = checksumOf(out);
+    await tagWithSha256(key, out.output.VersionId, put);
+    const checksum = checksumOf(out.output);
     return {
-      bytes: put.contentLength ?? bytes,
-      ...(out.VersionId ? { versionId: out.VersionId } : {}),
+      bytes: put.contentLength ?? out.bytes,
+      ...(out.output.VersionId ? { versionId: out.output.VersionId } : {}),
       ...(checksum ? { checksum } : {}),
     };
   }

@@ -116,6 +116,48 @@ describe('createS3Sink', () => {
     expect(s3.commandCalls(AbortMultipartUploadCommand)).toHaveLength(0);
   });
 
+  it('completes with the parts in order, their entity tags, and the object size; without a part-sized ContentLength', async () => {
+    await sink().put('big', body(12), putOptions(undefined, 12 * MIB));
+    const parts = s3.commandCalls(UploadPartCommand).map((c) => c.args[0].input);
+    for (const p of parts) expect(p.ContentLength).toBeUndefined();
+    expect(s3.commandCalls(CompleteMultipartUploadCommand)[0]?.args[0].input).toMatchObject({
+      UploadId: 'u1',
+      MultipartUpload: {
+        Parts: [
+          { PartNumber: 1, ETag: '"e1"' },
+          { PartNumber: 2, ETag: '"e2"' },
+          { PartNumber: 3, ETag: '"e3"' },
+        ],
+      },
+    });
+  });
+
+  it("reads a large body's parts into the memory of answered parts: a few buffers, whatever the size", async () => {
+    const firstBytes: number[] = [];
+    s3.on(UploadPartCommand).callsFake(async (input: { PartNumber?: number; Body: Buffer }) => {
+      // What the part holds when it is sent (its buffer is another part's later on).
+      firstBytes[(input.PartNumber ?? 0) - 1] = input.Body[0] as number;
+      return { ETag: `"e${input.PartNumber}"` };
+    });
+    await sink().put('big', body(42), putOptions(undefined, 42 * MIB));
+    const bodies = s3.commandCalls(UploadPartCommand).map((c) => c.args[0].input.Body as Buffer);
+    expect(bodies).toHaveLength(9);
+    // queueSize 2: two parts in flight, one being read, one read and waiting for the next byte.
+    expect(new Set(bodies.map((b) => b.buffer)).size).toBeLessThanOrEqual(4);
+    // Each part carried its own bytes (the body's MiB k holds the byte k).
+    expect(firstBytes).toEqual([1, 6, 11, 16, 21, 26, 31, 36, 41]);
+  });
+
+  it('sends a body of unknown length that ends within one part as one PutObject', async () => {
+    const out = await sink().put('small', body(3), putOptions());
+    expect(out.bytes).toBe(3 * MIB);
+    expect(s3.commandCalls(PutObjectCommand)[0]?.args[0].input).toMatchObject({
+      Key: 'small',
+      ContentLength: 3 * MIB,
+    });
+    expect(s3.commandCalls(CreateMultipartUploadCommand)).toHaveLength(0);
+  });
+
   it('aborts the multipart upload and never completes it when a part upload fails', async () => {
     s3.on(UploadPartCommand, { PartNumber: 2 }).rejects(s3Error('InternalError', 500));
     await expect(sink().put('big', body(12), putOptions(undefined, 12 * MIB))).rejects.toThrow(
@@ -199,7 +241,7 @@ describe('createS3Sink', () => {
   });
 
   it('has aborted the multipart upload before put() rejects, even when the stop came while it was being created', async () => {
-    // The deadline fires while CreateMultipartUpload is still in flight, and lib-storage is forced to stop at once:
+    // The deadline fires while CreateMultipartUpload is still in flight, and the upload stops at once:
     // put() must not return (a Lambda may freeze right after) before the upload that call created is aborted.
     let answer: (() => void) | undefined;
     s3.on(CreateMultipartUploadCommand).callsFake(
@@ -218,7 +260,6 @@ describe('createS3Sink', () => {
       bucket: 'b',
       partSizeBytes: 5 * MIB,
       queueSize: 2,
-      abortGraceMs: 1,
     }).put('late', slow, putOptions(ac.signal));
     await new Promise((resolve) => setTimeout(resolve, 20));
     expect(s3.commandCalls(CreateMultipartUploadCommand)).toHaveLength(1);
