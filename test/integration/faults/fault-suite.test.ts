@@ -369,6 +369,9 @@ async function runClass(spec: FaultClass): Promise<void> {
 
   let invocations = 0;
   let copyHandler: ReturnType<typeof createCopyHandler> | undefined;
+  // Every copy invocation, also one the queue gave up on at its timeout: in-process it runs on (in AWS it would be
+  // frozen), so the checks below wait for it to return before reading what it left in the bucket.
+  const handlerRuns = new Set<Promise<unknown>>();
   const queue = new LocalQueue({
     name: `ekb-faults-${n}`,
     visibilityTimeoutMs: FUNCTION_TIMEOUT_MS,
@@ -386,7 +389,10 @@ async function runClass(spec: FaultClass): Promise<void> {
           const deadline = Date.now() + remaining;
           ctx = { ...context, getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()) };
         }
-        return (copyHandler as ReturnType<typeof createCopyHandler>)(event, ctx);
+        const run = Promise.resolve((copyHandler as ReturnType<typeof createCopyHandler>)(event, ctx));
+        handlerRuns.add(run);
+        void run.finally(() => handlerRuns.delete(run)).catch(() => undefined);
+        return run;
       },
     },
   });
@@ -459,6 +465,7 @@ async function runClass(spec: FaultClass): Promise<void> {
         );
       }),
     ]);
+    await Promise.allSettled([...handlerRuns]);
     await proxy.setMode('pass');
     sandbox.clearFaults();
 
