@@ -6,6 +6,7 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import type { Config } from '../config.js';
 import { AppError, ValidationError } from '../core/errors.js';
 import type { EkuaibaoCredentials } from '../core/ports.js';
+import { cachedUntilFailure } from '../core/util/cached-promise.js';
 
 export interface CredentialsProvider {
   /** Resolves the credentials (cached). Rejects with a clear error when none are configured or readable. */
@@ -51,7 +52,6 @@ export function credentialsFromConfig(
   }
 
   let client = deps.secretsManager;
-  let cached: Promise<EkuaibaoCredentials> | undefined;
   const load = async (): Promise<EkuaibaoCredentials> => {
     client ??= new SecretsManagerClient({});
     let secretString: string | undefined;
@@ -75,23 +75,9 @@ export function credentialsFromConfig(
     return parseSecret(secretId, secretString);
   };
 
-  return {
-    source: 'secret',
-    get() {
-      if (!cached) {
-        const p = load();
-        cached = p;
-        // A failed read is not cached: the next call tries again.
-        p.catch(() => {
-          if (cached === p) cached = undefined;
-        });
-      }
-      return cached;
-    },
-    invalidate() {
-      cached = undefined;
-    },
-  };
+  // A failed read is not cached: the next call tries again.
+  const credentials = cachedUntilFailure(load);
+  return { source: 'secret', get: () => credentials.get(), invalidate: () => credentials.invalidate() };
 }
 
 /** Reads {"appKey","appSecurity"}; errors name the secret and the problem, never its content. */

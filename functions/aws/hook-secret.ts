@@ -6,13 +6,13 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { AppError, ErrorCode } from '../core/errors.js';
 import { MIN_HOOK_SECRET_CHARS } from '../core/hooks/hook-secret.js';
+import { cachedUntilFailure } from '../core/util/cached-promise.js';
 
 export function hookSecretFromSecretsManager(
   secretId: string,
   client?: Pick<SecretsManagerClient, 'send'>,
 ): () => Promise<string> {
   let sm = client;
-  let cached: Promise<string> | undefined;
   const load = async (): Promise<string> => {
     sm ??= new SecretsManagerClient({});
     let value: string | undefined;
@@ -34,14 +34,6 @@ export function hookSecretFromSecretsManager(
     }
     return value;
   };
-  return () => {
-    if (!cached) {
-      const p = load();
-      cached = p;
-      p.catch(() => {
-        if (cached === p) cached = undefined;
-      });
-    }
-    return cached;
-  };
+  const secret = cachedUntilFailure(load);
+  return () => secret.get();
 }
