@@ -97,6 +97,8 @@ async function* partsOf(body: Readable, partSize: number, pool: BufferPool): Asy
 
 /** The multipart upload as it goes: its id once created, its parts as answered. */
 class PartsState {
+  /** The params UploadPart and CompleteMultipartUpload take: the object's length is not theirs to say. */
+  readonly partParams: Omit<UploadParams, 'ContentLength'>;
   created: Promise<string | undefined> | undefined;
   readonly parts: CompletedPart[] = [];
   readonly inFlight = new Set<Promise<void>>();
@@ -104,6 +106,11 @@ class PartsState {
   bytes = 0;
   /** Cancels in-flight UploadParts once something failed (and when the caller's signal fires). */
   readonly stop = new AbortController();
+
+  constructor(params: UploadParams) {
+    const { ContentLength: _length, ...partParams } = params;
+    this.partParams = partParams;
+  }
 }
 
 async function createUpload(u: PartsUpload): Promise<string | undefined> {
@@ -121,9 +128,8 @@ async function createUpload(u: PartsUpload): Promise<string | undefined> {
 async function sendPart(u: PartsUpload, s: PartsState, partNumber: number, part: Part): Promise<void> {
   const uploadId = await (s.created as Promise<string | undefined>);
   if (!uploadId) throw new Error('CreateMultipartUpload answered without an UploadId');
-  const { ContentLength: _length, ...params } = u.params;
   const out = await u.client.send(
-    new UploadPartCommand({ ...params, UploadId: uploadId, PartNumber: partNumber, Body: part.data }),
+    new UploadPartCommand({ ...s.partParams, UploadId: uploadId, PartNumber: partNumber, Body: part.data }),
     { abortSignal: s.stop.signal },
   );
   if (!out.ETag) throw new Error(`UploadPart ${partNumber} answered without an ETag`);
@@ -170,10 +176,13 @@ async function abortUpload(u: PartsUpload, s: PartsState): Promise<void> {
 
 async function complete(u: PartsUpload, s: PartsState): Promise<UploadOutput> {
   const uploadId = await (s.created as Promise<string | undefined>);
-  const { ContentLength: _length, ...params } = u.params;
   const parts = [...s.parts].sort((a, b) => (a.PartNumber ?? 0) - (b.PartNumber ?? 0));
   return u.client.send(
-    new CompleteMultipartUploadCommand({ ...params, UploadId: uploadId, MultipartUpload: { Parts: parts } }),
+    new CompleteMultipartUploadCommand({
+      ...s.partParams,
+      UploadId: uploadId,
+      MultipartUpload: { Parts: parts },
+    }),
   );
 }
 
@@ -206,7 +215,7 @@ async function sendAll(body: Readable, u: PartsUpload, s: PartsState): Promise<U
 
 /** Streams `body` into `params.Key`; rejects (having aborted the upload) when anything fails. */
 export async function uploadInParts(body: Readable, u: PartsUpload): Promise<UploadResult> {
-  const s = new PartsState();
+  const s = new PartsState(u.params);
   const onAbort = (): void => {
     const reason = new AbortedError('upload aborted', u.signal.reason);
     s.failure ??= reason;

@@ -209,8 +209,7 @@ export function createS3Sink(options: S3SinkOptions): ObjectSink {
   const pool = new BufferPool();
   unsignPartsWhereProven(client, options);
 
-  const singlePut = (key: string, body: Readable, put: PutObjectOptions): Promise<PutObjectResult> =>
-    putWhole({ client, bucket, options, now, pool }, key, body, put);
+  const whole = { client, bucket, options, now, pool };
 
   async function multipart(key: string, body: Readable, put: PutObjectOptions): Promise<PutObjectResult> {
     const { signal } = put;
@@ -291,7 +290,8 @@ export function createS3Sink(options: S3SinkOptions): ObjectSink {
       const partSize = choosePartSize(put.contentLength, floor);
       // lib-storage would send a body of at most one part as a single PutObject too, but with the params fixed
       // before the body was read; ours carries the SHA-256 known only at the end.
-      if (put.contentLength !== undefined && put.contentLength <= partSize) return singlePut(key, body, put);
+      if (put.contentLength !== undefined && put.contentLength <= partSize)
+        return putWhole(whole, key, body, put);
       return multipart(key, body, put);
     },
   };
