@@ -11,29 +11,23 @@ import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import type { Context } from 'aws-lambda';
 import { Agent, request } from 'undici';
-import { createS3Client } from '../../functions/aws/s3-client.js';
 import { createS3Sink } from '../../functions/aws/s3-sink.js';
 import { type CopyDeps, copyBatch } from '../../functions/core/copy/copy-batch.js';
 import { choosePartSize, DEFAULT_PART_BYTES } from '../../functions/core/copy/part-size.js';
 import { createUndiciDownloader } from '../../functions/core/copy/undici-downloader.js';
-import { createEkuaibaoClient, type EkuaibaoClient } from '../../functions/core/ekuaibao/client.js';
+import type { EkuaibaoClient } from '../../functions/core/ekuaibao/client.js';
 import type { CopyResult } from '../../functions/core/model/copy-result.js';
 import type { ResolvedAttachment } from '../../functions/core/model/resolution.js';
 import { silentLogger } from '../../functions/core/ports.js';
 import { createLogger } from '../../functions/logger.js';
 import { createHandler, type ResolveEvent } from '../../functions/resolve/handler.js';
+import { type BenchEnv, ekuaibaoClientFor, s3ClientFor } from './bench-env.js';
 import { type HashTask, runHash } from './hash-child.js';
 import { PART_QUEUE_SIZE, refOf, type SmallSet, setFiles } from './inputs.js';
 import { type FormsTask, runForms } from './packages-child.js';
 import { type KeySetTask, type RerunTask, runKeySet, runRerun } from './rerun-child.js';
 
-export interface BenchEnv {
-  ekbBaseUrl: string;
-  appKey: string;
-  appSecurity: string;
-  s3Endpoint: string;
-  bucket: string;
-}
+export type { BenchEnv } from './bench-env.js';
 
 export type LargeMode = 'ceiling' | 'pipe' | 'engine' | 'naive';
 
@@ -170,22 +164,6 @@ function startMemorySampler(): { stop(): MemoryPeaks } {
   };
 }
 
-function clientFor(env: BenchEnv): EkuaibaoClient {
-  return createEkuaibaoClient({
-    baseUrl: env.ekbBaseUrl,
-    credentials: () => ({ appKey: env.appKey, appSecurity: env.appSecurity }),
-  });
-}
-
-function s3For(env: BenchEnv) {
-  return createS3Client({
-    endpoint: env.s3Endpoint,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
-    env: {},
-  });
-}
-
 async function resolveOne(
   client: EkuaibaoClient,
   ref: { id: string; key: string },
@@ -206,8 +184,8 @@ function expectCopied(results: CopyResult[]): { files: number; bytes: number } {
 
 async function runLarge(task: Extract<ChildTask, { kind: 'large' }>): Promise<LargeResult> {
   const { env, file, mode } = task;
-  const client = clientFor(env);
-  const s3 = s3For(env);
+  const client = ekuaibaoClientFor(env);
+  const s3 = s3ClientFor(env);
   const objectKey = `bench/${task.prefix}/${file.id}.bin`;
   const partSize = choosePartSize(file.size, DEFAULT_PART_BYTES);
   const queueSize = task.queueSize ?? PART_QUEUE_SIZE;
@@ -332,8 +310,8 @@ async function runAlloc(task: Extract<ChildTask, { kind: 'alloc' }>): Promise<La
 
 async function runBatch(task: Extract<ChildTask, { kind: 'batch' }>): Promise<BatchResult> {
   const { env } = task;
-  const client = clientFor(env);
-  const s3 = s3For(env);
+  const client = ekuaibaoClientFor(env);
+  const s3 = s3ClientFor(env);
   const downloader = createUndiciDownloader();
   const deps: CopyDeps = {
     resolver: client,
@@ -430,7 +408,7 @@ async function invokeHandler(handler: ReturnType<typeof resolveHandlerFor>, body
 }
 
 async function runApiCalls(task: Extract<ChildTask, { kind: 'api-calls' }>): Promise<ApiCallsRow[]> {
-  const client = clientFor(task.env);
+  const client = ekuaibaoClientFor(task.env);
   const handler = resolveHandlerFor(client);
   const all = setFiles('api-refs').map(refOf);
   const rows: ApiCallsRow[] = [];
@@ -458,7 +436,7 @@ async function runApiCalls(task: Extract<ChildTask, { kind: 'api-calls' }>): Pro
 
 async function runLatency(task: Extract<ChildTask, { kind: 'latency' }>): Promise<LatencyResult> {
   const { env } = task;
-  const client = clientFor(env);
+  const client = ekuaibaoClientFor(env);
   const handler = resolveHandlerFor(client);
   const agent = new Agent();
   const refs = setFiles('api-refs', task.refsPerRequest).map(refOf);
@@ -556,7 +534,7 @@ async function main(): Promise<void> {
   else if (task.kind === 'batch') result = await runBatch(task);
   else if (task.kind === 'api-calls') result = await runApiCalls(task);
   else if (task.kind === 'alloc') result = await runAlloc(task);
-  else if (task.kind === 'forms') result = await runForms(task, s3For(task.env), vmHwmBytes, cpuSince);
+  else if (task.kind === 'forms') result = await runForms(task, s3ClientFor(task.env), vmHwmBytes, cpuSince);
   else if (task.kind === 'hash') result = await runHash(task);
   else if (task.kind === 'rerun') result = await runRerun(task);
   else if (task.kind === 'key-set') result = runKeySet(task);

@@ -7,9 +7,9 @@
 import pLimit from 'p-limit';
 import { createS3ReportStore, createS3TextStore } from '../../functions/aws/s3-report-store.js';
 import { createS3Sink } from '../../functions/aws/s3-sink.js';
+import { buildLanes, DEFAULT_ARCHIVE_LANES } from '../../functions/core/attachments/lanes.js';
 import { runBatchMessage } from '../../functions/core/copy/run-batch.js';
 import { createUndiciDownloader } from '../../functions/core/copy/undici-downloader.js';
-import { createEkuaibaoClient } from '../../functions/core/ekuaibao/client.js';
 import { refsJobStarter } from '../../functions/core/jobs/create-job.js';
 import type { BatchMessage } from '../../functions/core/model/batch.js';
 import { archivedIn } from '../../functions/core/packages/form-archive-job.js';
@@ -19,10 +19,11 @@ import { DEFAULT_PACKAGE_STATES } from '../../functions/core/packages/states.js'
 import { silentLogger } from '../../functions/core/ports.js';
 import { runSync } from '../../functions/core/sync/run-sync.js';
 import { createMemoryVersionedStore } from '../../functions/core/sync/versioned-store.js';
+import { type BenchEnv, ekuaibaoClientFor } from './bench-env.js';
 
 export interface FormsTask {
   kind: 'forms';
-  env: { ekbBaseUrl: string; appKey: string; appSecurity: string; s3Endpoint: string; bucket: string };
+  env: BenchEnv;
   mode: 'files' | 'packages';
   startDate: string;
   /** The sync's clock (epoch ms): just after the last generated form. */
@@ -52,13 +53,18 @@ export async function runForms(
   cpuSince: (start: NodeJS.CpuUsage) => number,
 ): Promise<FormsResult> {
   const { env } = task;
-  const client = createEkuaibaoClient({
-    baseUrl: env.ekbBaseUrl,
-    credentials: () => ({ appKey: env.appKey, appSecurity: env.appSecurity }),
-  });
+  const client = ekuaibaoClientFor(env);
   const downloader = createUndiciDownloader();
   const store = createS3ReportStore({ client: s3, bucket: env.bucket });
   const reportPrefix = `bench/${task.prefix}/jobs/`;
+  const keyTemplate = `bench/${task.prefix}/files/{formType}/{flowCode}/{fileId}-{fileName}`;
+  // The bucket's lanes as the stack would configure them for this template beside the default ones (form packages go
+  // to forms/): issue 12 refuses writes outside them, and the archive lane must not hold the report prefix.
+  const { lanes } = buildLanes({
+    templates: [keyTemplate],
+    extraArchive: DEFAULT_ARCHIVE_LANES,
+    reportPrefix,
+  });
   const messages: BatchMessage[] = [];
   const queue = { sendBatches: async (batch: BatchMessage[]) => void messages.push(...batch) };
   const cpu0 = process.cpuUsage();
@@ -69,7 +75,7 @@ export async function runForms(
       startDate: task.startDate,
       formTypes: ['expense'],
       pagePauseMs: 0,
-      keyTemplate: `bench/${task.prefix}/{formType}/{flowCode}/{fileId}-{fileName}`,
+      keyTemplate,
     },
     {
       forms: client,
@@ -110,6 +116,7 @@ export async function runForms(
     index: createS3TextStore({ client: s3, bucket: env.bucket }),
     reportPrefix,
     defaultKeyTemplate: 'bench/unused/{fileId}',
+    lanes,
     concurrency: 4,
   };
   const tally = { copied: 0, skipped: 0, failed: 0, bytes: 0 };

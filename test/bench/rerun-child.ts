@@ -4,27 +4,18 @@
  * copy), either into a fresh prefix (first copy) or again into the same one (re-run); and the memory one job's key
  * check holds for the 200,000-line manifest of the fan-out test.
  */
-import { createS3Client } from '../../functions/aws/s3-client.js';
 import { createS3Sink } from '../../functions/aws/s3-sink.js';
 import { JobTargets } from '../../functions/core/attachments/job-targets.js';
 import { buildLanes } from '../../functions/core/attachments/lanes.js';
 import { type CopyDeps, copyBatch } from '../../functions/core/copy/copy-batch.js';
 import { createUndiciDownloader } from '../../functions/core/copy/undici-downloader.js';
-import { createEkuaibaoClient } from '../../functions/core/ekuaibao/client.js';
 import { silentLogger } from '../../functions/core/ports.js';
+import { type BenchEnv, ekuaibaoClientFor, s3ClientFor } from './bench-env.js';
 import { PART_QUEUE_SIZE, refOf, type SmallSet, setFiles } from './inputs.js';
-
-export interface RerunEnv {
-  ekbBaseUrl: string;
-  appKey: string;
-  appSecurity: string;
-  s3Endpoint: string;
-  bucket: string;
-}
 
 export interface RerunTask {
   kind: 'rerun';
-  env: RerunEnv;
+  env: BenchEnv;
   set: SmallSet;
   count: number;
   concurrency: number;
@@ -63,16 +54,8 @@ function liveHeap(): number {
 
 export async function runRerun(task: RerunTask): Promise<RerunResult> {
   const { env } = task;
-  const client = createEkuaibaoClient({
-    baseUrl: env.ekbBaseUrl,
-    credentials: () => ({ appKey: env.appKey, appSecurity: env.appSecurity }),
-  });
-  const s3 = createS3Client({
-    endpoint: env.s3Endpoint,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
-    env: {},
-  });
+  const client = ekuaibaoClientFor(env);
+  const s3 = s3ClientFor(env);
   const downloader = createUndiciDownloader();
   const deps: CopyDeps = {
     resolver: client,

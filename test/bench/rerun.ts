@@ -7,9 +7,10 @@
  * of the fan-out test.
  */
 import type { EkuaibaoSandbox } from '../../infra/local/sandbox/types.js';
+import type { BenchEnv } from './bench-env.js';
 import { SMALL_SETS, type SmallSet } from './inputs.js';
 import { runChild, type S3Process } from './processes.js';
-import type { KeySetResult, RerunEnv, RerunResult, RerunTask } from './rerun-child.js';
+import type { KeySetResult, RerunResult, RerunTask } from './rerun-child.js';
 import { countsAcross, fmt, median, mib, table } from './stats.js';
 
 export interface RerunPlan {
@@ -24,7 +25,7 @@ export interface RerunPlan {
 export interface RerunContext {
   sandbox: EkuaibaoSandbox;
   s3: S3Process;
-  env: RerunEnv;
+  env: BenchEnv;
   childBundle: string;
   emit(text?: string): void;
   /** Deletes what a case wrote under bench/<prefix>/. */
