@@ -15,24 +15,37 @@ export interface CopyQueueProps {
   maxReceiveCount: number;
 }
 
-/** The copy-batch queue and its dead-letter queue: SSE, TLS only, 14-day retention so nothing expires unseen. */
+/**
+ * A work queue and its dead-letter queue, made in `scope` under the ids `Queue` and `DeadLetterQueue`: SSE, TLS
+ * only, 14-day retention so nothing expires unseen, a visibility timeout of VISIBILITY_TIMEOUT_FACTOR × the
+ * consumer's timeout. The copy queue and the verify queue are both this.
+ */
+export function queueWithDeadLetter(
+  scope: Construct,
+  props: CopyQueueProps,
+): { queue: Queue; deadLetterQueue: Queue } {
+  const deadLetterQueue = new Queue(scope, 'DeadLetterQueue', {
+    encryption: QueueEncryption.SQS_MANAGED,
+    enforceSSL: true,
+    retentionPeriod: Duration.days(14),
+  });
+  const queue = new Queue(scope, 'Queue', {
+    encryption: QueueEncryption.SQS_MANAGED,
+    enforceSSL: true,
+    retentionPeriod: Duration.days(14),
+    visibilityTimeout: Duration.seconds(props.consumerTimeout.toSeconds() * VISIBILITY_TIMEOUT_FACTOR),
+    deadLetterQueue: { queue: deadLetterQueue, maxReceiveCount: props.maxReceiveCount },
+  });
+  return { queue, deadLetterQueue };
+}
+
+/** The copy-batch queue and its dead-letter queue (queueWithDeadLetter). */
 export class CopyQueue extends Construct {
   readonly queue: Queue;
   readonly deadLetterQueue: Queue;
 
   constructor(scope: Construct, id: string, props: CopyQueueProps) {
     super(scope, id);
-    this.deadLetterQueue = new Queue(this, 'DeadLetterQueue', {
-      encryption: QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-    });
-    this.queue = new Queue(this, 'Queue', {
-      encryption: QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-      visibilityTimeout: Duration.seconds(props.consumerTimeout.toSeconds() * VISIBILITY_TIMEOUT_FACTOR),
-      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: props.maxReceiveCount },
-    });
+    ({ queue: this.queue, deadLetterQueue: this.deadLetterQueue } = queueWithDeadLetter(this, props));
   }
 }

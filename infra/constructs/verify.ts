@@ -1,14 +1,14 @@
-import { Duration } from 'aws-cdk-lib';
+import type { Duration } from 'aws-cdk-lib';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
-import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { VERIFY_PREFIX } from '../../functions/core/verify/verify-run.js';
 import { functionEnvironment } from '../env-keys.js';
 import { ArchiveFunction } from './archive-function.js';
-import { VISIBILITY_TIMEOUT_FACTOR } from './copy-queue.js';
+import { queueWithDeadLetter } from './copy-queue.js';
 import { acknowledgeGrantWildcards, acknowledgeWildcards } from './nag.js';
 import { JOBS_PREFIX } from './storage.js';
 
@@ -44,18 +44,10 @@ export class ArchiveVerify extends Construct {
   constructor(scope: Construct, id: string, props: ArchiveVerifyProps) {
     super(scope, id);
     const { bucket } = props;
-    this.deadLetterQueue = new Queue(this, 'DeadLetterQueue', {
-      encryption: QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-    });
-    this.queue = new Queue(this, 'Queue', {
-      encryption: QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-      visibilityTimeout: Duration.seconds(props.timeout.toSeconds() * VISIBILITY_TIMEOUT_FACTOR),
-      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: VERIFY_MAX_RECEIVE_COUNT },
-    });
+    ({ queue: this.queue, deadLetterQueue: this.deadLetterQueue } = queueWithDeadLetter(this, {
+      consumerTimeout: props.timeout,
+      maxReceiveCount: VERIFY_MAX_RECEIVE_COUNT,
+    }));
 
     this.fn = new ArchiveFunction(this, 'Verify', {
       name: 'verify',
