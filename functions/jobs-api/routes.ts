@@ -18,6 +18,7 @@ import {
   type StoredFormArchiveRequest,
 } from '../core/packages/form-request.js';
 import type { BatchQueue, Logger, ManifestSource, ReportStore, TextStore } from '../core/ports.js';
+import { parseJsonBody } from '../core/util/json-body.js';
 import { acceptsGzip, decodeBody, type HttpApiEvent, requireJsonContentType } from '../http/api-request.js';
 import { type ApiResponse, jsonResponse } from '../http/api-response.js';
 import type { ApiDeps } from '../middleware/api-request.js';
@@ -195,14 +196,8 @@ async function plannedJob(jobId: string, store: ReportStore): Promise<JobStatus 
 export async function postFormArchives(event: HttpApiEvent, d: JobsApiDeps): Promise<ApiResponse> {
   requireJsonContentType(event.headers);
   const text = decodeBody(event, { maxBytes: d.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES });
-  let body: unknown;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    throw new ValidationError('body is not valid JSON');
-  }
   const now = d.now?.() ?? new Date();
-  const request = parseFormArchiveRequest(body, () => now.getTime());
+  const request = parseFormArchiveRequest(parseJsonBody(text), () => now.getTime());
   const jobId = (d.newJobId ?? newJobId)(now);
   const stored: StoredFormArchiveRequest = { v: 1, jobId, requestedAt: now.toISOString(), request };
   await d.store.putJson(formArchiveRequestKey(jobId), stored);

@@ -13,6 +13,7 @@ import { objectKeyFor } from '../attachments/object-key.js';
 import { AppError, TooLargeError, ValidationError } from '../errors.js';
 import type { OnConflict } from '../model/job.js';
 import type { CopyRef } from '../model/refs.js';
+import { jsonObject, parseJsonBody } from '../util/json-body.js';
 
 /** Refs one request may carry; larger jobs belong in a manifest (no size limit, read as a stream). */
 export const DEFAULT_MAX_JOB_REFS = 10_000;
@@ -79,16 +80,7 @@ export function parseS3Uri(uri: string): { bucket: string; key: string } | undef
 export function parseCopyJobRequest(text: string, options: CopyJobRequestOptions): CopyJobRequest {
   if (text.trim() === '')
     throw new ValidationError('body is empty; send {"refs": [...]} or {"manifest": "s3://…"}');
-  let body: unknown;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    throw new ValidationError('body is not valid JSON');
-  }
-  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
-    throw new ValidationError('body must be a JSON object: {"refs": [...]} or {"manifest": "s3://…"}');
-  }
-  const o = body as Record<string, unknown>;
+  const o = jsonObject(parseJsonBody(text), '{"refs": [...]} or {"manifest": "s3://…"}');
   const keyTemplate = checkKeyTemplate(o.keyTemplate, options.lanes);
   const withTemplate = {
     ...(keyTemplate === undefined ? {} : { keyTemplate }),

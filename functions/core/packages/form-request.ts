@@ -13,6 +13,7 @@ import { FORM_TYPES, type FormType } from '../model/forms.js';
 import type { FormsSource } from '../ports.js';
 import { formatChinaTime, parseStartDate } from '../sync/china-time.js';
 import type { Sleep } from '../util/backoff.js';
+import { jsonObject } from '../util/json-body.js';
 import type { FormItem } from './package-job.js';
 
 /** Codes or ids one request may name; longer lists belong in several requests (or a date range). */
@@ -97,12 +98,7 @@ function formTypes(raw: unknown): FormType[] | undefined {
 
 /** The request as checked; `now` bounds `until` (a range may not end in the future's unknown). */
 export function parseFormArchiveRequest(body: unknown, now: () => number = Date.now): FormArchiveRequest {
-  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
-    throw new ValidationError(
-      'body must be a JSON object: {"codes": [...]}, {"ids": [...]} or {"since": "…"}',
-    );
-  }
-  const o = body as Record<string, unknown>;
+  const o = jsonObject(body, '{"codes": [...]}, {"ids": [...]} or {"since": "…"}');
   const given = (['codes', 'ids', 'since'] as const).filter((k) => o[k] !== undefined);
   if (given.length !== 1) {
     throw new ValidationError('send exactly one of "codes", "ids" and "since" (with an optional "until")');

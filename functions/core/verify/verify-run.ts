@@ -25,6 +25,7 @@ import {
   type VerifyStatus,
 } from '../model/verify.js';
 import type { ArchiveReader, Logger, ReportStore, TextStore, WorkQueue } from '../ports.js';
+import { jsonObject, parseJsonBody } from '../util/json-body.js';
 import { jobBatchItems, jobRecordOf, parseKeyLine, systemPrefixes } from './sources.js';
 import { verifyItems } from './verify-items.js';
 
@@ -53,16 +54,7 @@ export interface VerifyRequest {
 
 /** The body of POST /verify-jobs: `{"jobId"} | {"prefix"} | {"keys": [...]}`, optional `"deep": true`. */
 export function parseVerifyRequest(text: string, options: { reportPrefix?: string } = {}): VerifyRequest {
-  let body: unknown;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    throw new ValidationError('body is not valid JSON');
-  }
-  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
-    throw new ValidationError('body must be a JSON object: {"jobId"}, {"prefix"} or {"keys": [...]}');
-  }
-  const o = body as Record<string, unknown>;
+  const o = jsonObject(parseJsonBody(text), '{"jobId"}, {"prefix"} or {"keys": [...]}');
   const given = (['jobId', 'prefix', 'keys'] as const).filter((k) => o[k] !== undefined);
   if (given.length !== 1) throw new ValidationError('send exactly one of "jobId", "prefix" and "keys"');
   if (o.deep !== undefined && typeof o.deep !== 'boolean')
