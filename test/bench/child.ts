@@ -21,7 +21,7 @@ import type { ResolvedAttachment } from '../../functions/core/model/resolution.j
 import { silentLogger } from '../../functions/core/ports.js';
 import { createLogger } from '../../functions/logger.js';
 import { createHandler, type ResolveEvent } from '../../functions/resolve/handler.js';
-import { type BenchEnv, ekuaibaoClientFor, s3ClientFor } from './bench-env.js';
+import { type BenchEnv, copyEngineFor, ekuaibaoClientFor, s3ClientFor } from './bench-env.js';
 import { type HashTask, runHash } from './hash-child.js';
 import { PART_QUEUE_SIZE, refOf, type SmallSet, setFiles } from './inputs.js';
 import { type FormsTask, runForms } from './packages-child.js';
@@ -310,15 +310,7 @@ async function runAlloc(task: Extract<ChildTask, { kind: 'alloc' }>): Promise<La
 
 async function runBatch(task: Extract<ChildTask, { kind: 'batch' }>): Promise<BatchResult> {
   const { env } = task;
-  const client = ekuaibaoClientFor(env);
-  const s3 = s3ClientFor(env);
-  const downloader = createUndiciDownloader();
-  const deps: CopyDeps = {
-    resolver: client,
-    sink: createS3Sink({ client: s3, bucket: env.bucket, queueSize: PART_QUEUE_SIZE }),
-    downloader,
-    logger: silentLogger,
-  };
+  const { deps, client, close } = copyEngineFor(env);
   const refs = setFiles(task.set, task.count).map(refOf);
   const cpu0 = process.cpuUsage();
   const started = performance.now();
@@ -342,8 +334,7 @@ async function runBatch(task: Extract<ChildTask, { kind: 'batch' }>): Promise<Ba
   const ms = performance.now() - started;
   const cpuMs = cpuSince(cpu0);
   const { tokenFetches, downloadUrlCalls } = client.stats;
-  await Promise.all([downloader.close(), client.close()]);
-  s3.destroy();
+  await close();
   return { ms, cpuMs, files, bytes, tokenFetches, downloadUrlCalls, vmHwm: vmHwmBytes() };
 }
 

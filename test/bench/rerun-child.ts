@@ -1,17 +1,8 @@
-/**
- * Section 7's measured cases, run inside the bench child (child.ts dispatches here): a worker copying a set in
- * batches of 100 the way the copy function does (plan → one listing → HEAD what exists → resolve the rest →
- * copy), either into a fresh prefix (first copy) or again into the same one (re-run); and the memory one job's key
- * check holds for the 200,000-line manifest of the fan-out test.
- */
-import { createS3Sink } from '../../functions/aws/s3-sink.js';
 import { JobTargets } from '../../functions/core/attachments/job-targets.js';
 import { buildLanes } from '../../functions/core/attachments/lanes.js';
-import { type CopyDeps, copyBatch } from '../../functions/core/copy/copy-batch.js';
-import { createUndiciDownloader } from '../../functions/core/copy/undici-downloader.js';
-import { silentLogger } from '../../functions/core/ports.js';
-import { type BenchEnv, ekuaibaoClientFor, s3ClientFor } from './bench-env.js';
-import { PART_QUEUE_SIZE, refOf, type SmallSet, setFiles } from './inputs.js';
+import { copyBatch } from '../../functions/core/copy/copy-batch.js';
+import { type BenchEnv, copyEngineFor } from './bench-env.js';
+import { refOf, type SmallSet, setFiles } from './inputs.js';
 
 export interface RerunTask {
   kind: 'rerun';
@@ -54,15 +45,7 @@ function liveHeap(): number {
 
 export async function runRerun(task: RerunTask): Promise<RerunResult> {
   const { env } = task;
-  const client = ekuaibaoClientFor(env);
-  const s3 = s3ClientFor(env);
-  const downloader = createUndiciDownloader();
-  const deps: CopyDeps = {
-    resolver: client,
-    sink: createS3Sink({ client: s3, bucket: env.bucket, queueSize: PART_QUEUE_SIZE }),
-    downloader,
-    logger: silentLogger,
-  };
+  const { deps, client, close } = copyEngineFor(env);
   const keyTemplate = `bench/${task.prefix}/{fileId}/{fileName}`;
   const { lanes } = buildLanes({ templates: [keyTemplate], reportPrefix: 'jobs/' });
   const refs = setFiles(task.set, task.count).map(refOf);
@@ -83,8 +66,7 @@ export async function runRerun(task: RerunTask): Promise<RerunResult> {
   const ms = performance.now() - started;
   const cpu = process.cpuUsage(cpu0);
   const { tokenFetches, downloadUrlCalls } = client.stats;
-  await Promise.all([downloader.close(), client.close()]);
-  s3.destroy();
+  await close();
   return {
     ms,
     cpuMs: (cpu.user + cpu.system) / 1000,
