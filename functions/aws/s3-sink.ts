@@ -2,16 +2,16 @@
  * The copy engine's ObjectSink over S3: ListObjectsV2 and HeadObject (with checksum mode) for what is already at the
  * target keys, and for the body, written with S3 conditional writes (If-None-Match: * on a free key, If-Match:
  * <etag> for an opted-in overwrite; a 412, or a 409 while a conflicting write was in progress, becomes AppError
- * `write_conflict`; a multipart upload is conditional where S3 decides it, at completion, and lib-storage aborts its
- * parts), either
+ * `write_conflict`; a multipart upload is conditional where S3 decides it, at completion, and is aborted when that
+ * fails), either
  * - one PutObject, for a body that fits in one part (its length known up front): read whole (≤ one part, the memory
- *   lib-storage would use for it anyway), sent only after it ended and so passed its checks, with its SHA-256 in
+ *   one part of a multipart upload takes anyway, in a pooled buffer), sent only after it ended and so passed its checks, with its SHA-256 in
  *   the metadata and, when checksums are on, as `x-amz-checksum-sha256` for S3 to verify; or
- * - `@aws-sdk/lib-storage` Upload: bounded parts (memory ≈ (queueSize + 1) × partSize per file, whatever the file
- *   size), each with its CRC64NVME when checksums are on, and a full-object CRC64NVME; the last part is read only
- *   after the body ended, so a body that fails its checks never completes; `leavePartsOnError: false` aborts the
- *   multipart upload when the body errors (no partial object, no billed parts left). Afterwards the written version
- *   is tagged with its SHA-256.
+ * - a multipart upload (multipart-upload.ts): bounded parts (memory ≈ (queueSize + 1) × partSize per file, whatever
+ *   the file size, in pooled buffers), each with its CRC64NVME when checksums are on, and a full-object CRC64NVME;
+ *   the last part is read only after the body ended, so a body that fails its checks never completes; any failure
+ *   aborts the upload before put() rejects (no partial object, no billed parts left). Afterwards the written
+ *   version is tagged with its SHA-256.
  * See s3-integrity.ts for the checksums, Object Lock retention and the tag.
  */
 import type { Readable } from 'node:stream';
@@ -288,8 +288,8 @@ export function createS3Sink(options: S3SinkOptions): ObjectSink {
         throw new AbortedError('upload aborted before it started', put.signal.reason);
       }
       const partSize = choosePartSize(put.contentLength, floor);
-      // lib-storage would send a body of at most one part as a single PutObject too, but with the params fixed
-      // before the body was read; ours carries the SHA-256 known only at the end.
+      // A body of at most one part goes as one PutObject read whole, which carries the SHA-256 known only at the end
+      // in its metadata (a multipart upload gets it as a tag afterwards).
       if (put.contentLength !== undefined && put.contentLength <= partSize)
         return putWhole(whole, key, body, put);
       return multipart(key, body, put);

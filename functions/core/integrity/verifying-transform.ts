@@ -7,7 +7,7 @@
  *
  * A failed check fails the stream in `_flush`, and the last chunk is held back until the checks pass, so whatever
  * reads this stream never sees the whole body of a bad download: a multipart upload never gets its last part (and
- * is aborted), a single PUT is never sent (lib-storage sends one only after its body ended; so does our own), and
+ * is aborted), a single PUT is never sent (the sink sends one only after its body ended), and
  * even a streaming PUT of known length could not complete with bad bytes.
  */
 import { createHash, type Hash } from 'node:crypto';

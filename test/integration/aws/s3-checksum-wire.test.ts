@@ -1,6 +1,6 @@
 /**
- * What the S3 sink really puts on the wire, through the real SDK middleware (flexible checksums, signing,
- * lib-storage): a recording S3 stand-in on 127.0.0.1 answers just enough of the API. aws-sdk-client-mock replaces
+ * What the S3 sink really puts on the wire, through the real SDK middleware (flexible checksums, signing, our
+ * multipart upload): a recording S3 stand-in on 127.0.0.1 answers just enough of the API. aws-sdk-client-mock replaces
  * `send` and so cannot show the headers the SDK adds; s3rver ignores checksums. This shows that with checksums on
  * every UploadPart carries its own CRC64NVME, the upload asks for a full-object CRC64NVME, a single PUT carries our
  * SHA-256, and no body is sent aws-chunked; with checksums off (custom endpoints) no checksum header is sent but

@@ -1,6 +1,6 @@
 /**
  * The copy engine over real sockets: 合思 sandbox → the real client → copyBatch → undici downloads → the S3 sink
- * (lib-storage) → s3rver. Every stored object is checked by SHA-256 against the sandbox's generated content.
+ * (single PUT or multipart upload) → s3rver. Every stored object is checked by SHA-256 against the sandbox's generated content.
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';

@@ -178,9 +178,9 @@ describe('S3 sink on AWS: additional checksums and the proof it records', () => 
     expect(s3.calls()).toHaveLength(0);
   });
 
-  it('without a Content-Length leaves a small body to lib-storage, which sends its PutObject only after the end', async () => {
-    // lib-storage buffers a body shorter than one part and calls PutObject once the stream has ended
-    // (chunks/getChunkStream.js yields the last part after the for-await loop); a failed check ends it first.
+  it('without a Content-Length sends a small body as one PutObject, only after the end', async () => {
+    // The multipart path hands out a body shorter than one part only once the stream has ended (multipart-upload.ts,
+    // partsOf) and then sends it as one PutObject; a failed check ends the stream first.
     const bad = verified(bytes(2 * MIB), '12345');
     const { contentLength: _bad, ...unknownBad } = bad.options;
     await expect(sink().put('k', bad.verifier, unknownBad)).rejects.toMatchObject({
