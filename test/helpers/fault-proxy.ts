@@ -23,7 +23,59 @@ export interface FaultProxy {
   close(): Promise<void>;
 }
 
-const REQUEST_LINE = /(?:^|\r\n)(GET|PUT|POST|DELETE|HEAD) (\S+) HTTP\/1\.1\r\n/g;
+const REQUEST_LINE = /^(GET|PUT|POST|DELETE|HEAD) (\S+) HTTP\/1\.1$/;
+
+/**
+ * The request lines of one client connection, read the way the server reads them: a header block, then as many body
+ * bytes as its Content-Length says, then the next request. (Looking for a request line after a line break missed a
+ * request that followed a binary body on a kept-alive connection, such as an abort right after a part.) A chunked
+ * body is read chunk by chunk to its last, empty chunk.
+ */
+function requestLineReader(onLine: (line: string) => void): (chunk: Buffer) => void {
+  let pending: Buffer = Buffer.alloc(0);
+  let body = 0;
+  let chunked = false;
+  const step = (): boolean => {
+    if (body > 0) {
+      const n = Math.min(body, pending.length);
+      body -= n;
+      pending = pending.subarray(n);
+      return n > 0;
+    }
+    if (chunked) {
+      const eol = pending.indexOf('\r\n');
+      if (eol < 0) return false;
+      const size = Number.parseInt(pending.subarray(0, eol).toString('latin1'), 16);
+      if (!Number.isFinite(size)) return false;
+      if (size === 0) {
+        const end = pending.indexOf('\r\n\r\n', Math.max(eol - 2, 0));
+        if (end < 0) return false;
+        pending = pending.subarray(end + 4);
+        chunked = false;
+        return true;
+      }
+      pending = pending.subarray(eol + 2);
+      body = size + 2;
+      return true;
+    }
+    const headEnd = pending.indexOf('\r\n\r\n');
+    if (headEnd < 0) return false;
+    const [first = '', ...headers] = pending.subarray(0, headEnd).toString('latin1').split('\r\n');
+    pending = pending.subarray(headEnd + 4);
+    const m = REQUEST_LINE.exec(first);
+    if (m) onLine(`${m[1]} ${m[2]}`);
+    for (const h of headers) {
+      const [name = '', value = ''] = h.split(/:\s*/, 2);
+      if (/^content-length$/i.test(name)) body = Number(value) || 0;
+      if (/^transfer-encoding$/i.test(name) && /chunked/i.test(value)) chunked = true;
+    }
+    return true;
+  };
+  return (chunk) => {
+    pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
+    while (pending.length > 0 && step()) {}
+  };
+}
 
 export async function startFaultProxy(target: { host: string; port: number }): Promise<FaultProxy> {
   const pairs = new Set<{ client: Socket; upstream: Socket }>();
@@ -47,7 +99,7 @@ export async function startFaultProxy(target: { host: string; port: number }): P
     const upstream = new Socket();
     const pair = { client, upstream };
     pairs.add(pair);
-    let tail = '';
+    const read = requestLineReader((line) => lines.push(line));
     const end = (): void => {
       pairs.delete(pair);
       cut(client);
@@ -57,13 +109,7 @@ export async function startFaultProxy(target: { host: string; port: number }): P
     upstream.on('error', end);
     client.on('close', end);
     upstream.on('close', end);
-    client.on('data', (chunk: Buffer) => {
-      // Request lines only ever start a request; keep a short tail so one split across two chunks is still seen.
-      const text = tail + chunk.toString('latin1');
-      for (const m of text.matchAll(REQUEST_LINE)) lines.push(`${m[1]} ${m[2]}`);
-      const lastBreak = text.lastIndexOf('\r\n');
-      tail = (lastBreak < 0 ? text : text.slice(lastBreak)).slice(-300);
-    });
+    client.on('data', read);
     client.pipe(upstream);
     upstream.pipe(client);
     upstream.connect(target.port, target.host);
