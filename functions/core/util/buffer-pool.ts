@@ -5,7 +5,11 @@
  *
  * A buffer goes back to the pool only when its user knows nothing reads it any more (for an upload: the store has
  * answered it). A failed or aborted upload drops its buffer instead: a socket being torn down may still hold it.
- * Small bodies (below `minBytes`) are not pooled: the allocator serves them from memory it already has.
+ * Bodies from `minBytes` (16 KiB) up are pooled. Below one granule (256 KiB) a body gets a buffer of the next power of
+ * two, so a set of 64 KiB receipts reuses a few 64 KiB buffers: each fresh one was an ArrayBuffer of its own, freed
+ * only by a full garbage collection, and 2,000 of them held 50 MiB of dead memory between collections and 13 % of the
+ * CLI's CPU (`npm run bench -- --only=6 --cases=small`: 7.80 → 6.73 CPU-s, peak RSS 197 → 165 MiB). Tinier bodies
+ * take a fresh buffer (Node carves small ones out of shared slabs).
  */
 
 /** A buffer from the pool: `bytes` is the body's view, `give()` hands the memory back (once; later calls do nothing). */
@@ -17,12 +21,23 @@ export interface PooledBuffer {
 export interface BufferPoolOptions {
   /** Bytes kept for reuse at most (buffers given back beyond it are dropped). Default 64 MiB. */
   maxPooledBytes?: number;
-  /** Bodies smaller than this get a buffer of their own. Default 256 KiB. */
+  /** Bodies smaller than this get a buffer of their own. Default 16 KiB. */
   minBytes?: number;
 }
 
-/** Capacities are rounded up to a multiple of this, so bodies of nearby sizes share buffers. */
+/**
+ * Capacities are rounded up to a multiple of this (below it, to a power of two), so bodies of nearby sizes share
+ * buffers.
+ */
 const GRANULE = 256 * 1024;
+const MIN_POOLED = 16 * 1024;
+
+function capacityFor(length: number): number {
+  if (length >= GRANULE) return Math.ceil(length / GRANULE) * GRANULE;
+  let capacity = MIN_POOLED;
+  while (capacity < length) capacity *= 2;
+  return capacity;
+}
 
 export class BufferPool {
   readonly #free: Buffer[] = [];
@@ -32,7 +47,7 @@ export class BufferPool {
 
   constructor(options: BufferPoolOptions = {}) {
     this.#maxPooledBytes = options.maxPooledBytes ?? 64 * 1024 * 1024;
-    this.#minBytes = options.minBytes ?? GRANULE;
+    this.#minBytes = options.minBytes ?? MIN_POOLED;
   }
 
   /** Bytes held for reuse right now. */
@@ -43,8 +58,7 @@ export class BufferPool {
   /** A buffer of exactly `length` bytes (contents undefined: the caller fills it). */
   take(length: number): PooledBuffer {
     if (length < this.#minBytes) return { bytes: Buffer.allocUnsafe(length), give: () => undefined };
-    const capacity = Math.ceil(length / GRANULE) * GRANULE;
-    const buffer = this.#takeFree(length) ?? Buffer.allocUnsafeSlow(capacity);
+    const buffer = this.#takeFree(length) ?? Buffer.allocUnsafeSlow(capacityFor(length));
     let given = false;
     return {
       bytes: buffer.subarray(0, length),

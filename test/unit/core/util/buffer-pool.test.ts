@@ -53,4 +53,34 @@ describe('BufferPool', () => {
     expect(pool.pooledBytes).toBe(3 * MIB);
     expect(tiny.bytes.length).toBe(1000);
   });
+
+  it('pools receipt-sized bodies in power-of-two buffers, so a run of 64 KiB files reuses the same few', () => {
+    const pool = new BufferPool();
+    const a = pool.take(40 * 1024);
+    expect(a.bytes.length).toBe(40 * 1024);
+    expect(a.bytes.buffer.byteLength).toBe(64 * 1024);
+    a.give();
+    const b = pool.take(64 * 1024);
+    expect(b.bytes.buffer).toBe(a.bytes.buffer);
+    b.give();
+    const seen = new Set<ArrayBufferLike>();
+    for (let i = 0; i < 100; i++) {
+      const held = [pool.take(64 * 1024), pool.take(64 * 1024)];
+      for (const h of held) seen.add(h.bytes.buffer);
+      for (const h of held) h.give();
+    }
+    expect(seen.size).toBe(2);
+    expect(pool.take(200 * 1024).bytes.buffer.byteLength).toBe(256 * 1024);
+    expect(pool.take(300 * 1024).bytes.buffer.byteLength).toBe(512 * 1024);
+  });
+
+  it('gives bodies under 16 KiB a buffer of their own', () => {
+    const pool = new BufferPool();
+    const a = pool.take(8 * 1024);
+    a.give();
+    expect(pool.pooledBytes).toBe(0);
+    const b = pool.take(8 * 1024);
+    // Not the same memory (Node may carve both from one shared slab, at different offsets).
+    expect(b.bytes.buffer === a.bytes.buffer && b.bytes.byteOffset === a.bytes.byteOffset).toBe(false);
+  });
 });
