@@ -1,0 +1,45 @@
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import {
+  YOUNG_GENERATION_CEILING_BYTES,
+  youngGenerationSizedByUser,
+} from '../../../infra/local/young-generation.js';
+import { PROJECT_ROOT } from './run-cli.js';
+
+const CHILD = fileURLToPath(new URL('./young-generation-child.ts', import.meta.url));
+const MIB = 1024 * 1024;
+
+async function maxYoungBytes(mode: 'cap' | 'none', nodeFlags: string[] = []): Promise<number> {
+  const { stdout } = await promisify(execFile)(
+    process.execPath,
+    [...nodeFlags, '--import', 'tsx', CHILD, mode],
+    {
+      cwd: PROJECT_ROOT,
+      env: { ...process.env, NODE_OPTIONS: '' },
+    },
+  );
+  return (JSON.parse(stdout) as { maxYoungBytes: number }).maxYoungBytes;
+}
+
+describe('capYoungGeneration (the CLI and npm start call it first)', () => {
+  it('stops the young generation growing past its ceiling, where the same work grows it further without', async () => {
+    const [without, capped] = await Promise.all([maxYoungBytes('none'), maxYoungBytes('cap')]);
+    // The workload is one that grows it: otherwise the capped run would prove nothing.
+    expect(without).toBeGreaterThanOrEqual(4 * YOUNG_GENERATION_CEILING_BYTES);
+    // At most one growth step past the ceiling (V8 grows before the check that follows the collection runs).
+    expect(capped).toBeLessThanOrEqual(1.5 * YOUNG_GENERATION_CEILING_BYTES);
+  }, 60_000);
+
+  it("leaves a user's own --max-semi-space-size alone", async () => {
+    expect(await maxYoungBytes('cap', ['--max-semi-space-size=32'])).toBeGreaterThanOrEqual(48 * MIB);
+  }, 60_000);
+
+  it('sees the semi-space size set on the command line or in NODE_OPTIONS, in either spelling', () => {
+    expect(youngGenerationSizedByUser(['--max-semi-space-size=4'], '')).toBe(true);
+    expect(youngGenerationSizedByUser([], '--trace-warnings --max_semi_space_size=4')).toBe(true);
+    expect(youngGenerationSizedByUser(['--min-semi-space-size=2'], '')).toBe(true);
+    expect(youngGenerationSizedByUser(['--max-old-space-size=512'], '--enable-source-maps')).toBe(false);
+  });
+});
