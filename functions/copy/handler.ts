@@ -13,6 +13,7 @@ import type { RunBatchDeps } from '../core/copy/run-batch.js';
 import { runMessages } from '../core/copy/run-messages.js';
 import { deadline, type WithDeadline } from '../middleware/deadline.js';
 import { asLambdaHandler, type DepsSource, lazyDeps, type WithDeps } from '../middleware/lazy-deps.js';
+import { tuneYoungGeneration } from '../young-generation.js';
 
 export interface CopyHandlerDeps extends RunBatchDeps {
   /** The queue's receive limit (EKB_MAX_RECEIVE_COUNT, same as the redrive policy). */
@@ -55,5 +56,8 @@ export function createHandler(deps: DepsSource<CopyHandlerDeps>) {
     });
   return asLambdaHandler(handler);
 }
+
+// The function's process moves file bodies: see young-generation.ts.
+tuneYoungGeneration();
 
 export const handler = createHandler(() => copyHandlerDeps(fromEnvironment('copy')));

@@ -48,7 +48,7 @@ if (!hasLegacyProvider() && process.env.EKB_LOCAL_CHILD !== '1') {
   await relaunch();
 } else {
   const { runLocal } = await import('./local-main.js');
-  (await import('./young-generation.js')).capYoungGeneration();
+  (await import('../../functions/young-generation.js')).tuneYoungGeneration();
   const code = await runLocal(process.argv.slice(2));
   process.exitCode = code;
   // Everything was closed; an invocation told to stop that is still winding down must not keep the process up.

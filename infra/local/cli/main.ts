@@ -6,7 +6,7 @@
 import { parseArgs } from 'node:util';
 import { CancelledError } from '../../../functions/core/errors.js';
 import { redactText } from '../../../functions/core/util/redact.js';
-import { capYoungGeneration } from '../young-generation.js';
+import { tuneYoungGeneration } from '../../../functions/young-generation.js';
 import { EXIT, explainError, UsageError } from './cli-errors.js';
 import type { CommandSpec, OptionSpec, ParsedArgs } from './command.js';
 // Types only: the context (the composition root, the AWS SDK, undici, the sandbox) loads when a command runs, so
@@ -258,6 +258,6 @@ export async function runAsProcess(argv: readonly string[]): Promise<void> {
   };
   process.on('uncaughtException', last);
   process.on('unhandledRejection', last);
-  capYoungGeneration();
+  tuneYoungGeneration();
   process.exitCode = await main(argv);
 }

@@ -5,35 +5,43 @@ import { describe, expect, it } from 'vitest';
 import {
   YOUNG_GENERATION_CEILING_BYTES,
   youngGenerationSizedByUser,
-} from '../../../infra/local/young-generation.js';
-import { PROJECT_ROOT } from './run-cli.js';
+} from '../../functions/young-generation.js';
+import { PROJECT_ROOT } from './local/run-cli.js';
 
 const CHILD = fileURLToPath(new URL('./young-generation-child.ts', import.meta.url));
 const MIB = 1024 * 1024;
 
-async function maxYoungBytes(mode: 'cap' | 'none', nodeFlags: string[] = []): Promise<number> {
+/** The child's figure: the largest young generation ('objects') or ArrayBuffer memory ('buffers') it saw. */
+async function childMax(
+  tuning: 'cap' | 'sweep' | 'none',
+  workload: 'objects' | 'buffers',
+  nodeFlags: string[] = [],
+): Promise<number> {
   const { stdout } = await promisify(execFile)(
     process.execPath,
-    [...nodeFlags, '--import', 'tsx', CHILD, mode],
-    {
-      cwd: PROJECT_ROOT,
-      env: { ...process.env, NODE_OPTIONS: '' },
-    },
+    [...nodeFlags, '--import', 'tsx', CHILD, tuning, workload],
+    { cwd: PROJECT_ROOT, env: { ...process.env, NODE_OPTIONS: '' } },
   );
-  return (JSON.parse(stdout) as { maxYoungBytes: number }).maxYoungBytes;
+  return (JSON.parse(stdout) as { max: number }).max;
 }
 
-describe('capYoungGeneration (the CLI and npm start call it first)', () => {
+describe('young generation tuning (the CLI, npm start and the copy function turn it on)', () => {
   it('stops the young generation growing past its ceiling, where the same work grows it further without', async () => {
-    const [without, capped] = await Promise.all([maxYoungBytes('none'), maxYoungBytes('cap')]);
+    const [without, capped] = await Promise.all([childMax('none', 'objects'), childMax('cap', 'objects')]);
     // The workload is one that grows it: otherwise the capped run would prove nothing.
     expect(without).toBeGreaterThanOrEqual(4 * YOUNG_GENERATION_CEILING_BYTES);
-    // At most one growth step past the ceiling (V8 grows before the check that follows the collection runs).
+    // At most one growth step past the ceiling (V8 grows during a collection; the check runs after it).
     expect(capped).toBeLessThanOrEqual(1.5 * YOUNG_GENERATION_CEILING_BYTES);
   }, 60_000);
 
   it("leaves a user's own --max-semi-space-size alone", async () => {
-    expect(await maxYoungBytes('cap', ['--max-semi-space-size=32'])).toBeGreaterThanOrEqual(48 * MIB);
+    expect(await childMax('cap', 'objects', ['--max-semi-space-size=32'])).toBeGreaterThanOrEqual(48 * MIB);
+  }, 60_000);
+
+  it('frees dropped buffers while they are young: dead socket reads do not pile up to the full collection', async () => {
+    const [without, swept] = await Promise.all([childMax('none', 'buffers'), childMax('sweep', 'buffers')]);
+    expect(without).toBeGreaterThanOrEqual(48 * MIB);
+    expect(swept).toBeLessThanOrEqual(32 * MIB);
   }, 60_000);
 
   it('sees the semi-space size set on the command line or in NODE_OPTIONS, in either spelling', () => {
