@@ -17,10 +17,11 @@
  * The sweep. Every read from a socket arrives as a fresh ArrayBuffer (64 KiB at most), copied into the file's buffer
  * and dead at once. Their JavaScript objects are small, so the young generation fills slowly and V8 scavenges after
  * hundreds of MiB of bodies; until then the dead buffers hold memory, and V8 answers their growing external memory
- * with full mark-compact collections. A minor collection every 100 ms frees them while they are young: on the
- * 200 × 5 MiB set 6.85 → 5.35–5.64 CPU-seconds and 235 → 191 MiB, on the 1 GiB file 8.08 → 6.17 CPU-seconds and
- * 186 → 154 MiB; on the 2,000 × 64 KiB set (bodies in pooled buffers) no change beyond the noise (`npm run bench --
- * --only=6 --pairs=2 --cases=medium,large`, BENCHMARKS.md §6). A sweep of an idle process costs microseconds.
+ * with full mark-compact collections. A minor collection every 100 ms frees them while they are young. Measured
+ * (`npm run bench -- --only=6 --pairs=2 --cases=medium,large`, a sweep every 50 ms against none): 200 × 5 MiB
+ * 6.85 → 5.64 CPU-seconds and 235 → 193 MiB peak RSS, 1 GiB 8.08 → 6.17 CPU-seconds and 186 → 154 MiB; the
+ * 2,000 × 64 KiB set (bodies in pooled buffers) unchanged within the noise. Every 20 ms cost CPU; 200 ms did as
+ * well as 50 (BENCHMARKS.md §6). A sweep of an idle process costs microseconds.
  * The collector is reached through V8's `--expose-gc` flag set at run time and fetched from a fresh context; where
  * that does not give it, there is no sweep.
  *
