@@ -3,7 +3,6 @@
  * and exit 3 (a port of its three taken, the data folder held by another `npm start`), never a stack trace; Ctrl-C
  * during a job stops it promptly, hands the interrupted batch back, and the next start finishes the job.
  */
-import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -13,33 +12,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JobStatus } from '../../../functions/core/model/job.js';
 import { startEkuaibaoSandbox } from '../../../infra/local/sandbox/server.js';
 import type { EkuaibaoSandbox, SandboxFile } from '../../../infra/local/sandbox/types.js';
-import { cleanEnv, PROJECT_ROOT } from './run-cli.js';
+import { type CliRun, cleanEnv, runCaptured } from './run-cli.js';
 import { isAlive, type RunningStack, startStack } from './start-stack.js';
 
 /** Runs `npm start`'s entry until it exits; what it printed. */
-function runStart(
-  env: Record<string, string>,
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['infra/local/npm-start.mjs', '--no-demo'], {
-      cwd: PROJECT_ROOT,
-      env: cleanEnv({ EKB_LOCAL_API_PORT: '0', EKB_LOCAL_S3_PORT: '0', ...env }),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => {
-      stdout += d;
-    });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => {
-      stderr += d;
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
+function runStart(env: Record<string, string>): Promise<CliRun> {
+  return runCaptured(process.execPath, ['infra/local/npm-start.mjs', '--no-demo'], {
+    env: cleanEnv({ EKB_LOCAL_API_PORT: '0', EKB_LOCAL_S3_PORT: '0', ...env }),
+    timeoutMs: 30_000,
   });
 }
 

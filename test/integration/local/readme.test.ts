@@ -6,12 +6,11 @@
  * `npm ci`, `npm start` and `npm test` themselves (covered by their own tests); `your values` blocks need the
  * reader's tenant, bucket or AWS account.
  */
-import { spawn } from 'node:child_process';
 import { access, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanEnv, PROJECT_ROOT } from './run-cli.js';
+import { type CliRun, PROJECT_ROOT, runCaptured } from './run-cli.js';
 import { type RunningStack, startStack } from './start-stack.js';
 
 interface Block {
@@ -33,28 +32,8 @@ async function readmeBlocks(): Promise<Block[]> {
   return blocks;
 }
 
-function bash(script: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('bash', ['-e', '-o', 'pipefail', '-c', script], {
-      cwd: PROJECT_ROOT,
-      env: cleanEnv(),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => {
-      stdout += d;
-    });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => {
-      stderr += d;
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), 90_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+function bash(script: string): Promise<CliRun> {
+  return runCaptured('bash', ['-e', '-o', 'pipefail', '-c', script], { timeoutMs: 90_000 });
 }
 
 describe('the README’s shell commands', () => {

@@ -26,8 +26,13 @@ export function cleanEnv(extra: Record<string, string> = {}): Record<string, str
   return { ...env, ...extra };
 }
 
-export function runCli(
-  args: string[],
+/**
+ * Runs a command in the project folder until it exits, with stdin given (or closed) and stdout and stderr captured;
+ * killed (SIGKILL) after `timeoutMs`.
+ */
+export function runCaptured(
+  command: string,
+  args: readonly string[],
   options: {
     env?: Record<string, string>;
     stdin?: string;
@@ -36,7 +41,7 @@ export function runCli(
   } = {},
 ): Promise<CliRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
+    const child = spawn(command, args, {
       cwd: PROJECT_ROOT,
       env: options.env ?? cleanEnv(),
       stdio: ['pipe', 'pipe', 'pipe'],
@@ -58,6 +63,11 @@ export function runCli(
     if (child.pid !== undefined) options.onSpawn?.(child.pid);
     child.stdin.end(options.stdin ?? '');
   });
+}
+
+/** The CLI's bin (as `npx ekb-archive` runs it), with the same options as runCaptured. */
+export function runCli(args: string[], options: Parameters<typeof runCaptured>[2] = {}): Promise<CliRun> {
+  return runCaptured(process.execPath, [BIN, ...args], options);
 }
 
 /** The JSON lines of an output (other lines ignored). */
