@@ -1,7 +1,8 @@
 /**
  * V8's young generation in the processes that move file bodies (the CLI, `npm start`, the copy function): a ceiling
- * on its size, and a sweep every 100 ms. Both are set from inside the process, because the bin (run through
- * `#!/usr/bin/env node`) and Lambda's NODE_OPTIONS cannot pass the V8 flags for them.
+ * on its size, and a sweep every 100 ms. Both are set from inside the process: the bin (run through
+ * `#!/usr/bin/env node`) cannot pass V8 flags, and NODE_OPTIONS (the only way into the Lambda runtime) does not take
+ * `--expose-gc`.
  *
  * The ceiling. V8 doubles the young generation each time a scavenge finds much of it still alive, up to 64 MiB per
  * semi-space (128 MiB in all) on a 64-bit machine. A copy keeps many requests alive across scavenges, so it grows to
