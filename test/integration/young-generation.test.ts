@@ -30,8 +30,9 @@ describe('young generation tuning (the CLI, npm start and the copy function turn
     const [without, capped] = await Promise.all([childMax('none', 'objects'), childMax('cap', 'objects')]);
     // The workload is one that grows it: otherwise the capped run would prove nothing.
     expect(without).toBeGreaterThanOrEqual(4 * YOUNG_GENERATION_CEILING_BYTES);
-    // At most one growth step past the ceiling (V8 grows during a collection; the check runs after it).
-    expect(capped).toBeLessThanOrEqual(1.5 * YOUNG_GENERATION_CEILING_BYTES);
+    // At most one growth step (a doubling) past the ceiling: the check runs after a collection, and a full
+    // collection right after the scavenge that reached the ceiling can grow it once more first (seen in CI).
+    expect(capped).toBeLessThanOrEqual(2 * YOUNG_GENERATION_CEILING_BYTES);
   }, 60_000);
 
   it("leaves a user's own --max-semi-space-size alone", async () => {
