@@ -40,7 +40,8 @@ export const YOUNG_GENERATION_SWEEP_MS = 100;
 /** V8's own growth factor (its `--semi-space-growth-factor` default). */
 const V8_GROWTH_FACTOR = 2;
 
-const youngGenerationBytes = (): number =>
+/** The young generation's size now (V8's new space). */
+export const youngGenerationBytes = (): number =>
   v8.getHeapSpaceStatistics().find((s) => s.space_name === 'new_space')?.space_size ?? 0;
 
 /** True when the user sized the young generation themselves. */
@@ -51,9 +52,9 @@ export function youngGenerationSizedByUser(
   return [...execArgv, nodeOptions].some((a) => /--(max|min)[-_]semi[-_]space[-_]size/.test(a));
 }
 
-/** Keeps the young generation at or below `ceilingBytes` for the rest of the process; returns a stop function. */
-export function capYoungGeneration(ceilingBytes: number = YOUNG_GENERATION_CEILING_BYTES): () => void {
-  if (youngGenerationSizedByUser()) return () => undefined;
+/** Keeps the young generation at or below `ceilingBytes` for the rest of the process. */
+export function capYoungGeneration(ceilingBytes: number = YOUNG_GENERATION_CEILING_BYTES): void {
+  if (youngGenerationSizedByUser()) return;
   let frozen = false;
   const check = (): void => {
     const atCeiling = youngGenerationBytes() >= ceilingBytes;
@@ -62,12 +63,7 @@ export function capYoungGeneration(ceilingBytes: number = YOUNG_GENERATION_CEILI
     v8.setFlagsFromString(`--semi-space-growth-factor=${frozen ? 1 : V8_GROWTH_FACTOR}`);
   };
   check();
-  const observer = new PerformanceObserver(check);
-  observer.observe({ entryTypes: ['gc'] });
-  return () => {
-    observer.disconnect();
-    if (frozen) v8.setFlagsFromString(`--semi-space-growth-factor=${V8_GROWTH_FACTOR}`);
-  };
+  new PerformanceObserver(check).observe({ entryTypes: ['gc'] });
 }
 
 type Collector = (options: { type: 'minor' | 'major' }) => void;
@@ -86,24 +82,17 @@ function collector(): Collector | undefined {
 }
 
 /** Runs a minor collection every `everyMs` for the rest of the process (the timer keeps no process up). */
-export function sweepYoungGeneration(everyMs: number = YOUNG_GENERATION_SWEEP_MS): () => void {
+export function sweepYoungGeneration(everyMs: number = YOUNG_GENERATION_SWEEP_MS): void {
   const gc = collector();
-  if (!gc) return () => undefined;
-  const timer = setInterval(() => gc({ type: 'minor' }), everyMs);
-  timer.unref();
-  return () => clearInterval(timer);
+  if (gc) setInterval(() => gc({ type: 'minor' }), everyMs).unref();
 }
 
-let tuned: (() => void) | undefined;
+let tuned = false;
 
-/** Both, once per process (later calls return the same stop function). */
-export function tuneYoungGeneration(): () => void {
-  if (!tuned) {
-    const stops = [capYoungGeneration(), sweepYoungGeneration()];
-    tuned = () => {
-      for (const stop of stops) stop();
-      tuned = undefined;
-    };
-  }
-  return tuned;
+/** Both, once per process (later calls do nothing). */
+export function tuneYoungGeneration(): void {
+  if (tuned) return;
+  tuned = true;
+  capYoungGeneration();
+  sweepYoungGeneration();
 }

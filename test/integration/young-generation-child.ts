@@ -7,11 +7,11 @@
  *   prints the most memory ArrayBuffers held at once.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import v8 from 'node:v8';
-import { capYoungGeneration, sweepYoungGeneration } from '../../functions/young-generation.js';
-
-const young = (): number =>
-  v8.getHeapSpaceStatistics().find((s) => s.space_name === 'new_space')?.space_size ?? 0;
+import {
+  capYoungGeneration,
+  sweepYoungGeneration,
+  youngGenerationBytes as young,
+} from '../../functions/young-generation.js';
 
 async function objects(): Promise<number> {
   let max = young();
